@@ -1,0 +1,37 @@
+# rumvault: `make demo` runs the demo on SQLite, `make test` runs lint and the suite.
+# DATABASE_URL selects the database (default: SQLite file db.sqlite3 in the project).
+
+PYTHON_BIN ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+DEMO_SESSIONS ?= 2000
+
+.PHONY: install test lint format demo serve clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(PYTHON) -m pytest
+
+demo: install
+	DEBUG=true $(PYTHON) manage.py migrate --noinput
+	DEBUG=true $(PYTHON) manage.py seed_demo --sessions $(DEMO_SESSIONS)
+	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,199 @@
+"""rumvault settings: every knob comes from the environment (12-factor).
+
+Read top to bottom: paths, core Django, database, apps, security, REST API,
+rumvault's own keys and limits, logging. Development defaults work out of the
+box; ``python manage.py check --deploy`` fails while any development key is
+still in use (see ``config/checks.py``).
+"""
+
+from pathlib import Path
+
+import environ
+
+from privacy.keyring import parse_keyring
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is convenient in development; production passes real variables.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -------------------------------------------------------------------
+# Development values are public (they are in this file). The deploy check
+# refuses them, so they can never silently reach production.
+DEVELOPMENT_SECRET_KEY = "django-insecure-rumvault-development-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Database ---------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when PostgreSQL is away, so ingest can answer 503 instead of hanging.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Applications -----------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "guardian",
+    "sessions_app",
+    "fieldsets",
+    "permissions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (whitenoise serves them, also with DEBUG off) -------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "/admin/login/"
+
+# --- Security headers (on by default; deploy behind TLS) --------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+)
+
+# --- REST framework -----------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "rumvault API",
+    "DESCRIPTION": "Real user monitoring sessions, revealed only to granted principals.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- django-guardian ------------------------------------------------------------
+ANONYMOUS_USER_NAME = None  # no anonymous principal: anonymous requests get 401
+GUARDIAN_RAISE_403 = False
+
+# --- rumvault keys --------------------------------------------------------------
+# Separate from SECRET_KEY and from each other, so rotating Django's key does
+# not break search, and a leaked blind-index key does not decrypt tags.
+# Format: "<id>:<secret>[,<id>:<secret>...]", newest (highest) id used for writes.
+DEVELOPMENT_PSEUDONYM_KEYS = "1:development-pseudonym-key-not-for-production-use"
+DEVELOPMENT_BLIND_INDEX_KEYS = "1:development-blind-index-key-not-for-production-use"
+DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-use"
+RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
+    env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
+)
+RUMVAULT_BLIND_INDEX_KEYS = parse_keyring(
+    env.str("RUMVAULT_BLIND_INDEX_KEYS", default=DEVELOPMENT_BLIND_INDEX_KEYS)
+)
+RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
+    env.str("RUMVAULT_ENCRYPTION_KEYS", default=DEVELOPMENT_ENCRYPTION_KEYS)
+)
+
+# --- rumvault ingest limits -------------------------------------------------------
+RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+RUMVAULT_INGEST_MAX_SESSIONS = env.int("RUMVAULT_INGEST_MAX_SESSIONS", default=500)
+RUMVAULT_INGEST_MAX_ACTIONS = env.int("RUMVAULT_INGEST_MAX_ACTIONS", default=1000)
+RUMVAULT_INGEST_MAX_STRING_LENGTH = env.int("RUMVAULT_INGEST_MAX_STRING_LENGTH", default=4096)
+RUMVAULT_USER_TAG_MAX_LENGTH = 250
+# Django refuses bodies above this before our view sees them; keep it in step
+# with the ingest limit so the view can answer 413 itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES
+
+# --- Logging --------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

@@ -1,0 +1,13 @@
+"""URL map: admin, ingest, read API, OpenAPI schema and its offline Swagger UI."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/ingest/", include("sessions_app.ingest.urls")),
+    path("api/v1/", include("sessions_app.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

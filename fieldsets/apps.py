@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FieldsetsConfig(AppConfig):
+    name = "fieldsets"
+    verbose_name = "Fieldsets"

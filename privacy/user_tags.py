@@ -1,0 +1,94 @@
+"""Keyed transformations of a user tag (typically the customer's email).
+
+Three different keys serve three different purposes, so that leaking one
+does not compromise the others:
+
+* the *blind index* answers "which sessions have exactly this tag?" without
+  storing the tag;
+* the *pseudonym* (``user_id``) groups one person's sessions for every reader
+  without revealing who the person is;
+* *encryption* keeps the tag recoverable for granted readers while the
+  database only ever holds ciphertext.
+
+Every value carries the id of the key that made it, so keys can rotate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import unicodedata
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.keyring import Keyring
+
+PSEUDONYM_PREFIX = "u"
+BLIND_INDEX_PREFIX = "b"
+CIPHERTEXT_PREFIX = "e"
+_NONCE_BYTES = 12
+
+
+def normalise_user_tag(tag: str) -> str:
+    """The form every lookup and hash uses: NFC, surrounding space stripped, lower case."""
+    return unicodedata.normalize("NFC", tag).strip().lower()
+
+
+def _keyed_digest(key: bytes, purpose: bytes, normalised_tag: str) -> str:
+    # The purpose label keeps the blind index and the pseudonym unrelated even
+    # if an operator configures the same secret for both.
+    message = purpose + b"\x00" + normalised_tag.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def pseudonym(normalised_tag: str, *, keyring: Keyring) -> str:
+    """``u<key id>_<hex>``: stable per person across sessions and applications."""
+    key_id = keyring.current_id
+    digest = _keyed_digest(keyring.current, b"pseudonym", normalised_tag)
+    return f"{PSEUDONYM_PREFIX}{key_id}_{digest[:32]}"
+
+
+def blind_index(normalised_tag: str, *, keyring: Keyring, key_id: int | None = None) -> str:
+    """``b<key id>_<hex>`` for an exact-match lookup; ``key_id`` selects an older key."""
+    key_id = keyring.current_id if key_id is None else key_id
+    digest = _keyed_digest(keyring.get(key_id), b"blind-index", normalised_tag)
+    return f"{BLIND_INDEX_PREFIX}{key_id}_{digest}"
+
+
+def blind_index_candidates(normalised_tag: str, *, keyring: Keyring) -> list[str]:
+    """The blind index under every key, so a search still finds rows written before a rotation."""
+    return [blind_index(normalised_tag, keyring=keyring, key_id=key_id) for key_id in keyring.keys]
+
+
+def _aes_key(secret: bytes) -> bytes:
+    # Operators give a passphrase-like secret; AES-256 wants exactly 32 bytes.
+    return hashlib.sha256(b"rumvault-user-tag-encryption\x00" + secret).digest()
+
+
+def encrypt_user_tag(tag: str, *, keyring: Keyring, associated_data: bytes) -> str:
+    """AES-256-GCM ciphertext as ``e<key id>:<base64(nonce + ciphertext)>``.
+
+    ``associated_data`` binds the ciphertext to its row (e.g. the application),
+    so it cannot be copied to another application's session and decrypted there.
+    """
+    key_id = keyring.current_id
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(_aes_key(keyring.current)).encrypt(nonce, tag.encode(), associated_data)
+    encoded = base64.urlsafe_b64encode(nonce + sealed).decode()
+    return f"{CIPHERTEXT_PREFIX}{key_id}:{encoded}"
+
+
+def decrypt_user_tag(value: str, *, keyring: Keyring, associated_data: bytes) -> str:
+    """Inverse of :func:`encrypt_user_tag`; raises ``ValueError`` on tampering or a wrong key."""
+    prefix, separator, encoded = value.partition(":")
+    if not separator or not prefix.startswith(CIPHERTEXT_PREFIX) or not prefix[1:].isdigit():
+        raise ValueError("not an encrypted user tag")
+    raw = base64.urlsafe_b64decode(encoded.encode())
+    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    key = _aes_key(keyring.get(int(prefix[1:])))
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, associated_data).decode()
+    except Exception as error:  # InvalidTag carries no message worth keeping
+        raise ValueError("user tag ciphertext failed authentication") from error
