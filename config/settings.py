@@ -21,7 +21,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # --- Core -------------------------------------------------------------------
 # Development values are public (they are in this file). The deploy check
 # refuses them, so they can never silently reach production.
-DEVELOPMENT_SECRET_KEY = "django-insecure-rumvault-development-key-do-not-use-in-production"
+DEVELOPMENT_SECRET_KEY = "django-insecure-rumvault-development-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])

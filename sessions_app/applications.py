@@ -10,7 +10,7 @@ from django.db import transaction
 
 from sessions_app.models import Application
 
-INGEST_TOKEN_PREFIX = "rv_"
+INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
 PRIVACY_SETTING_FIELDS = (
     "ip_masking",
     "mask_personal_data_in_uris",
@@ -40,9 +40,7 @@ def _check_setting_names(privacy_settings: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def application_create(
-    *, slug: str, name: str, **privacy_settings: Any
-) -> tuple[Application, str]:
+def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tuple[Application, str]:
     """Create an application; returns it with its ingest token, which is not stored.
 
     Raises ``ApplicationExists`` for a taken slug and ``ValidationError`` for

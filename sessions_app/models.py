@@ -193,7 +193,9 @@ class UserAction(models.Model):
     class Meta:
         ordering = ["seq"]
         constraints = [
-            models.UniqueConstraint(fields=["session", "seq"], name="action_seq_unique_per_session"),
+            models.UniqueConstraint(
+                fields=["session", "seq"], name="action_seq_unique_per_session"
+            ),
             models.CheckConstraint(
                 condition=models.Q(type__in=ActionType.values), name="action_type_valid"
             ),
@@ -205,6 +207,8 @@ class UserAction(models.Model):
     @property
     def is_failure(self) -> bool:
         """An error action, or a request the server answered with 4xx/5xx."""
-        return self.type == ActionType.ERROR or bool(self.error_message) or (
-            self.http_status is not None and self.http_status >= 400
+        return (
+            self.type == ActionType.ERROR
+            or bool(self.error_message)
+            or (self.http_status is not None and self.http_status >= 400)
         )
