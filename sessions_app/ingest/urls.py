@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from sessions_app.ingest.views import SessionIngestView
+
+app_name = "ingest"
+urlpatterns = [
+    path("sessions/", SessionIngestView.as_view(), name="sessions"),
+]
