@@ -33,5 +33,11 @@ demo: install
 	DEBUG=true $(PYTHON) manage.py seed_demo --sessions $(DEMO_SESSIONS)
 	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
 
+# Production-style serving on DATABASE_URL: migrations, static files, gunicorn.
+serve: install
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,10 +1,13 @@
-"""URL map: admin, ingest, read API, OpenAPI schema and its offline Swagger UI."""
+"""URL map: health check, admin, ingest, read API, OpenAPI schema and its offline Swagger UI."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
     path("api/v1/", include("sessions_app.api.urls")),

@@ -1,0 +1,78 @@
+"""Cross-cutting request handling: request ids, and a clean 503 when the database is away."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from config.logging import current_request_id
+
+logger = logging.getLogger("rumvault.requests")
+
+# A client-supplied id is echoed only if it is short and harmless; anything
+# else could smuggle personal data or control characters into the logs.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+RETRY_AFTER_SECONDS = 5
+
+
+class RequestIdMiddleware:
+    """Give every request an id, put it in the logs and in the ``X-Request-ID`` header."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer ``503`` with ``Retry-After`` when the database cannot be reached.
+
+    Clients (the ingest agent above all) retry on 503; a 500 with a stack trace
+    would tell them nothing and might be dropped. Only connection-level errors
+    qualify: a constraint violation is a bug, not an outage, and stays a 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_unavailable(exception):
+            return None
+        logger.error("database unavailable", extra={"path": request.path})
+        response = JsonResponse(
+            {"errors": [{"path": "", "message": "The database is unavailable; retry later."}]},
+            status=503,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+def is_database_unavailable(exception: BaseException) -> bool:
+    if isinstance(exception, (OperationalError, InterfaceError)):
+        return True
+    # psycopg reports a dropped connection mid-query as a plain DatabaseError
+    # whose cause is a connection error.
+    cause = exception.__cause__
+    return (
+        isinstance(exception, DatabaseError)
+        and cause is not None
+        and (type(cause).__name__ in {"OperationalError", "InterfaceError"})
+    )
