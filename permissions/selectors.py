@@ -1,0 +1,60 @@
+"""Reads of grants: everything one principal holds, in two queries.
+
+The fieldset policy calls :func:`grants_for_user` once per request; nothing is
+cached across requests, so a revocation takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, Permission
+
+from permissions.models import ApplicationGroupObjectPermission, ApplicationUserObjectPermission
+
+# Only permissions on Application count; a user's unrelated model permissions
+# (e.g. to edit fieldsets in the admin) are not grants.
+_ON_APPLICATION = {
+    "content_type__app_label": "sessions_app",
+    "content_type__model": "application",
+}
+
+
+@dataclass(frozen=True)
+class PrincipalGrants:
+    """Permission ids and codenames held for every application, and per application."""
+
+    everywhere: frozenset[tuple[int, str]]  # (permission id, codename)
+    per_application: frozenset[tuple[int, str, int]]  # (permission id, codename, application id)
+
+
+NO_GRANTS = PrincipalGrants(everywhere=frozenset(), per_application=frozenset())
+
+
+def grants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> PrincipalGrants:
+    """The user's own grants united with its groups' (PRODUCT.md: union over groups)."""
+    if not user.is_authenticated or not user.is_active:
+        return NO_GRANTS
+    # UNION keeps it to one round trip per kind, whatever the number of groups.
+    everywhere = (
+        Permission.objects.filter(user=user, **_ON_APPLICATION)
+        .values_list("id", "codename")
+        .union(
+            Permission.objects.filter(group__user=user, **_ON_APPLICATION).values_list(
+                "id", "codename"
+            )
+        )
+    )
+    per_application = (
+        ApplicationUserObjectPermission.objects.filter(user=user)
+        .values_list("permission_id", "permission__codename", "content_object_id")
+        .union(
+            ApplicationGroupObjectPermission.objects.filter(group__user=user).values_list(
+                "permission_id", "permission__codename", "content_object_id"
+            )
+        )
+    )
+    return PrincipalGrants(
+        everywhere=frozenset(everywhere), per_application=frozenset(per_application)
+    )
