@@ -119,11 +119,11 @@ class FieldsetPolicy:
         grants = grants_for_user(user=self.user)
         self._everywhere = {permission_id for permission_id, _ in grants.everywhere}
         self._per_application = {(pid, app_id) for pid, _, app_id in grants.per_application}
-        self.reads_all_applications = self.is_superuser or any(
+        self._reads_all = self.is_superuser or any(
             codename == READ_SESSIONS for _, codename in grants.everywhere
         )
         applications = Application.objects.order_by("slug")
-        if not self.reads_all_applications:
+        if not self._reads_all:
             readable = {app for _, code, app in grants.per_application if code == READ_SESSIONS}
             applications = applications.filter(id__in=readable)
         self._applications = {
@@ -133,6 +133,12 @@ class FieldsetPolicy:
         self._loaded = True
 
     # --- record access ------------------------------------------------------
+    @property
+    def reads_all_applications(self) -> bool:
+        """Record access to every application (superuser or a global grant)."""
+        self._load()
+        return self._reads_all
+
     @property
     def applications(self) -> Mapping[int, ApplicationRef]:
         """Readable applications by id, in slug order."""

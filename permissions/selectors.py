@@ -10,8 +10,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.db.models import QuerySet
 
-from permissions.models import ApplicationGroupObjectPermission, ApplicationUserObjectPermission
+from permissions.models import (
+    ApplicationGroupObjectPermission,
+    ApplicationUserObjectPermission,
+    AuditRecord,
+)
 
 # Only permissions on Application count; a user's unrelated model permissions
 # (e.g. to edit fieldsets in the admin) are not grants.
@@ -39,11 +44,12 @@ def grants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> PrincipalGrant
     # UNION keeps it to one round trip per kind, whatever the number of groups.
     everywhere = (
         Permission.objects.filter(user=user, **_ON_APPLICATION)
+        .order_by()  # model orderings are not allowed inside a UNION
         .values_list("id", "codename")
         .union(
-            Permission.objects.filter(group__user=user, **_ON_APPLICATION).values_list(
-                "id", "codename"
-            )
+            Permission.objects.filter(group__user=user, **_ON_APPLICATION)
+            .order_by()
+            .values_list("id", "codename")
         )
     )
     per_application = (
@@ -57,4 +63,20 @@ def grants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> PrincipalGrant
     )
     return PrincipalGrants(
         everywhere=frozenset(everywhere), per_application=frozenset(per_application)
+    )
+
+
+def audit_record_list() -> QuerySet[AuditRecord]:
+    """Audit records newest first, as ``.values()`` rows (callers check view_auditrecord)."""
+    return AuditRecord.objects.order_by("-created_at", "-id").values(
+        "id",
+        "created_at",
+        "username",
+        "kind",
+        "method",
+        "path",
+        "applications",
+        "session_ids",
+        "fieldsets",
+        "search_tag_hash",
     )

@@ -1,0 +1,335 @@
+"""Read API views: thin - parse the request, call a selector, mask, audit, respond.
+
+Every view builds one ``FieldsetPolicy`` for the request (after
+authentication) and hands it to the selectors and serializers, so record
+access, masking and lookups are decided in one place, afresh per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import APIView
+
+from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
+from fieldsets.registry import fields_referenced_by
+from fieldsets.selectors import fieldset_list
+from permissions.audit import audit_reveal, audit_search
+from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
+from permissions.models import AuditKind
+from permissions.selectors import audit_record_list
+from sessions_app.api import schema
+from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
+from sessions_app.api.renderers import SessionCSVRenderer
+from sessions_app.api.serializers import (
+    serialize_action,
+    serialize_audit_record,
+    serialize_sessions,
+)
+from sessions_app.selectors import (
+    USER_TAG,
+    UnknownFilters,
+    normalised_search_tag,
+    session_get,
+    session_list,
+    session_scope,
+)
+
+FORMAT_PARAM = "format"
+PAGE_PARAMS = (CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM)
+SESSION_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, SessionCSVRenderer]
+HIDDEN_FIELD_RESPONSE = OpenApiResponse(
+    schema.HiddenFieldErrorSerializer, description="Lookup on a field you cannot see."
+)
+
+
+class ReadAPIView(APIView):
+    """Base of every read view: request policy, strict query parameters, error mapping."""
+
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    # Query parameters besides filters; anything else is a 400 listing these.
+    query_params: tuple[str, ...] = (FORMAT_PARAM,)
+    policy: FieldsetPolicy
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.policy = FieldsetPolicy(user=request.user)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, HiddenFieldLookup):
+            exc = PermissionDenied({"detail": str(exc.args[0]), "field": exc.field})
+        elif isinstance(exc, UnknownFilters):
+            exc = _unknown(allowed=[*exc.allowed, *self.query_params])
+        elif isinstance(exc, DjangoValidationError):
+            exc = ValidationError(as_serializer_error(exc))
+        return super().handle_exception(exc)
+
+    def split_query(self, request: Request, *, filters_allowed: bool) -> dict[str, str]:
+        """The filter parameters of the URL; refuses tags in URLs, repeats and unknown names."""
+        filters: dict[str, str] = {}
+        for name, values in request.query_params.lists():
+            if fields_referenced_by(name)[0] == USER_TAG:
+                raise ValidationError(
+                    {
+                        "detail": "A user tag is never accepted in a URL. Search with "
+                        'POST /api/v1/sessions/search/ and a JSON body {"user_tag": "..."}.',
+                        "search": reverse("api-session-search"),
+                    }
+                )
+            if len(values) != 1:
+                raise ValidationError({"detail": "Give each query parameter once."})
+            if name not in self.query_params:
+                filters[name] = values[0]
+        if filters and not filters_allowed:
+            # Still a 403 for a hidden field, so no endpoint answers differently.
+            session_scope_ids = list(self.policy.applications)
+            for name in filters:
+                for field_name in fields_referenced_by(name):
+                    self.policy.check_lookup(field_name, session_scope_ids)
+            raise _unknown(allowed=self.query_params)
+        return filters
+
+    def wants_csv(self, request: Request) -> bool:
+        return getattr(request.accepted_renderer, "format", None) == "csv"
+
+
+def _unknown(*, allowed: Iterable[str]) -> ValidationError:
+    # The unknown names are not echoed: one of them could be a user tag.
+    names = sorted(set(allowed))
+    return ValidationError(
+        {"detail": f"Unknown parameter(s). Allowed: {', '.join(names)}.", "allowed": names}
+    )
+
+
+class SessionPageMixin:
+    """One page of masked sessions, with the audit record written before the response."""
+
+    def session_page(
+        self: Any,
+        request: Request,
+        rows_queryset: Any,
+        *,
+        search: tuple[str, list[int]] | None = None,
+    ) -> Response:
+        paginator = KeysetCursorPagination()
+        rows = paginator.paginate_queryset(rows_queryset, request, view=self)
+        disclosure = Disclosure()
+        data = serialize_sessions(rows, policy=self.policy, disclosure=disclosure)
+        csv = self.wants_csv(request)
+        who = {"username": request.user.get_username(), "path": request.path}
+        if search is not None:
+            normalised_tag, scope = search
+            audit_search(
+                **who,
+                method=request.method,
+                normalised_tag=normalised_tag,
+                applications=[self.policy.applications[app_id].slug for app_id in scope],
+                session_ids=[session["id"] for session in data],
+                disclosure=disclosure,
+                kind=AuditKind.EXPORT if csv else AuditKind.SEARCH,
+            )
+        else:
+            audit_reveal(
+                **who,
+                method=request.method,
+                disclosure=disclosure,
+                kind=AuditKind.EXPORT if csv else AuditKind.REVEAL,
+            )
+        response = paginator.get_paginated_response(data)
+        if csv:
+            next_link = paginator.get_next_link()
+            if next_link:
+                response["Link"] = f'<{next_link}>; rel="next"'
+            response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
+        return response
+
+
+class SessionListView(SessionPageMixin, ReadAPIView):
+    renderer_classes = SESSION_RENDERERS
+    pagination_class = KeysetCursorPagination  # for the schema
+    query_params = PAGE_PARAMS
+
+    @extend_schema(
+        operation_id="sessions_list",
+        summary="List sessions (newest first, cursor-paginated, masked per fieldset)",
+        parameters=schema.SESSION_FILTER_PARAMETERS,
+        responses={
+            200: schema.SessionSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=schema.CSV_DESCRIPTION
+            ),
+            400: OpenApiResponse(description="Unknown parameter, invalid value, or user_tag."),
+            403: HIDDEN_FIELD_RESPONSE,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.split_query(request, filters_allowed=True)
+        return self.session_page(request, session_list(principal=self.policy, filters=filters))
+
+
+class SessionSearchView(SessionPageMixin, ReadAPIView):
+    renderer_classes = SESSION_RENDERERS
+    pagination_class = KeysetCursorPagination
+    query_params = PAGE_PARAMS
+
+    @extend_schema(
+        operation_id="sessions_search",
+        summary="Find sessions by user tag (exact, case-insensitive; audited)",
+        request=schema.SessionSearchSerializer,
+        responses={
+            200: schema.SessionSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=schema.CSV_DESCRIPTION
+            ),
+            400: OpenApiResponse(description="Unknown key, invalid value, or missing user_tag."),
+            403: HIDDEN_FIELD_RESPONSE,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        self.split_query(request, filters_allowed=False)
+        body = _search_body(request.data)
+        normalised_tag = normalised_search_tag(body.get(USER_TAG))
+        rows = session_list(principal=self.policy, filters=body)
+        scope = session_scope(principal=self.policy, filters=body)
+        return self.session_page(request, rows, search=(normalised_tag, scope))
+
+
+def _search_body(data: Any) -> dict[str, Any]:
+    if hasattr(data, "dict"):  # a form post (QueryDict), e.g. from the browsable API
+        data = data.dict()
+    if not isinstance(data, Mapping):
+        raise ValidationError({"detail": 'Send a JSON object, e.g. {"user_tag": "..."}.'})
+    if USER_TAG not in data:
+        raise ValidationError({USER_TAG: "This field is required."})
+    if any(isinstance(value, (list, dict)) for value in data.values()):
+        raise ValidationError({"detail": "Give each filter a single value."})
+    return dict(data)
+
+
+class SessionDetailView(ReadAPIView):
+    @extend_schema(
+        operation_id="sessions_retrieve",
+        summary="One session with its actions (404 if missing or not readable)",
+        responses={200: schema.SessionDetailSerializer, 404: OpenApiResponse(description="")},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        self.split_query(request, filters_allowed=False)
+        row = session_get(principal=self.policy, pk=pk, with_actions=True)
+        actions = row.pop("actions")
+        disclosure = Disclosure()
+        (session,) = serialize_sessions([row], policy=self.policy, disclosure=disclosure)
+        session["actions"] = [serialize_action(action) for action in actions]
+        audit_reveal(
+            username=request.user.get_username(),
+            path=request.path,
+            method=request.method,
+            disclosure=disclosure,
+        )
+        return Response(session)
+
+
+class ApplicationListView(ReadAPIView):
+    @extend_schema(
+        operation_id="applications_list",
+        summary="Applications the caller can read",
+        responses=schema.ApplicationSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        self.split_query(request, filters_allowed=False)
+        return Response(_applications(self.policy))
+
+
+def _applications(policy: FieldsetPolicy) -> list[dict[str, Any]]:
+    return [
+        {
+            "slug": app.slug,
+            "name": app.name,
+            "hidden_fields": sorted(policy.hidden_fields(app.id)),
+        }
+        for app in policy.applications.values()
+    ]
+
+
+class FieldsetListView(ReadAPIView):
+    @extend_schema(
+        operation_id="fieldsets_list",
+        summary="Fieldsets, and whether the caller holds each per readable application",
+        responses=schema.FieldsetSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        self.split_query(request, filters_allowed=False)
+        policy = self.policy
+        definitions = {d["name"]: d for d in fieldset_list()}
+        return Response(
+            [
+                {
+                    **definitions[name],
+                    "all_applications": policy.holds_everywhere(name),
+                    "applications": {
+                        app.slug: policy.holds(name, app.id) for app in policy.applications.values()
+                    },
+                }
+                for name, _ in policy.fieldsets
+                if name in definitions
+            ]
+        )
+
+
+class MeView(ReadAPIView):
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="Who am I: record access and fieldset grants per application",
+        responses=schema.MeSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        self.split_query(request, filters_allowed=False)
+        policy, user = self.policy, request.user
+        applications = list(policy.applications.values())
+        return Response(
+            {
+                "username": user.get_username(),
+                "is_superuser": policy.is_superuser,
+                "can_view_audit": user.has_perm(VIEW_AUDIT_PERMISSION),
+                "record_access": {
+                    "all_applications": policy.reads_all_applications,
+                    "applications": [app.slug for app in applications],
+                },
+                "fieldsets": [
+                    {
+                        "name": name,
+                        "all_applications": policy.holds_everywhere(name),
+                        "applications": [a.slug for a in applications if policy.holds(name, a.id)],
+                    }
+                    for name, _ in policy.fieldsets
+                ],
+                "applications": _applications(policy),
+            }
+        )
+
+
+class AuditRecordListView(ReadAPIView):
+    permission_classes = [IsAuthenticated, CanViewAuditRecords]
+    pagination_class = KeysetCursorPagination
+    query_params = PAGE_PARAMS
+
+    @extend_schema(
+        operation_id="audit_list",
+        summary=f"Audit trail, newest first (needs {VIEW_AUDIT_PERMISSION})",
+        responses=schema.AuditRecordSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        self.split_query(request, filters_allowed=False)
+        paginator = KeysetCursorPagination()
+        rows = paginator.paginate_queryset(audit_record_list(), request, view=self)
+        return paginator.get_paginated_response([serialize_audit_record(row) for row in rows])

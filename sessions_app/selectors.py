@@ -1,0 +1,176 @@
+"""Reads of sessions, always through the principal's fieldset policy.
+
+Every function takes the principal (a user, or the request's already built
+``FieldsetPolicy``) and returns only sessions of applications it may read;
+anything else is indistinguishable from a missing row. Lookups on fieldset
+fields are checked before the query runs (403 naming the field), and rows
+come back as ``.values()`` dicts for ``FieldsetPolicy.mask``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from fieldsets.policy import SESSION_COLUMNS, FieldsetPolicy
+from fieldsets.registry import fields_referenced_by
+from sessions_app import user_tags
+from sessions_app.api.filters import FILTER_FIELDS, SessionFilterSet
+from sessions_app.models import UserAction, UserSession
+
+Principal = FieldsetPolicy | AbstractBaseUser | AnonymousUser
+
+USER_TAG = "user_tag"
+ORDERING = "ordering"
+DEFAULT_ORDERING = "-started_at"
+# Public ordering name -> (sort expression name, fieldset field it reveals).
+# duration_ms is nullable; keyset pagination needs a total order, so nulls sort
+# as -1 (shortest) through an annotation.
+ORDERINGS: dict[str, tuple[str, str | None]] = {
+    "started_at": ("started_at", None),
+    "duration_ms": ("duration_sort", "duration_ms"),
+    "error_count": ("error_count", "error_count"),
+}
+ALLOWED_FILTERS: tuple[str, ...] = (*FILTER_FIELDS, ORDERING)
+
+ACTION_COLUMNS: tuple[str, ...] = (
+    "seq", "type", "name", "url", "timestamp", "duration_ms", "http_status", "error_message",
+    "headers", "request_attributes", "product_sku", "product_name", "product_price",
+    "product_currency", "product_quantity", "product_event",
+)  # fmt: skip
+
+
+class UnknownFilters(ValidationError):
+    """Names that are neither filters nor hidden fields; ``allowed`` lists the valid ones."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        self.allowed = sorted(allowed)
+        super().__init__("Unknown parameter(s).", code="unknown")
+
+
+def policy_for(principal: Principal) -> FieldsetPolicy:
+    return principal if isinstance(principal, FieldsetPolicy) else FieldsetPolicy(user=principal)
+
+
+def _readable_sessions(policy: FieldsetPolicy) -> QuerySet[UserSession]:
+    sessions = UserSession.objects.all()
+    if policy.reads_all_applications:
+        return sessions
+    return sessions.filter(application_id__in=list(policy.applications))
+
+
+def session_scope(*, principal: Principal, filters: Mapping[str, Any]) -> list[int]:
+    """The application ids a request looks at: the ``application`` filter, or all readable."""
+    policy = policy_for(principal)
+    slug = filters.get("application")
+    application = policy.application_by_slug(slug) if isinstance(slug, str) else None
+    return [application.id] if application is not None else list(policy.applications)
+
+
+def check_filter_names(
+    *, policy: FieldsetPolicy, names: Iterable[str], application_ids: Iterable[int]
+) -> None:
+    """403 for any name touching a hidden fieldset field, then 400 for unknown names.
+
+    Hidden fields come first, so ``client_ip=...`` or ``user_tag__startswith``
+    from a caller who cannot see them is a 403 naming the field whatever the
+    lookup; for a caller who can see them it is merely an unknown parameter.
+    ``user_tag`` itself is the one allowed lookup (exact search).
+    """
+    application_ids = list(application_ids)
+    unknown = False
+    for name in names:
+        if name == USER_TAG:
+            continue
+        for field_name in fields_referenced_by(name):
+            policy.check_lookup(field_name, application_ids)
+        unknown = unknown or name not in ALLOWED_FILTERS
+    if unknown:
+        raise UnknownFilters(ALLOWED_FILTERS)
+
+
+def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySet[UserSession]:
+    """Readable sessions matching ``filters``, ordered, as ``.values()`` rows.
+
+    ``filters`` holds filter names (``FILTER_FIELDS``), ``ordering`` and, for
+    a search, ``user_tag`` (matched exactly on the normalised tag through the
+    blind index). Raises ``HiddenFieldLookup`` (403), ``UnknownFilters`` or
+    ``ValidationError`` (400).
+    """
+    policy = policy_for(principal)
+    scope = session_scope(principal=policy, filters=filters)
+    check_filter_names(policy=policy, names=filters, application_ids=scope)
+    data = {name: value for name, value in filters.items() if name in FILTER_FIELDS}
+    filterset = SessionFilterSet(data, _readable_sessions(policy), policy=policy)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    for name, value in filterset.form.cleaned_data.items():
+        if value is not None and value != "" and FILTER_FIELDS[name] is not None:
+            policy.check_lookup(FILTER_FIELDS[name], scope)  # type: ignore[arg-type]
+    ordering_name = filters.get(ORDERING) or DEFAULT_ORDERING
+    sort, descending = _ordering(policy, ordering_name, scope)
+    sessions = filterset.qs
+    if USER_TAG in filters:
+        sessions = sessions.filter(user_tag_blind_index__in=_blind_indexes(filters[USER_TAG]))
+    columns = list(SESSION_COLUMNS)
+    if sort == "duration_sort":
+        sessions = sessions.annotate(duration_sort=Coalesce(F("duration_ms"), Value(-1)))
+        columns.append(sort)
+    sign = "-" if descending else ""
+    return sessions.order_by(f"{sign}{sort}", f"{sign}id").values(*columns)
+
+
+def _ordering(policy: FieldsetPolicy, value: object, scope: list[int]) -> tuple[str, bool]:
+    name = value.removeprefix("-") if isinstance(value, str) else ""
+    if name:
+        # A hidden field is refused by name even if it is no ordering we offer.
+        for field_name in fields_referenced_by(name):
+            policy.check_lookup(field_name, scope)
+    if name not in ORDERINGS:
+        raise ValidationError(
+            {ORDERING: f"Order by one of {', '.join(ORDERINGS)}, optionally with '-'."}
+        )
+    sort, field_name = ORDERINGS[name]
+    if field_name is not None:
+        policy.check_lookup(field_name, scope)
+    return sort, isinstance(value, str) and value.startswith("-")
+
+
+def normalised_search_tag(value: object) -> str:
+    """The normalised tag of a search, or ``ValidationError`` (the message never echoes it)."""
+    if not isinstance(value, str):
+        raise ValidationError({USER_TAG: "Give the user tag as a string."})
+    normalised = user_tags.normalise(value)
+    if not normalised:
+        raise ValidationError({USER_TAG: "The user tag is empty."})
+    if len(normalised) > settings.RUMVAULT_USER_TAG_MAX_LENGTH:
+        raise ValidationError({USER_TAG: "The user tag is too long."})
+    return normalised
+
+
+def _blind_indexes(value: object) -> list[str]:
+    return user_tags.blind_index_candidates_for(normalised_search_tag(value))
+
+
+def session_get(*, principal: Principal, pk: int, with_actions: bool = False) -> dict[str, Any]:
+    """One readable session as a ``.values()`` row (with ``actions`` in seq order if asked).
+
+    A missing id and a session of an unreadable application raise the same ``Http404``.
+    """
+    policy = policy_for(principal)
+    row = _readable_sessions(policy).filter(pk=pk).values(*SESSION_COLUMNS).first()
+    if row is None:
+        raise Http404
+    if with_actions:
+        row["actions"] = list(
+            UserAction.objects.filter(session_id=pk).order_by("seq").values(*ACTION_COLUMNS)
+        )
+    return row
