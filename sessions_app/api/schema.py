@@ -187,6 +187,28 @@ _FILTER_HELP = {
 _FILTER_TYPES = {"since": OpenApiTypes.DATETIME, "until": OpenApiTypes.DATETIME}
 _BOOLEAN_FILTERS = {"has_errors", "converted"}
 
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Opaque position from a previous page's next/previous link.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        description="Rows per page, 1-500 (default 50).",
+    ),
+    OpenApiParameter(
+        "format",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        enum=["json", "csv"],
+        description="csv: the same page as CSV, masked the same way (or Accept: text/csv).",
+    ),
+]
+
 SESSION_FILTER_PARAMETERS = [
     OpenApiParameter(
         name,
@@ -205,13 +227,6 @@ SESSION_FILTER_PARAMETERS = [
         OpenApiParameter.QUERY,
         enum=[prefix + name for name in ORDERINGS for prefix in ("", "-")],
         description="Sort order (default -started_at, newest first).",
-    ),
-    OpenApiParameter(
-        "format",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        enum=["json", "csv"],
-        description="csv: the same page as CSV, masked the same way (or Accept: text/csv).",
     ),
 ]
 

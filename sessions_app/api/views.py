@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -156,6 +157,15 @@ class SessionPageMixin:
 
 
 class SessionListView(SessionPageMixin, ReadAPIView):
+    """Sessions of the applications you can read, newest first, cursor-paginated.
+
+    Fields of fieldsets you do not hold for a session's application are null
+    and listed in its ``masked_fields``. Unknown parameters are a 400 listing
+    the allowed ones; filtering or ordering by a field you cannot see is a 403
+    naming it; a ``user_tag`` in the URL is a 400 (use the search endpoint).
+    Responses that reveal fieldset values are audited.
+    """
+
     renderer_classes = SESSION_RENDERERS
     pagination_class = KeysetCursorPagination  # for the schema
     query_params = PAGE_PARAMS
@@ -163,7 +173,7 @@ class SessionListView(SessionPageMixin, ReadAPIView):
     @extend_schema(
         operation_id="sessions_list",
         summary="List sessions (newest first, cursor-paginated, masked per fieldset)",
-        parameters=schema.SESSION_FILTER_PARAMETERS,
+        parameters=[*schema.SESSION_FILTER_PARAMETERS, *schema.PAGE_PARAMETERS],
         responses={
             200: schema.SessionSerializer(many=True),
             (200, "text/csv"): OpenApiResponse(
@@ -179,6 +189,15 @@ class SessionListView(SessionPageMixin, ReadAPIView):
 
 
 class SessionSearchView(SessionPageMixin, ReadAPIView):
+    """Sessions of one customer by user tag: exact, case-insensitive, from a blind index.
+
+    Allowed to every reader of the application; the tag itself is shown only
+    with the fieldset that contains it. The body takes the list filters plus
+    ``user_tag``; paging (``cursor``, ``page_size``) and ``format`` stay in the
+    URL. Every search is audited with a keyed hash of the tag, never the tag.
+    """
+
+    parser_classes = [JSONParser]
     renderer_classes = SESSION_RENDERERS
     pagination_class = KeysetCursorPagination
     query_params = PAGE_PARAMS
@@ -187,6 +206,7 @@ class SessionSearchView(SessionPageMixin, ReadAPIView):
         operation_id="sessions_search",
         summary="Find sessions by user tag (exact, case-insensitive; audited)",
         request=schema.SessionSearchSerializer,
+        parameters=schema.PAGE_PARAMETERS,
         responses={
             200: schema.SessionSerializer(many=True),
             (200, "text/csv"): OpenApiResponse(
@@ -206,8 +226,6 @@ class SessionSearchView(SessionPageMixin, ReadAPIView):
 
 
 def _search_body(data: Any) -> dict[str, Any]:
-    if hasattr(data, "dict"):  # a form post (QueryDict), e.g. from the browsable API
-        data = data.dict()
     if not isinstance(data, Mapping):
         raise ValidationError({"detail": 'Send a JSON object, e.g. {"user_tag": "..."}.'})
     if USER_TAG not in data:
@@ -218,10 +236,19 @@ def _search_body(data: Any) -> dict[str, Any]:
 
 
 class SessionDetailView(ReadAPIView):
+    """One session with its actions in ``seq`` order, masked like the list.
+
+    A session of an application you cannot read is a 404, exactly like an id
+    that does not exist.
+    """
+
     @extend_schema(
         operation_id="sessions_retrieve",
         summary="One session with its actions (404 if missing or not readable)",
-        responses={200: schema.SessionDetailSerializer, 404: OpenApiResponse(description="")},
+        responses={
+            200: schema.SessionDetailSerializer,
+            404: OpenApiResponse(description="No such session, or not one you can read."),
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         self.split_query(request, filters_allowed=False)
@@ -240,6 +267,8 @@ class SessionDetailView(ReadAPIView):
 
 
 class ApplicationListView(ReadAPIView):
+    """The applications whose sessions you can read, with the fields masked for you in each."""
+
     @extend_schema(
         operation_id="applications_list",
         summary="Applications the caller can read",
@@ -262,6 +291,8 @@ def _applications(policy: FieldsetPolicy) -> list[dict[str, Any]]:
 
 
 class FieldsetListView(ReadAPIView):
+    """Every fieldset, and whether you hold it for each application you can read."""
+
     @extend_schema(
         operation_id="fieldsets_list",
         summary="Fieldsets, and whether the caller holds each per readable application",
@@ -287,6 +318,8 @@ class FieldsetListView(ReadAPIView):
 
 
 class MeView(ReadAPIView):
+    """Who you are: record access and fieldset grants (own, groups' and global, united)."""
+
     @extend_schema(
         operation_id="me_retrieve",
         summary="Who am I: record access and fieldset grants per application",
@@ -319,6 +352,8 @@ class MeView(ReadAPIView):
 
 
 class AuditRecordListView(ReadAPIView):
+    """The append-only audit trail, newest first; needs ``permissions.view_auditrecord``."""
+
     permission_classes = [IsAuthenticated, CanViewAuditRecords]
     pagination_class = KeysetCursorPagination
     query_params = PAGE_PARAMS

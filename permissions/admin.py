@@ -1,0 +1,86 @@
+"""Admin: the audit trail (read-only, never deleted) and the per-application grants.
+
+Global grants are the ordinary model-level permissions "Can read sessions" and
+"Can reveal fieldset ..." on users and groups, edited in the auth admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import ForeignKey, Q, QuerySet
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
+
+from fieldsets.models import REVEAL_CODENAME_PREFIX
+from permissions.models import (
+    READ_SESSIONS,
+    ApplicationGroupObjectPermission,
+    ApplicationUserObjectPermission,
+    AuditRecord,
+)
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "username", "kind", "method", "path", "applications")
+    list_filter = ("kind",)
+    search_fields = ("username", "path")
+    date_hierarchy = "created_at"
+    actions = None
+    fields = readonly_fields = (
+        "created_at",
+        "username",
+        "kind",
+        "method",
+        "path",
+        "applications",
+        "session_ids",
+        "fieldsets",
+        "search_tag_hash",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False
+
+
+def _grant_permissions() -> Q:
+    return Q(content_type__app_label="sessions_app", content_type__model="application") & (
+        Q(codename=READ_SESSIONS) | Q(codename__startswith=REVEAL_CODENAME_PREFIX)
+    )
+
+
+class _GrantAdmin(admin.ModelAdmin):
+    list_filter = ("content_object", "permission")
+    list_select_related = ("permission", "content_object")
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        if db_field.name == "permission":
+            kwargs["queryset"] = db_field.related_model.objects.filter(_grant_permissions())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+
+@admin.register(ApplicationUserObjectPermission)
+class ApplicationUserGrantAdmin(_GrantAdmin):
+    list_display = ("user", "permission", "content_object")
+    list_select_related = ("user", "permission", "content_object")
+    search_fields = ("user__username",)
+
+
+@admin.register(ApplicationGroupObjectPermission)
+class ApplicationGroupGrantAdmin(_GrantAdmin):
+    list_display = ("group", "permission", "content_object")
+    list_select_related = ("group", "permission", "content_object")
+    search_fields = ("group__name",)
