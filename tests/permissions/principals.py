@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from fieldsets.models import BUILTIN_SENSITIVE
 from permissions.services import grant_fieldset, grant_record_access
-from sessions_app.models import Application
+from sessions_app.models import Application, UserSession
+from tests.factories import make_application, stored_session
 
 SENSITIVE = BUILTIN_SENSITIVE
 
@@ -43,3 +46,81 @@ def api_client(user: User | None = None) -> APIClient:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+JANE = "jane.doe@example.com"
+BOB = "bob@example.com"
+
+
+@dataclass
+class World:
+    """Four applications, sessions of two customers, and five principals.
+
+    - ``shop`` stores tags raw, ``vault`` encrypted, ``pseudo`` as pseudonym
+      only; ``secret`` is read only by the global reader and the superuser.
+    - ``agent``: record access to shop, vault, pseudo; no fieldset.
+    - ``lead``: like agent, plus the sensitive fieldset on shop (own grant).
+    - ``member``: record access and the fieldset on shop through group ``helpdesk``.
+    - ``globe``: record access and the fieldset for every application (global).
+    - ``root``: superuser.
+    """
+
+    apps: dict[str, Application]
+    sessions: dict[str, UserSession]
+    users: dict[str, User]
+    group: Group
+
+    def readable(self, username: str) -> set[str]:
+        return READABLE[username]
+
+    def revealed(self, username: str) -> set[str]:
+        return REVEALED[username]
+
+
+READABLE = {
+    "agent": {"shop", "vault", "pseudo"},
+    "lead": {"shop", "vault", "pseudo"},
+    "member": {"shop"},
+    "globe": {"shop", "vault", "pseudo", "secret"},
+    "root": {"shop", "vault", "pseudo", "secret"},
+}
+REVEALED = {
+    "agent": set(),
+    "lead": {"shop"},
+    "member": {"shop"},
+    "globe": {"shop", "vault", "pseudo", "secret"},
+    "root": {"shop", "vault", "pseudo", "secret"},
+}
+PRINCIPALS = tuple(READABLE)
+
+
+def build_world() -> World:
+    apps = {
+        "shop": make_application("shop"),
+        "vault": make_application("vault", user_tag_storage="encrypted"),
+        "pseudo": make_application("pseudo", user_tag_storage="pseudonym_only"),
+        "secret": make_application("secret"),
+    }
+    sessions = {
+        slug: stored_session(app, user_tag="  Jane.Doe@Example.COM ", actions=2)
+        for slug, app in apps.items()
+    }
+    sessions["shop-bob"] = stored_session(apps["shop"], user_tag=BOB, actions=1)
+    # No tag, no IP, no coordinates: nothing to mask, so nothing listed.
+    sessions["shop-anonymous"] = stored_session(
+        apps["shop"], client_ip=None, geo_latitude=None, geo_longitude=None
+    )
+    shop, vault, pseudo = apps["shop"], apps["vault"], apps["pseudo"]
+    group = Group.objects.create(name="helpdesk")
+    users = {
+        "agent": reader("agent", applications=(shop, vault, pseudo)),
+        "lead": reader("lead", applications=(shop, vault, pseudo), fieldset_on=(shop,)),
+        "member": make_user("member", groups=(group,)),
+        "globe": make_user("globe"),
+        "root": make_user("root", superuser=True),
+    }
+    grant_record_access(group=group, application=shop)
+    grant_fieldset(fieldset_name=SENSITIVE, group=group, application=shop)
+    grant_record_access(user=users["globe"])
+    grant_fieldset(fieldset_name=SENSITIVE, user=users["globe"])
+    return World(apps=apps, sessions=sessions, users=users, group=group)
