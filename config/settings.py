@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "fieldsets",
     "permissions",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

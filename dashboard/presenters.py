@@ -1,0 +1,413 @@
+"""Turning masked session values into what the templates draw (pure, no database).
+
+Everything that reaches a template has gone through ``FieldsetPolicy.mask``
+first; a presenter only decides how a value looks. A masked field becomes a
+``Cell`` with ``masked=True`` (drawn as a "masked" badge), which is different
+from a field that simply has no data (drawn as a dash), so a help-desk agent
+can tell "you may not see this" from "there is nothing".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from fieldsets.registry import PROPERTY_PREFIX
+
+if TYPE_CHECKING:
+    from dashboard.selectors import Overview
+
+PRODUCT_EVENT_LABELS = {"view": "Viewed", "add_to_cart": "Added to cart", "purchase": "Bought"}
+ACTION_TYPE_LABELS = {
+    "page_view": "Page view",
+    "xhr": "Request",
+    "click": "Click",
+    "custom": "Custom",
+    "error": "Error",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str = ""
+    masked: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.masked and self.text == ""
+
+
+def format_duration(milliseconds: int | None) -> str:
+    if milliseconds is None:
+        return ""
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    seconds = milliseconds / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_offset(milliseconds: int) -> str:
+    """``+m:ss.s`` from the session start (negative if a clock was off)."""
+    sign = "-" if milliseconds < 0 else "+"
+    minutes, rest = divmod(abs(milliseconds), 60_000)
+    return f"{sign}{minutes}:{rest / 1000:04.1f}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
+
+
+def format_money(value: Decimal | None, currency: str = "") -> str:
+    if value is None:
+        return ""
+    return f"{value:,.2f} {currency}".strip()
+
+
+def _text(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if name in ("started_at", "ended_at"):
+        return format_datetime(value)
+    if name == "duration_ms":
+        return format_duration(value)
+    if name == "converted":
+        return "Yes" if value else "No"
+    if name == "revenue":
+        return format_money(value)
+    if name in ("geo_latitude", "geo_longitude"):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def cell(values: Mapping[str, Any], masked: Sequence[str], name: str) -> Cell:
+    if name in masked:
+        return Cell(masked=True)
+    return Cell(text=_text(name, values.get(name)))
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    id: int
+    started_at: Cell
+    application: str
+    duration: Cell
+    actions: Cell
+    errors: Cell
+    has_errors: bool
+    converted: Cell
+    revenue: Cell
+    user_id: str
+    user_tag: Cell
+    client_ip: Cell
+
+
+def result_row(values: Mapping[str, Any], masked: Sequence[str]) -> ResultRow:
+    error_count = values.get("error_count")
+    return ResultRow(
+        id=values["id"],
+        started_at=cell(values, masked, "started_at"),
+        application=values["application"],
+        duration=cell(values, masked, "duration_ms"),
+        actions=cell(values, masked, "action_count"),
+        errors=cell(values, masked, "error_count"),
+        has_errors="error_count" not in masked and bool(error_count),
+        converted=cell(values, masked, "converted"),
+        revenue=cell(values, masked, "revenue"),
+        user_id=values.get("user_id") or "",
+        user_tag=cell(values, masked, "user_tag"),
+        client_ip=cell(values, masked, "client_ip"),
+    )
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    label: str
+    cell: Cell
+
+
+# Session page header: (label, field). Fields a fieldset may hide go through ``cell``.
+SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("Started", "started_at"),
+    ("Ended", "ended_at"),
+    ("Duration", "duration_ms"),
+    ("User tag", "user_tag"),
+    ("Client IP", "client_ip"),
+    ("Country", "country"),
+    ("City", "city"),
+    ("Latitude", "geo_latitude"),
+    ("Longitude", "geo_longitude"),
+    ("Browser", "browser"),
+    ("OS", "os"),
+    ("Device", "device"),
+    ("Actions", "action_count"),
+    ("Errors", "error_count"),
+    ("Converted", "converted"),
+    ("Revenue", "revenue"),
+)
+
+
+def summary(values: Mapping[str, Any], masked: Sequence[str]) -> list[SummaryItem]:
+    items = [SummaryItem(label, cell(values, masked, name)) for label, name in SUMMARY_FIELDS]
+    if "properties" in masked:
+        items.append(SummaryItem("Properties", Cell(masked=True)))
+        return items
+    properties = values.get("properties") or {}
+    for key in sorted(properties):
+        if PROPERTY_PREFIX + key in masked:
+            items.append(SummaryItem(key, Cell(masked=True)))
+        else:
+            items.append(SummaryItem(key, Cell(text=_property_text(properties[key]))))
+    return items
+
+
+def _property_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    offset: str
+    type: str
+    type_label: str
+    name: str
+    url: str
+    duration: str
+    bar_percent: float  # of the longest action in the session
+    http_status: int | None
+    failed_request: bool
+    error_message: str
+    is_error: bool
+    product_label: str
+    product: str
+    details: list[tuple[str, str]]  # headers and request attributes (masked at ingest)
+
+    @property
+    def stands_out(self) -> bool:
+        return self.failed_request or self.is_error
+
+
+def timeline(actions: Sequence[Mapping[str, Any]], *, started_at: datetime) -> list[TimelineEntry]:
+    longest = max((a["duration_ms"] or 0 for a in actions), default=0)
+    entries = []
+    for action in actions:
+        status = action["http_status"]
+        duration = action["duration_ms"]
+        offset = int((action["timestamp"] - started_at).total_seconds() * 1000)
+        entries.append(
+            TimelineEntry(
+                seq=action["seq"],
+                offset=format_offset(offset),
+                type=action["type"],
+                type_label=ACTION_TYPE_LABELS.get(action["type"], action["type"]),
+                name=action["name"],
+                url=action["url"],
+                duration=format_duration(duration),
+                # Rounded so the inline style is stable; a tiny action still shows a sliver.
+                bar_percent=round(max(duration or 0, 0) * 100 / longest, 1) if longest else 0.0,
+                http_status=status,
+                failed_request=status is not None and status >= 400,
+                error_message=action["error_message"],
+                is_error=action["type"] == "error" or bool(action["error_message"]),
+                product_label=PRODUCT_EVENT_LABELS.get(action["product_event"], ""),
+                product=_product(action),
+                details=_details(action),
+            )
+        )
+    return entries
+
+
+def _details(action: Mapping[str, Any]) -> list[tuple[str, str]]:
+    headers = action["headers"] or {}
+    attributes = action["request_attributes"] or {}
+    return [
+        *((f"Header {name}", str(value)) for name, value in sorted(headers.items())),
+        *((name, str(value)) for name, value in sorted(attributes.items())),
+    ]
+
+
+def _product(action: Mapping[str, Any]) -> str:
+    parts = [action["product_name"] or action["product_sku"]]
+    if action["product_quantity"] and action["product_quantity"] != 1:
+        parts.append(f"x {action['product_quantity']}")
+    if action["product_price"] is not None:
+        parts.append(format_money(action["product_price"], action["product_currency"]))
+    return " ".join(part for part in parts if part)
+
+
+# --- SVG charts ---------------------------------------------------------------------
+# Geometry in a fixed viewBox; the SVG scales with CSS (width: 100%), so the
+# same markup works at 1280px and on a phone.
+CHART_WIDTH = 720
+CHART_HEIGHT = 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 28
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str  # tooltip and screen-reader text
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class XLabel:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_bottom: int
+    ticks: list[Tick]
+    x_labels: list[XLabel]
+    bars: list[Bar]
+    lines: list[str]  # polyline "points" attributes; a gap where there is no data
+    points: list[Point]
+    empty: bool
+
+
+def _x_labels(days: Sequence[date], slot: float) -> list[XLabel]:
+    # About six labels whatever the period, so they never overlap.
+    step = max(1, round(len(days) / 6))
+    return [
+        XLabel(PAD_LEFT + slot * (i + 0.5), day.strftime("%b %d"))
+        for i, day in enumerate(days)
+        if i % step == 0
+    ]
+
+
+def _frame(days: Sequence[date]) -> tuple[float, float, float]:
+    plot_width = CHART_WIDTH - PAD_LEFT - PAD_RIGHT
+    plot_height = CHART_HEIGHT - PAD_TOP - PAD_BOTTOM
+    return plot_width / max(len(days), 1), plot_width, plot_height
+
+
+def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Chart:
+    slot, _, plot_height = _frame(days)
+    top = max(values, default=0)
+    scale_top = max(top, 1)
+    bottom = CHART_HEIGHT - PAD_BOTTOM
+    bars = []
+    for i, (day, value) in enumerate(zip(days, values, strict=True)):
+        height = plot_height * value / scale_top
+        bars.append(
+            Bar(
+                x=round(PAD_LEFT + slot * i + slot * 0.15, 2),
+                y=round(bottom - height, 2),
+                width=round(slot * 0.7, 2),
+                height=round(height, 2),
+                label=f"{day:%Y-%m-%d}: {value} {unit}",
+            )
+        )
+    ticks = [
+        Tick(round(bottom - plot_height * f, 2), str(round(scale_top * f))) for f in (0, 0.5, 1)
+    ]
+    return Chart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        plot_left=PAD_LEFT,
+        plot_right=CHART_WIDTH - PAD_RIGHT,
+        plot_bottom=bottom,
+        ticks=ticks,
+        x_labels=_x_labels(days, slot),
+        bars=bars,
+        lines=[],
+        points=[],
+        empty=top == 0,
+    )
+
+
+def rate_chart(days: Sequence[date], rates: Sequence[float | None], *, name: str) -> Chart:
+    """A line of percentages (0-100 %); days without data break the line."""
+    slot, _, plot_height = _frame(days)
+    top = max((r for r in rates if r is not None), default=0.0)
+    # Round the scale up to a tidy 10 % step so small rates are still readable.
+    scale_top = min(1.0, max(0.1, -(-top * 10 // 1) / 10))
+    bottom = CHART_HEIGHT - PAD_BOTTOM
+    lines: list[str] = []
+    points: list[Point] = []
+    segment: list[str] = []
+    for i, (day, rate) in enumerate(zip(days, rates, strict=True)):
+        if rate is None:
+            if segment:
+                lines.append(" ".join(segment))
+            segment = []
+            continue
+        x = round(PAD_LEFT + slot * (i + 0.5), 2)
+        y = round(bottom - plot_height * rate / scale_top, 2)
+        segment.append(f"{x},{y}")
+        points.append(Point(x, y, f"{day:%Y-%m-%d}: {rate:.1%} {name}"))
+    if segment:
+        lines.append(" ".join(segment))
+    ticks = [Tick(round(bottom - plot_height * f, 2), f"{scale_top * f:.0%}") for f in (0, 0.5, 1)]
+    return Chart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        plot_left=PAD_LEFT,
+        plot_right=CHART_WIDTH - PAD_RIGHT,
+        plot_bottom=bottom,
+        ticks=ticks,
+        x_labels=_x_labels(days, slot),
+        bars=[],
+        lines=lines,
+        points=points,
+        empty=not points,
+    )
+
+
+def _percent(rate: float | None) -> str:
+    return "not available" if rate is None else f"{rate:.1%}"
+
+
+def overview_descriptions(overview: Overview) -> dict[str, str]:
+    """Text alternatives of the three charts (the SVG ``<desc>``) for screen readers."""
+    total = overview.total
+    period = f"from {overview.since:%Y-%m-%d} to {overview.until:%Y-%m-%d}"
+    busiest = max(overview.days, key=lambda day: day.sessions, default=None)
+    sessions = f"{total.sessions} sessions {period}."
+    if busiest is not None and busiest.sessions:
+        sessions += f" Busiest day {busiest.day:%Y-%m-%d} with {busiest.sessions}."
+    return {
+        "sessions_description": sessions,
+        "error_description": (
+            f"Share of sessions with at least one failed action per day {period}; "
+            f"{_percent(total.error_rate)} over the period."
+        ),
+        "conversion_description": (
+            f"Share of sessions with a purchase per day {period}; "
+            f"{_percent(total.conversion_rate)} over the period."
+        ),
+    }
