@@ -80,13 +80,14 @@ def fields_referenced_by(parameter: str) -> list[str]:
     """The fieldset-relevant field names a query parameter or body key refers to.
 
     ``client_ip__startswith`` -> ``["client_ip"]``;
-    ``properties__tier`` / ``properties.tier`` -> ``["properties", "properties.tier"]``.
+    ``properties__tier`` / ``properties.tier`` -> ``["properties.tier", "properties"]``
+    (the most specific name first, so a refusal names it).
     Used to refuse lookups on hidden fields before asking whether a parameter
     is known at all, so a hidden field is always a 403 naming it.
     """
     base, _, rest = parameter.partition("__")
     if is_property_field(base):
-        return ["properties", base]
+        return [base, "properties"]
     if base == "properties" and rest:
-        return ["properties", PROPERTY_PREFIX + rest.split("__")[0]]
+        return [PROPERTY_PREFIX + rest.split("__")[0], "properties"]
     return [base]
