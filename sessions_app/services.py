@@ -26,18 +26,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from privacy.detectors import mask_text
 from privacy.do_not_track import apply_do_not_track
 from privacy.geo import mask_geo
-from privacy.headers import clean_headers
 from privacy.ip import mask_ip
 from privacy.properties import filter_properties
-from privacy.text import mask_mapping_values
-from privacy.uri import mask_uri
 from sessions_app import user_tags
+from sessions_app.ingest.masking import BatchMasker
 from sessions_app.ingest.validation import (
-    ACTION_NAME_MAX_LENGTH,
-    CleanAction,
     CleanSession,
     Limits,
     validate_beacon,
@@ -115,12 +110,14 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
     sessions = validate_beacon(payload, limits=ingest_limits())
     results: dict[str, IngestResult] = {}
     pending: list[_Pending] = []
+    # Masking happens before the transaction, so row locks are held only for the writes.
+    masker = BatchMasker(application)
     for clean in sessions:
         decision = apply_do_not_track(mode=application.do_not_track, requested=clean.do_not_track)
         if decision.discard_session:
             results[clean.session_id] = IngestResult(clean.session_id, "discarded", 0)
         else:
-            actions = [_masked_action(action, application=application) for action in clean.actions]
+            actions = [masker.action(action) for action in clean.actions]
             pending.append(_Pending(clean=clean, actions=actions))
     if pending:
         with transaction.atomic():
@@ -128,41 +125,7 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
     return [results[clean.session_id] for clean in sessions]
 
 
-# --- masking (no database) -----------------------------------------------------
-
-
-def _masked_action(action: CleanAction, *, application: Application) -> UserAction:
-    mask = application.mask_personal_data_in_uris
-    name = mask_uri(action.name) if mask and action.name else action.name
-    return UserAction(
-        seq=action.seq,
-        type=action.type,
-        # A mask can be longer than what it replaced; the column is not.
-        name=name[:ACTION_NAME_MAX_LENGTH],
-        url=mask_uri(action.url) if mask and action.url else action.url,
-        timestamp=action.timestamp,
-        duration_ms=action.duration_ms,
-        http_status=action.http_status,
-        error_message=_mask_text(action.error_message, enabled=mask),
-        error_stack=_mask_text(action.error_stack, enabled=mask),
-        # Secret-bearing headers go regardless of the URI setting.
-        headers=clean_headers(action.headers, mask_values=mask) if action.headers else {},
-        request_attributes=(
-            mask_mapping_values(action.request_attributes)
-            if mask and action.request_attributes
-            else action.request_attributes
-        ),
-        product_sku=action.product_sku,
-        product_name=action.product_name,
-        product_price=action.product_price,
-        product_currency=action.product_currency,
-        product_quantity=action.product_quantity,
-        product_event=action.product_event,
-    )
-
-
-def _mask_text(text: str, *, enabled: bool) -> str:
-    return mask_text(text) if enabled and text else text
+# --- user tags -------------------------------------------------------------------
 
 
 def _tag_columns(
