@@ -7,6 +7,8 @@ contain is documented as nullable, because any of them may be masked.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
 from rest_framework import serializers
 
@@ -17,10 +19,10 @@ from sessions_app.selectors import ORDERINGS
 MASKED = " Null when masked (then listed in masked_fields) or when there is no data."
 
 
-def _maskable(field: serializers.Field, text: str) -> serializers.Field:
-    field.allow_null = True
-    field.help_text = text + MASKED
-    return field
+def _maskable(field_class: type[serializers.Field], text: str, **kwargs: Any) -> Any:
+    # Fields are re-instantiated from their constructor arguments when the
+    # serializer is copied, so nullability must be passed in, not set after.
+    return field_class(allow_null=True, help_text=text + MASKED, **kwargs)
 
 
 class ProductSerializer(serializers.Serializer):
@@ -49,37 +51,37 @@ class ActionSerializer(serializers.Serializer):
 class SessionSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="Use with /api/v1/sessions/{id}/.")
     application = serializers.SlugField(help_text="Slug of the application.")
-    session_id = _maskable(serializers.CharField(), "Client session id.")
+    session_id = _maskable(serializers.CharField, "Client session id.")
     started_at = serializers.DateTimeField()
-    ended_at = _maskable(serializers.DateTimeField(), "End of the visit.")
-    duration_ms = _maskable(serializers.IntegerField(), "Duration in milliseconds.")
+    ended_at = _maskable(serializers.DateTimeField, "End of the visit.")
+    duration_ms = _maskable(serializers.IntegerField, "Duration in milliseconds.")
     user_id = serializers.CharField(
         allow_null=True,
         help_text="Keyed pseudonym of the user tag (e.g. u1_3f9a...), visible to every reader; "
         "null for anonymous sessions.",
     )
     user_tag = _maskable(
-        serializers.CharField(),
+        serializers.CharField,
         "The user tag (normalised), revealed only with the fieldset that contains it. Also null "
         "for applications storing a pseudonym only.",
     )
-    client_ip = _maskable(serializers.IPAddressField(), "Client IP (masked at ingest).")
-    geo_latitude = _maskable(serializers.FloatField(), "Latitude.")
-    geo_longitude = _maskable(serializers.FloatField(), "Longitude.")
-    country = _maskable(serializers.CharField(), "ISO 3166 country code.")
-    city = _maskable(serializers.CharField(), "City.")
-    browser = _maskable(serializers.CharField(), "Browser.")
-    os = _maskable(serializers.CharField(), "Operating system.")
-    device = _maskable(serializers.CharField(), "Device class.")
+    client_ip = _maskable(serializers.IPAddressField, "Client IP (masked at ingest).")
+    geo_latitude = _maskable(serializers.FloatField, "Latitude.")
+    geo_longitude = _maskable(serializers.FloatField, "Longitude.")
+    country = _maskable(serializers.CharField, "ISO 3166 country code.")
+    city = _maskable(serializers.CharField, "City.")
+    browser = _maskable(serializers.CharField, "Browser.")
+    os = _maskable(serializers.CharField, "Operating system.")
+    device = _maskable(serializers.CharField, "Device class.")
     properties = _maskable(
-        serializers.DictField(),
+        serializers.DictField,
         "Allowed session properties; a masked properties.<key> keeps its key with null.",
     )
-    action_count = _maskable(serializers.IntegerField(), "Number of actions.")
-    error_count = _maskable(serializers.IntegerField(), "Number of failed actions.")
-    converted = _maskable(serializers.BooleanField(), "Whether the visit purchased.")
+    action_count = _maskable(serializers.IntegerField, "Number of actions.")
+    error_count = _maskable(serializers.IntegerField, "Number of failed actions.")
+    converted = _maskable(serializers.BooleanField, "Whether the visit purchased.")
     revenue = _maskable(
-        serializers.DecimalField(max_digits=14, decimal_places=2), "Revenue (decimal string)."
+        serializers.DecimalField, "Revenue (decimal string).", max_digits=14, decimal_places=2
     )
     masked_fields = serializers.ListField(
         child=serializers.CharField(),
