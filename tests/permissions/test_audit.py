@@ -1,0 +1,107 @@
+"""Audit records: append-only everywhere, readable only with permissions.view_auditrecord."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.sites import site
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.test import RequestFactory
+
+from fieldsets.policy import Disclosure
+from permissions.audit import audit_reveal, audit_search
+from permissions.models import AppendOnlyError, AuditRecord
+from sessions_app import user_tags
+from tests.permissions.principals import api_client, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def record() -> AuditRecord:
+    disclosure = Disclosure(session_ids=[3, 1], applications={"shop"}, fieldsets={"f"})
+    created = audit_reveal(username="lead", path="/x/", method="GET", disclosure=disclosure)
+    assert created is not None
+    return created
+
+
+def test_nothing_revealed_writes_nothing() -> None:
+    assert audit_reveal(username="a", path="/", method="GET", disclosure=Disclosure()) is None
+    assert AuditRecord.objects.count() == 0
+
+
+def test_search_records_a_keyed_hash_never_the_tag() -> None:
+    record = audit_search(
+        username="agent",
+        path="/api/v1/sessions/search/",
+        method="POST",
+        normalised_tag="jane@example.com",
+        applications=["b", "a"],
+        session_ids=[7],
+        disclosure=Disclosure(),
+    )
+    assert record.kind == "search"
+    assert record.applications == ["a", "b"]
+    assert record.search_tag_hash == user_tags.audit_hash_for("jane@example.com")
+    assert "jane" not in str(AuditRecord.objects.values().get())
+
+
+def test_records_cannot_be_changed_or_deleted(record: AuditRecord) -> None:
+    record.username = "someone-else"
+    with pytest.raises(AppendOnlyError):
+        record.save()
+    with pytest.raises(AppendOnlyError):
+        record.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditRecord.objects.filter(pk=record.pk).update(username="x")
+    with pytest.raises(AppendOnlyError):
+        AuditRecord.objects.all().delete()
+    copy = AuditRecord(pk=record.pk, username="x", kind="reveal", method="GET", path="/")
+    with pytest.raises(IntegrityError), transaction.atomic():  # an INSERT, never an UPDATE
+        copy.save()
+    assert AuditRecord.objects.get(pk=record.pk).username == "lead"
+
+
+def test_admin_is_read_only(record: AuditRecord) -> None:
+    model_admin = site._registry[AuditRecord]
+    request = RequestFactory().get("/admin/")
+    request.user = make_user("root", superuser=True)
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, record)
+    assert not model_admin.has_delete_permission(request, record)
+    assert model_admin.has_view_permission(request, record)
+    assert not model_admin.get_actions(request)
+
+
+def test_audit_endpoint_needs_view_auditrecord(record: AuditRecord) -> None:
+    user = make_user("auditor")
+    assert api_client(user).get("/api/v1/audit/").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="view_auditrecord"))
+    body = api_client(user).get("/api/v1/audit/").json()
+    assert body["results"][0]["username"] == "lead"
+    assert body["results"][0]["session_ids"] == [3, 1]
+    assert body["results"][0]["created_at"].endswith("Z")
+
+
+def test_audit_endpoint_is_read_only() -> None:
+    client = api_client(make_user("root", superuser=True))
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)("/api/v1/audit/").status_code == 405
+
+
+def test_audit_endpoint_pages_newest_first() -> None:
+    for number in range(7):
+        audit_reveal(
+            username=f"user{number}",
+            path="/",
+            method="GET",
+            disclosure=Disclosure(session_ids=[number], applications={"a"}, fieldsets={"f"}),
+        )
+    client = api_client(make_user("root", superuser=True))
+    seen = []
+    url: str | None = "/api/v1/audit/?page_size=3"
+    while url:
+        body = client.get(url).json()
+        seen += [row["username"] for row in body["results"]]
+        url = body["next"]
+    assert seen == [f"user{number}" for number in reversed(range(7))]
