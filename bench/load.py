@@ -1,0 +1,103 @@
+"""Load test: C ingest clients and R readers against gunicorn, then an exactly-once check.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/load.py \
+        --ingest-clients 8 --readers 4 --seconds 60
+
+Starts gunicorn on a throwaway database (PostgreSQL when DATABASE_URL points
+to one, SQLite otherwise), drives it for a bounded time, prints requests/s
+and p50/p95/p99 latency per endpoint with status counts, and checks that
+every acknowledged session and action is stored exactly once. The last line
+is ``load: PASS`` or ``load: FAIL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    Sent,
+    Stats,
+    exactly_once_check,
+    gunicorn_server,
+    ingest_client,
+    prepare_database,
+    reader_client,
+)
+from throwaway_database import is_postgresql, throwaway_database
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingest-clients", type=int, default=8)
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    arguments = parser.parse_args()
+
+    with throwaway_database("rumvault_load") as database_url:
+        environment = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
+        print(f"database: {'PostgreSQL' if is_postgresql(database_url) else 'SQLite'}")
+        ingest_token, reader_token = prepare_database(environment)
+        stats, sent, stop = Stats(), Sent(), threading.Event()
+        with gunicorn_server(environment, workers=arguments.workers) as port:
+            threads = [
+                threading.Thread(
+                    target=ingest_client,
+                    args=(number,),
+                    kwargs={
+                        "port": port,
+                        "token": ingest_token,
+                        "stats": stats,
+                        "sent": sent,
+                        "stop": stop,
+                    },
+                )
+                for number in range(arguments.ingest_clients)
+            ] + [
+                threading.Thread(
+                    target=reader_client,
+                    args=(number,),
+                    kwargs={"port": port, "token": reader_token, "stats": stats, "stop": stop},
+                )
+                for number in range(arguments.readers)
+            ]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            time.sleep(arguments.seconds)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)
+            elapsed = time.monotonic() - started
+        print(
+            f"{arguments.ingest_clients} ingest clients, {arguments.readers} readers, "
+            f"{elapsed:.0f} s, {arguments.workers} gunicorn workers"
+        )
+        for line in stats.report(elapsed):
+            print(line)
+        passed, summary = exactly_once_check(sent, environment)
+        print(summary)
+        errors = sum(
+            count
+            for endpoint in stats.statuses.values()
+            for status, count in endpoint.items()
+            if status not in ("200", "503")
+        )
+        print(f"non-200 answers other than 503: {errors}; batches given up: {sent.gave_up}")
+        from django.db import connections
+
+        connections.close_all()
+    ok = passed and errors == 0 and sent.gave_up == 0
+    print(f"load: {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
