@@ -153,6 +153,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     # week (or an old demo database) still shows data.
     latest = latest_session_day(policy=policy) or datetime.now(tz=UTC).date()
     since, until = form.period(default_until=latest, default_days=OVERVIEW_DEFAULT_DAYS)
+    if not form.is_bound:
+        form = OverviewForm(initial={"since": since, "until": until})  # show the period used
     stats = overview_stats(policy=policy, since=since, until=until)
     days = [day.day for day in stats.days]
     context = {
