@@ -8,15 +8,20 @@ view of the failed checkout is the README's screenshot.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Page, expect
+from django.core.management import call_command
+from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from sessions_app.management.commands.seed_demo import DEMO_PASSWORD
+from sessions_app.models import UserSession
+from tests.browser.conftest import DESKTOP
 from tests.browser.demo_data import JANE, PASSWORD, DemoData
 
 pytestmark = pytest.mark.browser
@@ -40,20 +45,21 @@ def ipv6_addresses(text: str) -> list[str]:
     return found
 
 
-def assert_no_personal_data(page: Page, demo: DemoData) -> None:
+def assert_no_personal_data(page: Page, demo: DemoData | frozenset[str]) -> None:
     """Neither the rendered text nor the HTML source carries an email or a customer IP."""
+    customer_ips = demo if isinstance(demo, frozenset) else demo.customer_ips
     for text in (page.inner_text("body"), page.content()):
         assert not EMAIL.findall(text), page.url
         assert not [ip for ip in IPV4.findall(text) if ipaddress.ip_address(ip)], page.url
         assert not ipv6_addresses(text), page.url
-        assert not [ip for ip in demo.customer_ips if ip in text], page.url
+        assert not [ip for ip in customer_ips if ip in text], page.url
 
 
-def log_in(page: Page, base_url: str, username: str) -> None:
+def log_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/dashboard/")
     expect(page).to_have_url(re.compile(r"/dashboard/login/\?next="))
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Find a customer's sessions")).to_be_visible()
 
@@ -151,3 +157,49 @@ def test_phone_width_has_no_horizontal_scrolling_and_keyboard_skip_link(
         assert width <= 390, f"{path or 'results'} is {width}px wide"
     expect(page.locator("svg.chart")).to_have_count(3)
     assert_no_personal_data(page, demo)
+
+
+@pytest.fixture
+def seeded(transactional_db: None, live_server: LiveServer) -> frozenset[str]:
+    """``seed_demo``'s own world (users, grants, planted personal data); its customers' IPs."""
+    call_command("seed_demo", "--sessions", "200", "--force", stdout=io.StringIO())
+    ips = UserSession.objects.exclude(client_ip=None).values_list("client_ip", flat=True)
+    return frozenset(str(ip) for ip in ips)
+
+
+def test_seed_demo_users_see_jane_as_their_grants_say(
+    browser: Browser, live_server: LiveServer, seeded: frozenset[str]
+) -> None:
+    base = str(live_server)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        agent = context.new_page()
+        log_in(agent, base, "agent", DEMO_PASSWORD)
+        search_email(agent, base, JANE)
+        links = agent.locator("table.data-table tbody a[href^='/dashboard/sessions/']")
+        session_paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(session_paths) >= 2
+        assert_no_personal_data(agent, seeded)
+        # Every one of Jane's sessions, with the planted emails and cards in URLs and errors.
+        for path in session_paths:
+            agent.goto(f"{base}{path}")
+            expect(agent.locator("#timeline-heading")).to_be_visible()
+            assert_no_personal_data(agent, seeded)
+    finally:
+        context.close()
+
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        lead = context.new_page()
+        log_in(lead, base, "lead", DEMO_PASSWORD)
+        search_email(lead, base, JANE)
+        rows = result_rows(lead)
+        # A row's inner text is its cells separated by tabs; the second is the application.
+        web = [row for row in rows if row.split("\t")[1].strip() == "fashion-store"]
+        app = [row for row in rows if row.split("\t")[1].strip() == "fashion-store-app"]
+        assert web
+        assert app
+        assert all(JANE in row for row in web)  # fieldset granted on fashion-store
+        assert not any(JANE in row for row in app)  # not on the mobile app
+    finally:
+        context.close()
