@@ -18,7 +18,6 @@ one ``bulk_update`` and one action insert.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -195,7 +194,26 @@ def _milliseconds(delta: Any) -> int:
 
 def _write(pending: list[_Pending], *, application: Application) -> dict[str, IngestResult]:
     by_id = {item.clean.session_id: item for item in pending}
-    now = timezone.now()
+    existing, created = _lock_and_insert(by_id, application=application)
+    results: dict[str, IngestResult] = {}
+    new_actions: list[UserAction] = []
+    for session in created:
+        actions = by_id[session.session_id].actions
+        _attach(actions, session)
+        new_actions += actions
+        results[session.session_id] = IngestResult(session.session_id, "created", len(actions))
+    for session, actions in _merge_existing(existing, by_id, application=application):
+        _attach(actions, session)
+        new_actions += actions
+        results[session.session_id] = IngestResult(session.session_id, "updated", len(actions))
+    UserAction.objects.bulk_create(new_actions)
+    return results
+
+
+def _lock_and_insert(
+    by_id: dict[str, _Pending], *, application: Application
+) -> tuple[dict[str, UserSession], list[UserSession]]:
+    """Lock the batch's stored sessions and insert the others; returns (stored, inserted)."""
     for attempt in range(_INSERT_ATTEMPTS):
         existing = _lock_existing(application, sorted(by_id))
         created = [
@@ -206,32 +224,47 @@ def _write(pending: list[_Pending], *, application: Application) -> dict[str, In
             # A savepoint, so a lost race rolls back only this insert, not the locks.
             with transaction.atomic():
                 UserSession.objects.bulk_create(created)
-            break
         except IntegrityError:
             # Another transaction committed one of these sessions since our
             # SELECT; the next round finds (and locks) it as existing.
             if attempt == _INSERT_ATTEMPTS - 1:
                 raise
-    results: dict[str, IngestResult] = {}
-    new_actions: list[UserAction] = []
-    for session in created:
-        actions = by_id[session.session_id].actions
-        _attach(actions, session)
-        new_actions += actions
-        results[session.session_id] = IngestResult(session.session_id, "created", len(actions))
+        else:
+            return existing, created
+    raise AssertionError("unreachable")  # the loop either returns or re-raises
+
+
+def _merge_existing(
+    existing: dict[str, UserSession], by_id: dict[str, _Pending], *, application: Application
+) -> list[tuple[UserSession, list[UserAction]]]:
+    """Fold the beacons into the stored (locked) sessions; returns each with its new actions."""
     stored_seqs = _stored_seqs(existing.values())
+    now = timezone.now()
+    merged: list[tuple[UserSession, list[UserAction]]] = []
+    changed: list[UserSession] = []
+    changed_fields: set[str] = set()
     for session in existing.values():
         item = by_id[session.session_id]
         seqs = stored_seqs.get(session.pk, set())
         actions = [action for action in item.actions if action.seq not in seqs]
-        _merge(session, item.clean, actions, application=application, now=now)
-        _attach(actions, session)
-        new_actions += actions
-        results[session.session_id] = IngestResult(session.session_id, "updated", len(actions))
-    if existing:
-        UserSession.objects.bulk_update(existing.values(), _UPDATED_FIELDS)
-    UserAction.objects.bulk_create(new_actions)
-    return results
+        before = _updatable_values(session)
+        _merge(session, item.clean, actions, application=application)
+        after = _updatable_values(session)
+        fields = {name for name, value in after.items() if before[name] != value}
+        # A retried beacon that brings nothing new costs no write (and keeps updated_at).
+        if fields:
+            session.updated_at = now
+            changed.append(session)
+            changed_fields |= fields | {"updated_at"}
+        merged.append((session, actions))
+    if changed:
+        # Only the columns that changed: bulk_update builds a CASE per column and row.
+        UserSession.objects.bulk_update(changed, sorted(changed_fields))
+    return merged
+
+
+def _updatable_values(session: UserSession) -> dict[str, Any]:
+    return {field_name: getattr(session, field_name) for field_name in _UPDATED_FIELDS}
 
 
 def _lock_existing(application: Application, session_ids: list[str]) -> dict[str, UserSession]:
@@ -316,7 +349,6 @@ def _merge(
     actions: list[UserAction],
     *,
     application: Application,
-    now: datetime,
 ) -> None:
     """Fold a re-sent beacon into a stored session: newer data wins, nothing is lost.
 
@@ -354,7 +386,6 @@ def _merge(
     ):
         session.ended_at = clean.ended_at
     session.do_not_track = requested
-    session.updated_at = now
     _apply_counters(session, actions)
 
 

@@ -230,6 +230,8 @@ class _Validator:
         return sessions
 
     def unknown_keys(self, raw: dict[Any, Any], known: frozenset[str], path: str) -> None:
+        if raw.keys() <= known:  # the common case, without building a set
+            return
         for key in raw.keys() - known:
             self.error(_child(path, key), "is not a known field")
 
@@ -309,7 +311,9 @@ class _Validator:
             self.error(path, "must be an object")
             return None
         # User input is never stored: the key is accepted and thrown away unread.
-        raw = drop_input_value(raw)
+        # (Only a key outside ACTION_KEYS can be one that drop_input_value drops.)
+        if not raw.keys() <= ACTION_KEYS:
+            raw = drop_input_value(raw)
         self.unknown_keys(raw, ACTION_KEYS, path)
         seq = self.integer(raw, "seq", path, 0, MAX_INT32, required=True)
         action_type = self.choice(raw, "type", path, ACTION_TYPES, required=True)

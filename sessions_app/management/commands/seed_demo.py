@@ -1,0 +1,165 @@
+"""``python manage.py seed_demo [--sessions N] [--force] [--seed S]``: a fashion shop to explore.
+
+Creates two applications, four users with one published demo password, their
+grants, and N sessions of shop traffic. The sessions go through
+``session_ingest``, the same service the ingest API uses, so the emails and
+card numbers planted in URLs and error messages come out masked exactly as
+real data would. Re-running reuses what exists (same ``--seed``, same session
+ids: nothing is duplicated).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from sessions_app.applications import application_create
+from sessions_app.management.commands._demo_traffic import DemoTraffic
+from sessions_app.models import Application
+from sessions_app.services import session_ingest
+
+DEMO_PASSWORD = "rumvault-demo"  # noqa: S105 - a published demo password, refused without DEBUG
+BATCH_SIZE = 100
+SENSITIVE_FIELDSET = "builtin-sensitive-user-events-and-sessions"
+APPLICATIONS: dict[str, dict[str, Any]] = {
+    "fashion-store": {
+        "name": "Fashion Store (web)",
+        "user_tag_storage": "raw",
+        "allowed_properties": ["loyalty_tier", "ab_variant"],
+    },
+    "fashion-store-app": {
+        "name": "Fashion Store (mobile app)",
+        # Shows the mode where the database holds only ciphertext of the emails.
+        "user_tag_storage": "encrypted",
+        "allowed_properties": ["loyalty_tier", "app_version"],
+    },
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo applications, users, grants and shop sessions (development only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--sessions", type=int, default=2000, metavar="N")
+        parser.add_argument("--seed", type=int, default=42, metavar="S")
+        parser.add_argument(
+            "--force", action="store_true", help="run even with DEBUG off (never in production)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo creates users with a published password, so it refuses to run "
+                "with DEBUG off. Use `make demo` (DEBUG=true) or pass --force."
+            )
+        if options["sessions"] < 0:
+            raise CommandError("--sessions must not be negative")
+        applications = {slug: self._application(slug) for slug in APPLICATIONS}
+        users = _demo_users()
+        _grant_demo_access(users=users, applications=applications)
+        statuses, actions = self._sessions(
+            applications, count=options["sessions"], seed=options["seed"]
+        )
+        self._summary(users, statuses, actions)
+
+    def _application(self, slug: str) -> Application:
+        existing = Application.objects.filter(slug=slug).first()
+        if existing is not None:
+            self.stdout.write(
+                f"Application '{slug}' exists; reusing it (its token is not shown again)."
+            )
+            return existing
+        application, token = application_create(slug=slug, **APPLICATIONS[slug])
+        self.stdout.write(f"Created application '{slug}'. Ingest token: {token}")
+        return application
+
+    def _sessions(
+        self, applications: dict[str, Application], *, count: int, seed: int
+    ) -> tuple[Counter[str], int]:
+        traffic = DemoTraffic(rng=random.Random(seed), now=timezone.now(), seed=seed)
+        statuses: Counter[str] = Counter()
+        actions = 0
+        batches: dict[str, list[dict[str, Any]]] = {slug: [] for slug in applications}
+
+        def flush(slug: str) -> None:
+            nonlocal actions
+            if batches[slug]:
+                results = session_ingest(
+                    application=applications[slug], payload={"sessions": batches[slug]}
+                )
+                statuses.update(result.status for result in results)
+                actions += sum(result.actions_added for result in results)
+                batches[slug] = []
+
+        for slug, session in traffic.sessions(count):
+            batches[slug].append(session)
+            if len(batches[slug]) == BATCH_SIZE:
+                flush(slug)
+        for slug in batches:
+            flush(slug)
+        return statuses, actions
+
+    def _summary(
+        self, users: dict[str, AbstractUser], statuses: Counter[str], actions: int
+    ) -> None:
+        self.stdout.write(
+            f"Sessions: {statuses['created']} created, {statuses['updated']} already there, "
+            f"{statuses['discarded']} discarded (Do-Not-Track); {actions} actions added."
+        )
+        self.stdout.write(f"Users: {', '.join(sorted(users))}; password for all: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "agent: help desk, sees no personal data; lead: also sees it on fashion-store; "
+            "privacy: sees it everywhere and reads the audit log; admin: superuser."
+        )
+        self.stdout.write(
+            "Try: search the sessions of jane.doe@example.com "
+            "(dashboard, or POST /api/v1/sessions/search/)."
+        )
+
+
+def _demo_users() -> dict[str, AbstractUser]:
+    user_model = get_user_model()
+    users: dict[str, AbstractUser] = {}
+    for username in ("agent", "lead", "privacy", "admin"):
+        user, _ = user_model.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@rumvault.example"}
+        )
+        user.is_staff = True
+        user.is_superuser = username == "admin"
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        users[username] = user
+    return users
+
+
+def _grant_demo_access(
+    *, users: dict[str, AbstractUser], applications: dict[str, Application]
+) -> None:
+    """The demo's access model: who reads which application, who sees personal data.
+
+    - group "help-desk" (agent, lead): record access to both applications;
+    - lead: the sensitive fieldset on fashion-store only;
+    - privacy: record access and the sensitive fieldset everywhere, plus the audit log.
+    Grants are idempotent, so re-running changes nothing.
+    """
+    from permissions.services import grant_fieldset, grant_record_access
+
+    help_desk, _ = Group.objects.get_or_create(name="help-desk")
+    for application in applications.values():
+        grant_record_access(group=help_desk, application=application)
+    help_desk.user_set.add(users["agent"], users["lead"])
+    grant_fieldset(
+        fieldset_name=SENSITIVE_FIELDSET,
+        user=users["lead"],
+        application=applications["fashion-store"],
+    )
+    grant_record_access(user=users["privacy"], application=None)
+    grant_fieldset(fieldset_name=SENSITIVE_FIELDSET, user=users["privacy"], application=None)
+    users["privacy"].user_permissions.add(Permission.objects.get(codename="view_auditrecord"))
