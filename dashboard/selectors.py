@@ -11,6 +11,7 @@ Nothing here reads a personal column (user tag, IP, coordinates) itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from fieldsets.policy import ApplicationRef, FieldsetPolicy
+from fieldsets.registry import fields_referenced_by
 from sessions_app.models import UserSession
 from sessions_app.selectors import USER_TAG, session_list
 
@@ -92,6 +94,32 @@ def _scope(policy: FieldsetPolicy, slug: str) -> list[ApplicationRef]:
         application = policy.application_by_slug(slug)
         return [application] if application is not None else []
     return list(policy.applications.values())
+
+
+class UnknownParameters(ValueError):
+    """Query or form names the dashboard does not know (never echoed: one may be an email)."""
+
+
+def check_parameter_names(
+    *, policy: FieldsetPolicy, names: Iterable[str], known: Iterable[str]
+) -> None:
+    """403 for a name that touches a hidden fieldset field, then ``UnknownParameters``.
+
+    A hand-made ``?client_ip=...`` is refused naming the field, as the API
+    does, never silently ignored; ``user_tag`` is the one allowed lookup
+    (the email search), so it is merely unknown under that spelling.
+    """
+    known = set(known)
+    unknown = False
+    for name in names:
+        if name in known:
+            continue
+        unknown = True
+        if name != USER_TAG:
+            for field_name in fields_referenced_by(name):
+                policy.check_lookup(field_name)
+    if unknown:
+        raise UnknownParameters
 
 
 def find_sessions(

@@ -27,6 +27,8 @@ from dashboard.forms import URL_FORBIDDEN, FindForm, OverviewForm
 from dashboard.selectors import (
     OVERVIEW_DEFAULT_DAYS,
     RESULT_LIMIT,
+    UnknownParameters,
+    check_parameter_names,
     find_sessions,
     latest_session_day,
     overview_stats,
@@ -36,6 +38,9 @@ from permissions.audit import audit_reveal, audit_search
 from sessions_app.selectors import normalised_search_tag, session_get
 
 LOGIN_URL = reverse_lazy("dashboard:login")
+# Names a find request may carry: the form's fields and Django's CSRF token.
+FORM_PARAMETERS = frozenset([*FindForm.base_fields, "csrfmiddlewaretoken"])
+UNKNOWN_MESSAGE = "The request has parameters this page does not know. Use the search form."
 
 View = Callable[..., HttpResponse]
 
@@ -64,12 +69,19 @@ def find(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "dashboard/find.html", context, status=400)
     is_post = request.method == "POST"
-    form = FindForm(
-        request.POST if is_post else (request.GET or None), applications=policy.applications
-    )
+    data = request.POST if is_post else request.GET
+    form = FindForm(data or None, applications=policy.applications)
     context["form"] = form
     if not form.is_bound:
         return render(request, "dashboard/find.html", context)
+    try:
+        check_parameter_names(policy=policy, names=data.keys(), known=FORM_PARAMETERS)
+    except HiddenFieldLookup as refused:
+        context.update(form=FindForm(applications=policy.applications), error=str(refused))
+        return render(request, "dashboard/find.html", context, status=403)
+    except UnknownParameters:
+        context.update(form=FindForm(applications=policy.applications), error=UNKNOWN_MESSAGE)
+        return render(request, "dashboard/find.html", context, status=400)
     if not form.is_valid():
         return render(request, "dashboard/find.html", context, status=400)
     criteria = form.criteria()

@@ -214,6 +214,33 @@ def test_a_session_id_lookup_is_refused_when_session_id_is_in_an_unheld_fieldset
     assert "session_id" in response.content.decode()
 
 
+@pytest.mark.parametrize("name", ["client_ip", "geo_latitude__gte", "user_tag__startswith"])
+def test_a_hand_made_lookup_on_a_hidden_field_is_refused_naming_it(
+    world: World, agent_client: Client, name: str
+) -> None:
+    response = agent_client.get(FIND, {name: "1", "application": "shop"})
+    html = response.content.decode()
+
+    assert response.status_code == 403
+    assert f"&#x27;{name.split('__')[0]}&#x27;" in html
+    assert not result_ids(html)
+
+
+def test_unknown_parameters_are_refused_without_echoing_them(
+    world: World, agent_client: Client
+) -> None:
+    by_get = agent_client.get(FIND, {"colour": "red", "application": "shop"})
+    by_post = agent_client.post(FIND, {"user_tag": JANE})  # the API's spelling, in a form
+
+    for response in (by_get, by_post):
+        html = response.content.decode()
+        assert response.status_code == 400
+        assert "parameters this page does not know" in html
+        assert "colour" not in html
+        assert JANE not in html
+        assert not result_ids(html)
+
+
 def test_a_user_without_grants_is_told_so(db: None, client: Client) -> None:
     client.force_login(User.objects.create_user("newbie"))
 
