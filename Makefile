@@ -7,7 +7,9 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEMO_SESSIONS ?= 2000
 
-.PHONY: install test lint format demo serve clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install browser test lint format demo serve clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -17,6 +19,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 install: $(INSTALLED)
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download is
+# not available here); install it once if it is missing.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -25,7 +38,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint browser
 	$(PYTHON) -m pytest
 
 demo: install
