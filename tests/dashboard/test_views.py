@@ -59,6 +59,14 @@ def test_a_user_who_is_not_staff_can_sign_in(world: World, client: Client) -> No
     assert client.get(FIND).status_code == 200
 
 
+def test_log_out_by_post_ends_the_session(agent_client: Client) -> None:
+    response = agent_client.post("/dashboard/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN
+    assert agent_client.get(FIND).status_code == 302
+
+
 def test_pages_are_not_cached(agent_client: Client) -> None:
     response = agent_client.get(FIND)
 
