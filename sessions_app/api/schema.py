@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes
 from rest_framework import serializers
 
 from fieldsets.registry import SESSION_FIELDS
@@ -115,9 +115,36 @@ class SessionSearchSerializer(serializers.Serializer):
     ordering = serializers.CharField(required=False, help_text="As for the list endpoint.")
 
 
-class HiddenFieldErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    field = serializers.CharField(help_text="The fieldset field the caller cannot see.")
+class ErrorSerializer(serializers.Serializer):
+    """Error body: ``detail`` and the keys below, or DRF's ``{"<name>": ["message"]}``."""
+
+    detail = serializers.CharField(required=False)
+    allowed = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="400 for an unknown parameter: the parameters this endpoint accepts.",
+    )
+    search = serializers.CharField(
+        required=False, help_text="400 for a user_tag in a URL: the search endpoint to use."
+    )
+    field = serializers.CharField(
+        required=False,
+        help_text="403 for a lookup on a fieldset field the caller cannot see: that field.",
+    )
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Unknown parameter (listed in allowed), invalid value, or a user tag in "
+        "the URL (see search). Messages never echo submitted values.",
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+}
+HIDDEN_FIELD_RESPONSE = OpenApiResponse(
+    ErrorSerializer,
+    description="Filter, ordering or search on a fieldset field you cannot see (named in field).",
+)
 
 
 class ApplicationSerializer(serializers.Serializer):

@@ -49,9 +49,6 @@ from sessions_app.selectors import (
 FORMAT_PARAM = "format"
 PAGE_PARAMS = (CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM)
 SESSION_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, SessionCSVRenderer]
-HIDDEN_FIELD_RESPONSE = OpenApiResponse(
-    schema.HiddenFieldErrorSerializer, description="Lookup on a field you cannot see."
-)
 
 
 class ReadAPIView(APIView):
@@ -179,8 +176,8 @@ class SessionListView(SessionPageMixin, ReadAPIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description=schema.CSV_DESCRIPTION
             ),
-            400: OpenApiResponse(description="Unknown parameter, invalid value, or user_tag."),
-            403: HIDDEN_FIELD_RESPONSE,
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -212,8 +209,8 @@ class SessionSearchView(SessionPageMixin, ReadAPIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description=schema.CSV_DESCRIPTION
             ),
-            400: OpenApiResponse(description="Unknown key, invalid value, or missing user_tag."),
-            403: HIDDEN_FIELD_RESPONSE,
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
         },
     )
     def post(self, request: Request) -> Response:
@@ -247,7 +244,11 @@ class SessionDetailView(ReadAPIView):
         summary="One session with its actions (404 if missing or not readable)",
         responses={
             200: schema.SessionDetailSerializer,
-            404: OpenApiResponse(description="No such session, or not one you can read."),
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
+            404: OpenApiResponse(
+                schema.ErrorSerializer, description="No such session, or not one you can read."
+            ),
         },
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -272,7 +273,11 @@ class ApplicationListView(ReadAPIView):
     @extend_schema(
         operation_id="applications_list",
         summary="Applications the caller can read",
-        responses=schema.ApplicationSerializer(many=True),
+        responses={
+            200: schema.ApplicationSerializer(many=True),
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
+        },
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
@@ -296,7 +301,11 @@ class FieldsetListView(ReadAPIView):
     @extend_schema(
         operation_id="fieldsets_list",
         summary="Fieldsets, and whether the caller holds each per readable application",
-        responses=schema.FieldsetSerializer(many=True),
+        responses={
+            200: schema.FieldsetSerializer(many=True),
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
+        },
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
@@ -323,7 +332,11 @@ class MeView(ReadAPIView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Who am I: record access and fieldset grants per application",
-        responses=schema.MeSerializer,
+        responses={
+            200: schema.MeSerializer,
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
+        },
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
@@ -361,7 +374,13 @@ class AuditRecordListView(ReadAPIView):
     @extend_schema(
         operation_id="audit_list",
         summary=f"Audit trail, newest first (needs {VIEW_AUDIT_PERMISSION})",
-        responses=schema.AuditRecordSerializer(many=True),
+        responses={
+            200: schema.AuditRecordSerializer(many=True),
+            **schema.ERROR_RESPONSES,
+            403: OpenApiResponse(
+                schema.ErrorSerializer, description=f"Without {VIEW_AUDIT_PERMISSION}."
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
