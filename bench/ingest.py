@@ -1,0 +1,264 @@
+"""Ingest throughput: the full HTTP pipeline against plain ``bulk_create`` of the same rows.
+
+    .venv/bin/python bench/ingest.py [--batches N]
+
+Runs in a throwaway database made for the run: a temporary SQLite file by
+default, or, when ``DATABASE_URL`` points at PostgreSQL, a database named
+``rumvault_bench`` on that server (created, migrated and dropped again).
+
+Each batch is 100 sessions x 10 actions of realistic shop traffic (URLs with
+ids and query strings, headers, some failed requests with an email in the
+error message, purchases). For every batch the script times
+
+* the pipeline: ``POST /api/v1/ingest/sessions/`` through Django's test client,
+  i.e. middleware, token check, JSON parsing, validation, every masking rule,
+  the locked upsert and the response; and
+* the baseline: ``UserSession.objects.bulk_create`` then
+  ``UserAction.objects.bulk_create`` of the same rows in one transaction,
+  unmasked, from values parsed in advance;
+
+alternating the two so both see the same database size and cache state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS_PER_BATCH = 100
+ACTIONS_PER_SESSION = 10
+BENCH_DATABASE = "rumvault_bench"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=20, help="batches of 100 sessions [20]")
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # One log line per batch is not what is measured here.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    scratch = tempfile.TemporaryDirectory(prefix="rumvault-bench-")
+    if "DATABASE_URL" not in os.environ:
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch.name}/bench.sqlite3"
+
+    # whitenoise warns when collectstatic has not run; irrelevant here.
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.DEBUG = False  # DEBUG keeps every query in memory
+    database = settings.DATABASES["default"]
+    postgres = database["ENGINE"] == "django.db.backends.postgresql"
+
+    from django.db import connection
+
+    test_name = BENCH_DATABASE if postgres else f"{scratch.name}/bench.sqlite3"
+    connection.settings_dict["TEST"]["NAME"] = test_name
+    original_name = database["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        run(batches=options.batches, seed=options.seed, postgres=postgres)
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+        scratch.cleanup()
+
+
+def run(*, batches: int, seed: int, postgres: bool) -> None:
+    from django.test import Client
+
+    from sessions_app.applications import application_create
+
+    rng = random.Random(seed)
+    _, token = application_create(slug="bench-pipeline", name="Pipeline")
+    baseline_app, _ = application_create(slug="bench-bulk", name="bulk_create")
+    client = Client()
+    # "localhost" is in the default ALLOWED_HOSTS; the test client's "testserver" is not.
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_HOST": "localhost"}
+
+    payloads = [make_batch(rng, number) for number in range(batches + 1)]
+    bodies = [json.dumps(payload) for payload in payloads]  # the client's work, not timed
+
+    pipeline_seconds = baseline_seconds = 0.0
+    for number, (payload, body) in enumerate(zip(payloads, bodies, strict=True)):
+        rows = parsed_rows(payload)  # parsing is not part of the baseline either
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/ingest/sessions/", body, content_type="application/json", **headers
+        )
+        pipeline = time.perf_counter() - started
+        assert response.status_code == 200, response.content[:500]
+
+        started = time.perf_counter()
+        bulk_insert(baseline_app, rows)
+        baseline = time.perf_counter() - started
+        if number:  # the first batch warms caches and connections for both
+            pipeline_seconds += pipeline
+            baseline_seconds += baseline
+
+    sessions = batches * SESSIONS_PER_BATCH
+    pipeline_rate = sessions / pipeline_seconds
+    baseline_rate = sessions / baseline_seconds
+    print(f"database: {'PostgreSQL' if postgres else 'SQLite (file)'}")
+    print(f"batches:  {batches} x {SESSIONS_PER_BATCH} sessions x {ACTIONS_PER_SESSION} actions")
+    print(f"pipeline (HTTP + validation + masking + upsert): {pipeline_rate:8.0f} sessions/s")
+    print(f"bulk_create (same rows, unmasked):               {baseline_rate:8.0f} sessions/s")
+    print(f"ratio pipeline / bulk_create: {pipeline_rate / baseline_rate:.2f} (target >= 0.50)")
+
+
+# --- the baseline --------------------------------------------------------------------
+
+
+def parsed_rows(payload: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    rows = []
+    for session in payload["sessions"]:
+        geo = session["geo"]
+        session_row = {
+            "session_id": session["session_id"],
+            "started_at": datetime.fromisoformat(session["started_at"]),
+            "ended_at": datetime.fromisoformat(session["ended_at"]),
+            "user_tag": session["user_tag"],
+            "client_ip": session["client_ip"],
+            "country": geo["country"],
+            "city": geo["city"],
+            "geo_latitude": geo["latitude"],
+            "geo_longitude": geo["longitude"],
+            "browser": session["browser"],
+            "os": session["os"],
+            "device": session["device"],
+            "properties": session["properties"],
+        }
+        action_rows = []
+        for action in session["actions"]:
+            product = action.get("product") or {}
+            error = action.get("error") or {}
+            action_rows.append(
+                {
+                    "seq": action["seq"],
+                    "type": action["type"],
+                    "name": action["name"],
+                    "url": action["url"],
+                    "timestamp": datetime.fromisoformat(action["timestamp"]),
+                    "duration_ms": action["duration_ms"],
+                    "http_status": action.get("http_status"),
+                    "error_message": error.get("message", ""),
+                    "error_stack": error.get("stack", ""),
+                    "headers": action["headers"],
+                    "request_attributes": action.get("request_attributes", {}),
+                    "product_sku": product.get("sku", ""),
+                    "product_price": Decimal(product["price"]) if product else None,
+                    "product_quantity": product.get("quantity"),
+                    "product_event": product.get("event", ""),
+                }
+            )
+        rows.append((session_row, action_rows))
+    return rows
+
+
+def bulk_insert(application: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    from django.db import transaction
+
+    from sessions_app.models import UserAction, UserSession
+
+    with transaction.atomic():
+        sessions = UserSession.objects.bulk_create(
+            UserSession(application=application, **session_row) for session_row, _ in rows
+        )
+        UserAction.objects.bulk_create(
+            UserAction(session=session, **action_row)
+            for session, (_, action_rows) in zip(sessions, rows, strict=True)
+            for action_row in action_rows
+        )
+
+
+# --- realistic traffic ---------------------------------------------------------------
+
+PAGES = ["/", "/women/dresses", "/men/shirts", "/sale", "/cart", "/checkout", "/account/orders"]
+CITIES = [
+    ("AT", "Vienna", 48.2082, 16.3738),
+    ("DE", "Berlin", 52.52, 13.405),
+    ("FR", "Paris", 48.8566, 2.3522),
+    ("IT", "Milan", 45.4642, 9.19),
+    ("ES", "Madrid", 40.4168, -3.7038),
+]
+BROWSERS = ["Chrome 131", "Firefox 133", "Safari 18", "Edge 131"]
+
+
+def make_batch(rng: random.Random, number: int) -> dict[str, Any]:
+    start = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    return {
+        "sessions": [
+            make_session(rng, f"bench-{number}-{index}", start + timedelta(seconds=index))
+            for index in range(SESSIONS_PER_BATCH)
+        ]
+    }
+
+
+def make_session(rng: random.Random, session_id: str, started: datetime) -> dict[str, Any]:
+    customer = rng.randrange(100_000)
+    email = f"customer{customer}@example.com"
+    country, city, latitude, longitude = rng.choice(CITIES)
+    actions = []
+    for seq in range(ACTIONS_PER_SESSION):
+        page = rng.choice(PAGES)
+        sku = f"SKU-{rng.randrange(10_000):05d}"
+        action: dict[str, Any] = {
+            "seq": seq,
+            "type": rng.choice(["page_view", "xhr", "click"]),
+            "name": f"Loading of {page}",
+            "url": f"https://shop.example.com{page}/{sku}?ref=newsletter&utm_source=mail&u={customer}",
+            "timestamp": (started + timedelta(seconds=seq * 7)).isoformat(),
+            "duration_ms": rng.randrange(20, 3000),
+            "http_status": 200,
+            "headers": {
+                "Accept": "text/html",
+                "Referer": f"https://shop.example.com{rng.choice(PAGES)}",
+                "Cookie": f"sid={rng.getrandbits(64):x}",
+            },
+            "request_attributes": {"order_id": f"A-{rng.randrange(10**6)}"},
+        }
+        if rng.random() < 0.05:
+            action["http_status"] = 500
+            action["error"] = {
+                "message": f"Payment declined for {email}",
+                "stack": "at checkout (app.js:120:7)",
+            }
+        if rng.random() < 0.2:
+            action["product"] = {
+                "sku": sku,
+                "price": f"{rng.randrange(1000, 20000) / 100:.2f}",
+                "quantity": rng.randrange(1, 3),
+                "event": rng.choice(["view", "add_to_cart", "purchase"]),
+            }
+        actions.append(action)
+    return {
+        "session_id": session_id,
+        "started_at": started.isoformat(),
+        "ended_at": (started + timedelta(minutes=5)).isoformat(),
+        "user_tag": email,
+        "client_ip": f"81.2.{rng.randrange(256)}.{rng.randrange(256)}",
+        "geo": {"country": country, "city": city, "latitude": latitude, "longitude": longitude},
+        "browser": rng.choice(BROWSERS),
+        "os": "Android 15",
+        "device": "mobile",
+        "properties": {"loyalty_tier": rng.choice(["gold", "silver"])},
+        "actions": actions,
+    }
+
+
+if __name__ == "__main__":
+    main()
