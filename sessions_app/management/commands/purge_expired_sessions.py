@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from sessions_app.retention import sessions_purge_expired
+
+
+class Command(BaseCommand):
+    help = "Delete sessions older than their application's retention_days."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only count what would be deleted"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = sessions_purge_expired(dry_run=options["dry_run"])
+        verb = "would delete" if options["dry_run"] else "deleted"
+        for slug, count in counts.items():
+            self.stdout.write(f"{slug}: {verb} {count} expired session(s)")
