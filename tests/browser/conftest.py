@@ -5,12 +5,13 @@ Playwright's own browser download does not work here, so Chromium comes from
 The sync API keeps an event loop running in this thread, which makes
 Django's async-safety check refuse ORM calls in test code; the data here is
 written before any page loads, so it is safe to switch the check off (as the
-pytest-django and Playwright documentation recommend for this setup).
+pytest-django and Playwright documentation recommend for this setup). It is
+switched off only while the browser runs (module scope), so the rest of the
+suite keeps Django's check.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +19,6 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.demo_data import DemoData, seed
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,14 +34,16 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (see .ci/run)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture
