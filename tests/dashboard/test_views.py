@@ -429,6 +429,21 @@ def test_results_list_query_count_does_not_grow_with_rows(
     assert len(result_ids(response.content.decode())) == 2 + 2 * extra_sessions
 
 
+@pytest.mark.parametrize("actions", [1, 80])
+def test_session_page_query_count_does_not_grow_with_actions(
+    world: World,
+    lead_client: Client,
+    django_assert_max_num_queries: object,
+    actions: int,
+) -> None:
+    session = stored_session(world.shop, user_tag=JANE, actions=actions)
+
+    with django_assert_max_num_queries(10):  # type: ignore[operator]
+        response = lead_client.get(session_url(session.pk))
+
+    assert response.content.decode().count('<tr class="action') == actions
+
+
 def test_results_are_capped_with_a_note(world: World, agent_client: Client) -> None:
     for _ in range(101):
         stored_session(world.shop)
