@@ -245,6 +245,47 @@ def test_admin_pages_mask_every_hidden_value(world: World) -> None:
         assert_no_secret(response.content.decode())
 
 
+# --- help-desk dashboard ------------------------------------------------------------
+
+DASHBOARD = "/dashboard/"
+
+
+@pytest.mark.parametrize("field", HIDDEN_FIELDS)
+def test_dashboard_lookups_on_hidden_fields_are_refused_and_leak_nothing(
+    world: World, field: str
+) -> None:
+    for query in url_lookups(field, HIDDEN_FIELDS[field]):
+        response = world.agent.get(f"{DASHBOARD}?{query}")
+        assert response.status_code in (400, 403), f"GET {query}: {response.status_code}"
+        assert_no_secret(response.content.decode())
+        name, _, value = query.partition("=")
+        posted = world.agent.post(DASHBOARD, {"email": JANE, name: value})
+        assert posted.status_code in (400, 403), f"POST {query}: {posted.status_code}"
+        assert_no_secret(posted.content.decode())
+
+
+def test_dashboard_pages_mask_every_hidden_value(world: World) -> None:
+    for method, url, data in (
+        ("get", DASHBOARD, None),
+        ("post", DASHBOARD, {"email": JANE}),
+        ("get", f"{DASHBOARD}?user_id={world.jane.user_id}", None),
+        ("get", f"{DASHBOARD}sessions/{world.jane.pk}/", None),
+        ("get", f"{DASHBOARD}overview/", None),
+    ):
+        response = getattr(world.agent, method)(url, data)
+        assert response.status_code == 200, url
+        assert_no_secret(response.content.decode())
+
+
+def test_dashboard_email_search_differs_only_in_rows(world: World) -> None:
+    found = world.agent.post(DASHBOARD, {"email": "Jane.Doe@Example.com"})
+    unknown = world.agent.post(DASHBOARD, {"email": "nobody@example.com"})
+    assert found.status_code == unknown.status_code == 200
+    assert world.jane.user_id in found.content.decode()
+    assert world.jane.user_id not in unknown.content.decode()
+    assert_no_secret(found.content.decode())
+
+
 # --- foreign applications: 404 everywhere, like a missing id ------------------------
 
 
@@ -255,6 +296,10 @@ def test_foreign_session_is_indistinguishable_from_a_missing_id(world: World) ->
         absent = world.agent_token.get(template.format(pk=missing))
         assert foreign.status_code == absent.status_code == 404
         assert foreign.content == absent.content
+    foreign_page = world.agent.get(f"/dashboard/sessions/{world.foreign_session.pk}/")
+    absent_page = world.agent.get(f"/dashboard/sessions/{missing}/")
+    assert foreign_page.status_code == absent_page.status_code == 404
+    assert foreign_page.content == absent_page.content
     foreign_admin = world.agent.get(f"{ADMIN_CHANGELIST}{world.foreign_session.pk}/change/")
     absent_admin = world.agent.get(f"{ADMIN_CHANGELIST}{missing}/change/")
     assert foreign_admin.status_code == absent_admin.status_code
