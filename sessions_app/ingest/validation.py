@@ -407,16 +407,15 @@ class _Validator:
 
     def check_key(self, key: object, path: str) -> bool:
         """A key of a free-form map; errors point at the map, never repeat the key."""
+        if _storable(key, MAP_KEY_MAX_LENGTH):
+            return True
         if not isinstance(key, str):
             self.error(path, "keys must be strings")
-            return False
-        if len(key) > MAP_KEY_MAX_LENGTH:
+        elif len(key) > MAP_KEY_MAX_LENGTH:
             self.error(path, f"keys must be at most {MAP_KEY_MAX_LENGTH} characters")
-            return False
-        if _UNSTORABLE.search(key):
+        else:
             self.error(path, "keys must not contain NUL characters or unpaired surrogates")
-            return False
-        return True
+        return False
 
     def user_tag(self, raw: dict[str, Any], path: str) -> str | None:
         limit = self.limits.max_user_tag_length
@@ -555,14 +554,17 @@ class _Validator:
         if not isinstance(headers, dict):
             self.error(path, "must be an object")
             return {}
+        limit = self.limits.max_string_length
         for name, value in headers.items():
+            # Paths are built only for errors: this loop runs for every header of every action.
+            if _storable(name, MAP_KEY_MAX_LENGTH) and _storable(value, limit):
+                continue
             if not self.check_key(name, path):
                 continue
-            value_path = _child(path, name)
             if not isinstance(value, str):
-                self.error(value_path, "header values must be strings")
+                self.error(_child(path, name), "header values must be strings")
             else:
-                self.check_text(value, value_path, self.limits.max_string_length)
+                self.check_text(value, _child(path, name), limit)
         return headers
 
     def free_map(self, raw: dict[str, Any], key: str, path: str) -> dict[str, Any]:
@@ -587,12 +589,21 @@ class _Validator:
             if depth > MAX_NESTING:
                 self.error(path, f"must not nest deeper than {MAX_NESTING} levels")
                 return
+            limit = self.limits.max_string_length
             if isinstance(value, list):
                 for index, item in enumerate(value):
-                    self.free_value(item, f"{path}/{index}", depth=depth + 1)
+                    if not _storable(item, limit):
+                        self.free_value(item, f"{path}/{index}", depth=depth + 1)
                 return
             for name, item in value.items():
+                if _storable(name, MAP_KEY_MAX_LENGTH) and _storable(item, limit):
+                    continue  # the common case: a short string, no path built
                 if self.check_key(name, path):
                     self.free_value(item, _child(path, name), depth=depth + 1)
         elif value is not None and not isinstance(value, int | bool):
             self.error(path, "must be a JSON value")
+
+
+def _storable(value: object, max_length: int) -> bool:
+    """A string the database takes as is: not too long, no NUL, no lone surrogate."""
+    return type(value) is str and len(value) <= max_length and not _UNSTORABLE.search(value)
