@@ -32,6 +32,7 @@ from privacy.properties import filter_properties
 from sessions_app import user_tags
 from sessions_app.ingest.masking import BatchMasker
 from sessions_app.ingest.validation import (
+    BeaconInvalid,
     CleanSession,
     Limits,
     validate_beacon,
@@ -50,6 +51,8 @@ IngestStatus = Literal["created", "updated", "discarded"]
 # keeps inserting the same ids; a few rounds settle any real-world collision.
 _INSERT_ATTEMPTS = 3
 _CENT = Decimal("0.01")
+# UserSession.revenue is DECIMAL(14, 2); PostgreSQL would refuse more with a 500.
+MAX_REVENUE = Decimal("999999999999.99")
 
 # Columns a re-sent beacon may change on a stored session.
 _UPDATED_FIELDS = [
@@ -119,9 +122,22 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
             actions = [masker.action(action) for action in clean.actions]
             pending.append(_Pending(clean=clean, actions=actions))
     if pending:
-        with transaction.atomic():
-            results.update(_write(pending, application=application))
+        try:
+            with transaction.atomic():
+                results.update(_write(pending, application=application))
+        except _RevenueOverflow as overflow:
+            index = [clean.session_id for clean in sessions].index(overflow.session_id)
+            message = f"purchases of one session must total at most {MAX_REVENUE}"
+            raise BeaconInvalid(
+                [{"path": f"/sessions/{index}/actions", "message": message}]
+            ) from None
     return [results[clean.session_id] for clean in sessions]
+
+
+class _RevenueOverflow(Exception):
+    def __init__(self, session_id: str) -> None:
+        super().__init__("session revenue out of range")
+        self.session_id = session_id
 
 
 # --- user tags -------------------------------------------------------------------
@@ -174,6 +190,8 @@ def _apply_counters(session: UserSession, actions: list[UserAction]) -> None:
     purchases = [value for action in actions if (value := _purchase_value(action)) is not None]
     session.converted = session.converted or bool(purchases)
     session.revenue = Decimal(session.revenue) + sum(purchases, Decimal(0))
+    if session.revenue > MAX_REVENUE:
+        raise _RevenueOverflow(session.session_id)
     if session.ended_at is not None:
         session.duration_ms = _milliseconds(session.ended_at - session.started_at)
     elif actions:

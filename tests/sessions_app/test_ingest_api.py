@@ -355,6 +355,19 @@ def test_unstorable_text_is_a_400_not_a_database_error(client: Client, token: st
     }
 
 
+def test_revenue_beyond_the_column_is_a_400_not_a_database_error(
+    client: Client, token: str
+) -> None:
+    big = {"sku": "YACHT", "price": "9999999999.99", "quantity": 60, "event": "purchase"}
+    post(client, token, batch(session(actions=[action(0, product=big)])))
+    response = post(client, token, batch(session(actions=[action(1, product=big)])))
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "/sessions/0/actions"
+    stored = stored_session()
+    assert (stored.action_count, stored.revenue) == (1, Decimal("599999999999.40"))
+
+
 def test_a_flood_of_errors_is_capped(client: Client, token: str) -> None:
     actions = [{"seq": -1, "type": "x", "timestamp": "x"} for _ in range(1000)]
     response = post(client, token, batch(session(actions=actions)))
