@@ -14,9 +14,9 @@ orders or searches by; ``HiddenFieldLookup`` is a Django ``PermissionDenied``
 (403 in plain Django views) that names the field. A ``Disclosure`` passed to
 ``mask`` collects what was revealed, for ``permissions.audit.audit_reveal``.
 
-Grants are loaded lazily in a fixed number of queries (fieldsets, the
-principal's grants, readable applications) and cached on the instance only,
-so a revocation takes effect on the next request.
+Fieldsets, applications and the principal's grants are loaded lazily in one
+query (``permissions.selectors.principal_snapshot``) and cached on the
+instance only, so a revocation takes effect on the next request.
 
 Rule (PRODUCT.md, fail closed): a field is hidden for an application when
 *any* fieldset containing it is not granted there; fields in no fieldset are
@@ -34,12 +34,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from fieldsets.models import Fieldset
 from fieldsets.registry import SESSION_FIELDS, is_property_field, property_key
 from permissions.models import READ_SESSIONS
-from permissions.selectors import NO_GRANTS, grants_for_user
+from permissions.selectors import principal_snapshot
 from sessions_app import user_tags
-from sessions_app.models import Application
 
 logger = logging.getLogger(__name__)
 
@@ -110,26 +108,19 @@ class FieldsetPolicy:
     def _load(self) -> None:
         if self._loaded:
             return
-        self._fieldsets: tuple[tuple[str, tuple[str, ...], int], ...] = tuple(
-            (name, tuple(fields), permission_id)
-            for name, fields, permission_id in Fieldset.objects.order_by("name").values_list(
-                "name", "fields", "permission_id"
-            )
-        )
         # Superusers hold everything; their grant rows would change nothing.
-        grants = NO_GRANTS if self.is_superuser else grants_for_user(user=self.user)
-        self._everywhere = {permission_id for permission_id, _ in grants.everywhere}
-        self._per_application = {(pid, app_id) for pid, _, app_id in grants.per_application}
+        snapshot = principal_snapshot(user=self.user, with_grants=not self.is_superuser)
+        self._fieldsets = snapshot.fieldsets
+        self._everywhere = {permission_id for permission_id, _ in snapshot.everywhere}
+        self._per_application = {(pid, app_id) for pid, _, app_id in snapshot.per_application}
         self._reads_all = self.is_superuser or any(
-            codename == READ_SESSIONS for _, codename in grants.everywhere
+            codename == READ_SESSIONS for _, codename in snapshot.everywhere
         )
-        applications = Application.objects.order_by("slug")
-        if not self._reads_all:
-            readable = {app for _, code, app in grants.per_application if code == READ_SESSIONS}
-            applications = applications.filter(id__in=readable)
+        readable = {app for _, code, app in snapshot.per_application if code == READ_SESSIONS}
         self._applications = {
             app_id: ApplicationRef(id=app_id, slug=slug, name=name)
-            for app_id, slug, name in applications.values_list("id", "slug", "name")
+            for app_id, slug, name in snapshot.applications
+            if self._reads_all or app_id in readable
         }
         self._loaded = True
 

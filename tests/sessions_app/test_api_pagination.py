@@ -16,9 +16,9 @@ from tests.permissions.principals import SENSITIVE, api_client, make_user, reade
 
 pytestmark = pytest.mark.django_db
 
-# Token auth; policy: fieldsets, grants (one UNION ALL), applications; the
+# Token auth; the policy (fieldsets, applications, grants: one UNION ALL); the
 # page (detail: the session and its actions); the audit insert.
-MAX_QUERIES = 7
+MAX_QUERIES = 5
 
 
 @pytest.fixture
