@@ -90,7 +90,8 @@ class _Plan:
     """Precomputed per application, so ``mask`` does no set algebra per row."""
 
     hidden: frozenset[str]
-    hidden_in_order: tuple[str, ...]
+    # (name, property key or None) in output order; key set for properties.<key>
+    hidden_in_order: tuple[tuple[str, str | None], ...]
     revealed: tuple[tuple[str, tuple[str, ...]], ...]  # (fieldset, its visible fields)
 
 
@@ -177,7 +178,10 @@ class FieldsetPolicy:
             )
             plan = _Plan(
                 hidden=hidden,
-                hidden_in_order=tuple(sorted(hidden, key=self._output_position)),
+                hidden_in_order=tuple(
+                    (name, property_key(name) if is_property_field(name) else None)
+                    for name in sorted(hidden, key=self._output_position)
+                ),
                 revealed=tuple(
                     (name, visible)
                     for name, fields in self.fieldsets
@@ -228,7 +232,8 @@ class FieldsetPolicy:
         decrypted only when it is revealed.
         """
         row = session if isinstance(session, Mapping) else _row_of(session)
-        application = self.applications.get(row["application_id"])
+        self._load()
+        application = self._applications.get(row["application_id"])
         if application is None:  # selectors never pass such rows; fail closed if one did
             raise PermissionDenied("session of an application the principal cannot read")
         plan = self._plan(application.id)
@@ -237,14 +242,13 @@ class FieldsetPolicy:
             values[name] = row[name]
         encrypted = row["user_tag_encrypted"]
         masked: list[str] = []
-        for name in plan.hidden_in_order:
+        for name, key in plan.hidden_in_order:
             if name == "user_tag":
                 if values["user_tag"] is not None or encrypted is not None:
                     masked.append(name)
                 values["user_tag"] = None
-            elif is_property_field(name):
+            elif key is not None:
                 properties = values["properties"]
-                key = property_key(name)
                 if isinstance(properties, dict) and _has_data(properties.get(key)):
                     values["properties"] = {**properties, key: None}
                     masked.append(name)

@@ -109,15 +109,17 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
     scope = session_scope(principal=policy, filters=filters)
     check_filter_names(policy=policy, names=filters, application_ids=scope)
     data = {name: value for name, value in filters.items() if name in FILTER_FIELDS}
-    filterset = SessionFilterSet(data, _readable_sessions(policy), policy=policy)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
-    for name, value in filterset.form.cleaned_data.items():
-        if value is not None and value != "" and FILTER_FIELDS[name] is not None:
-            policy.check_lookup(FILTER_FIELDS[name], scope)  # type: ignore[arg-type]
+    sessions = _readable_sessions(policy)
+    if data:  # the plain list skips building a FilterSet and its form
+        filterset = SessionFilterSet(data, sessions, policy=policy)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        for name, value in filterset.form.cleaned_data.items():
+            if value is not None and value != "" and FILTER_FIELDS[name] is not None:
+                policy.check_lookup(FILTER_FIELDS[name], scope)  # type: ignore[arg-type]
+        sessions = filterset.qs
     ordering_name = filters.get(ORDERING) or DEFAULT_ORDERING
     sort, descending = _ordering(policy, ordering_name, scope)
-    sessions = filterset.qs
     if USER_TAG in filters:
         sessions = sessions.filter(user_tag_blind_index__in=_blind_indexes(filters[USER_TAG]))
     columns = list(SESSION_COLUMNS)
