@@ -391,4 +391,4 @@ def test_an_unsupported_format_gets_a_documented_status(fuzz_world: FuzzWorld, l
     if operation.body:
         body = {"body": {"user_tag": fuzz_world.user_tags[0]}, "media_type": "application/json"}
     case = operation.Case(query={"format": "xml"}, **body)
-    assert _call_and_check(case, fuzz_world).status_code == 400
+    assert 400 <= _call_and_check(case, fuzz_world).status_code < 500
