@@ -77,7 +77,7 @@ class ReadAPIView(APIView):
         """The filter parameters of the URL; refuses tags in URLs, repeats and unknown names."""
         filters: dict[str, str] = {}
         for name, values in request.query_params.lists():
-            if fields_referenced_by(name)[0] == USER_TAG:
+            if fields_referenced_by(name.lower())[0] == USER_TAG:
                 raise ValidationError(
                     {
                         "detail": "A user tag is never accepted in a URL. Search with "
@@ -91,10 +91,10 @@ class ReadAPIView(APIView):
                 filters[name] = values[0]
         if filters and not filters_allowed:
             # Still a 403 for a hidden field, so no endpoint answers differently.
-            session_scope_ids = list(self.policy.applications)
+            readable = list(self.policy.applications)
             for name in filters:
                 for field_name in fields_referenced_by(name):
-                    self.policy.check_lookup(field_name, session_scope_ids)
+                    self.policy.check_lookup(field_name, readable)
             raise _unknown(allowed=self.query_params)
         return filters
 
@@ -110,11 +110,15 @@ def _unknown(*, allowed: Iterable[str]) -> ValidationError:
     )
 
 
-class SessionPageMixin:
-    """One page of masked sessions, with the audit record written before the response."""
+class SessionPageView(ReadAPIView):
+    """Base of list and search: one page of masked sessions, audited before the response."""
+
+    renderer_classes = SESSION_RENDERERS
+    pagination_class = KeysetCursorPagination  # for the schema
+    query_params = PAGE_PARAMS
 
     def session_page(
-        self: Any,
+        self,
         request: Request,
         rows_queryset: Any,
         *,
@@ -153,7 +157,7 @@ class SessionPageMixin:
         return response
 
 
-class SessionListView(SessionPageMixin, ReadAPIView):
+class SessionListView(SessionPageView):
     """Sessions of the applications you can read, newest first, cursor-paginated.
 
     Fields of fieldsets you do not hold for a session's application are null
@@ -162,10 +166,6 @@ class SessionListView(SessionPageMixin, ReadAPIView):
     naming it; a ``user_tag`` in the URL is a 400 (use the search endpoint).
     Responses that reveal fieldset values are audited.
     """
-
-    renderer_classes = SESSION_RENDERERS
-    pagination_class = KeysetCursorPagination  # for the schema
-    query_params = PAGE_PARAMS
 
     @extend_schema(
         operation_id="sessions_list",
@@ -185,7 +185,7 @@ class SessionListView(SessionPageMixin, ReadAPIView):
         return self.session_page(request, session_list(principal=self.policy, filters=filters))
 
 
-class SessionSearchView(SessionPageMixin, ReadAPIView):
+class SessionSearchView(SessionPageView):
     """Sessions of one customer by user tag: exact, case-insensitive, from a blind index.
 
     Allowed to every reader of the application; the tag itself is shown only
@@ -195,9 +195,6 @@ class SessionSearchView(SessionPageMixin, ReadAPIView):
     """
 
     parser_classes = [JSONParser]
-    renderer_classes = SESSION_RENDERERS
-    pagination_class = KeysetCursorPagination
-    query_params = PAGE_PARAMS
 
     @extend_schema(
         operation_id="sessions_search",
