@@ -56,6 +56,7 @@ MAX_REVENUE = Decimal("999999999999.99")
 
 # Columns a re-sent beacon may change on a stored session.
 _UPDATED_FIELDS = [
+    "started_at",
     "ended_at",
     "duration_ms",
     "user_tag",
@@ -368,7 +369,7 @@ def _merge(
     *,
     application: Application,
 ) -> None:
-    """Fold a re-sent beacon into a stored session: newer data wins, nothing is lost.
+    """Fold a re-sent beacon into a stored session: newer details win, nothing is lost.
 
     Do-Not-Track is sticky: once a session asked for it, later beacons of the
     same session are treated the same way (and what they would reveal is dropped).
@@ -399,12 +400,26 @@ def _merge(
         **session.properties,
         **filter_properties(clean.properties, allowed=application.allowed_properties),
     }
+    _merge_times(session, clean)
+    session.do_not_track = requested
+    _apply_counters(session, actions)
+
+
+def _merge_times(session: UserSession, clean: CleanSession) -> None:
+    """The session spans every beacon: earliest start, latest end.
+
+    Clients restart and clocks jump, so a re-sent beacon may start earlier; taking
+    the earliest start keeps ``ended_at >= started_at`` and durations non-negative.
+    """
+    if clean.started_at < session.started_at:
+        if session.ended_at is None and session.duration_ms is not None:
+            # A duration measured from the old start, moved to the new one.
+            session.duration_ms += _milliseconds(session.started_at - clean.started_at)
+        session.started_at = clean.started_at
     if clean.ended_at is not None and (
         session.ended_at is None or clean.ended_at > session.ended_at
     ):
         session.ended_at = clean.ended_at
-    session.do_not_track = requested
-    _apply_counters(session, actions)
 
 
 def _set_fields(session: UserSession, values: dict[str, Any]) -> None:

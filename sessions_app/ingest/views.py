@@ -62,9 +62,11 @@ class SessionIngestView(View):
         if len(body) > limit:
             return error_response(413, too_large)
         try:
-            payload: Any = json.loads(body, parse_constant=_reject_constant)
+            # Strict UTF-8 (RFC 8259): json.loads(bytes) would also guess UTF-16/32
+            # and let encoded lone surrogates through.
+            payload: Any = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            return error_response(400, "The body is not valid JSON.")
+            return error_response(400, "The body is not valid UTF-8 JSON.")
         try:
             results = session_ingest(application=application, payload=payload)
         except BeaconInvalid as invalid:

@@ -111,6 +111,29 @@ def test_duration_comes_from_the_actions_when_there_is_no_end(client: Client, to
     assert stored_session().duration_ms == 3 * 60 * 1000 + 1500  # an earlier action: unchanged
 
 
+def test_a_resent_session_spans_every_beacon_even_one_that_starts_earlier(
+    client: Client, token: str
+) -> None:
+    post(client, token, batch(session(ended_at=None, actions=[action(5)])))  # 10:05 + 100 ms
+    assert stored_session().duration_ms == 5 * 60 * 1000 + 100
+    earlier = session(started_at="2026-11-28T09:00:00Z", ended_at=None)
+    post(client, token, batch(earlier))
+
+    stored = stored_session()
+    assert stored.started_at.isoformat() == "2026-11-28T09:00:00+00:00"
+    assert stored.duration_ms == 65 * 60 * 1000 + 100  # measured from the new start
+    post(
+        client,
+        token,
+        batch(session(started_at="2026-11-28T08:00:00Z", ended_at="2026-11-28T08:30:00Z")),
+    )
+
+    stored = stored_session()
+    assert stored.started_at.isoformat() == "2026-11-28T08:00:00+00:00"
+    assert stored.ended_at.isoformat() == "2026-11-28T08:30:00+00:00"
+    assert stored.duration_ms == 30 * 60 * 1000
+
+
 def test_a_batch_answers_per_session_in_order(client: Client, token: str) -> None:
     post(client, token, batch(session(session_id="b")))
     body = batch(session(session_id="a"), session(session_id="b", actions=[action(0)]))

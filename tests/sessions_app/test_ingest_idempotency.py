@@ -1,12 +1,14 @@
-"""Properties of ingest over random valid beacons: re-sending changes nothing, and
-sending a session in pieces ends in the same rows as sending it whole."""
+"""Properties of ingest over random valid beacons: re-sending changes nothing,
+sending a session in pieces ends in the same rows as sending it whole, and
+whatever sequence of beacons builds a session, its counters and times stay consistent."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db.models import Count
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,3 +145,50 @@ def test_sending_sessions_in_pieces_ends_like_sending_them_whole(
     ingest(application, [{**s, "actions": s["actions"][:cut]} for s in batch])
     ingest(application, [{**s, "actions": s["actions"][cut:]} for s in batch])
     assert snapshot() == whole
+
+
+any_start = st.datetimes(
+    min_value=datetime(2026, 11, 28, 9, 0),
+    max_value=datetime(2026, 11, 28, 11, 0),
+    timezones=st.just(UTC),
+)
+
+
+@st.composite
+def beacons_with_any_times(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A batch whose sessions start whenever; ends (if any) after their own start."""
+    batch = draw(batches)
+    for session in batch:
+        started = draw(any_start)
+        session["started_at"] = started.isoformat()
+        if "ended_at" in session:
+            session["ended_at"] = (
+                started + timedelta(seconds=draw(st.integers(0, 7200)))
+            ).isoformat()
+    return batch
+
+
+@settings(max_examples=30)
+@given(sequence=st.lists(beacons_with_any_times(), min_size=1, max_size=4))
+def test_any_sequence_of_beacons_leaves_consistent_sessions(
+    application: Application, sequence: list[list[dict[str, Any]]]
+) -> None:
+    UserSession.objects.all().delete()
+    for batch in sequence:
+        ingest(application, batch)
+
+    stored_actions = dict(
+        UserAction.objects.values("session").annotate(n=Count("id")).values_list("session", "n")
+    )
+    for stored in UserSession.objects.all():
+        assert stored.ended_at is None or stored.ended_at >= stored.started_at
+        assert stored.duration_ms is None or stored.duration_ms >= 0
+        assert stored.action_count == stored_actions.get(stored.pk, 0)
+        assert 0 <= stored.error_count <= stored.action_count
+        first_start = min(
+            datetime.fromisoformat(s["started_at"])
+            for batch in sequence
+            for s in batch
+            if s["session_id"] == stored.session_id
+        )
+        assert stored.started_at == first_start
