@@ -7,11 +7,12 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from fieldsets.models import Fieldset
-from permissions.selectors import grants_for_user
+from permissions.models import ApplicationGroupObjectPermission, ApplicationUserObjectPermission
 from sessions_app import user_tags
 from sessions_app.management.commands.seed_demo import DEMO_PASSWORD, SENSITIVE_FIELDSET
 from sessions_app.models import Application, UserAction, UserSession
@@ -78,16 +79,28 @@ def test_grants_help_desk_lead_and_privacy(seeded: str) -> None:
     web = Application.objects.get(slug="fashion-store")
     app = Application.objects.get(slug="fashion-store-app")
     fieldset = Fieldset.objects.get(name=SENSITIVE_FIELDSET).permission.codename
+    help_desk = Group.objects.get(name="help-desk")
 
-    def per_application(username: str) -> set[tuple[str, int]]:
-        grants = grants_for_user(user=users[username])
-        return {(codename, application) for _, codename, application in grants.per_application}
+    def per_application(**principal: object) -> set[tuple[str, int]]:
+        model = (
+            ApplicationUserObjectPermission
+            if "user" in principal
+            else ApplicationGroupObjectPermission
+        )
+        rows = model.objects.filter(**principal).values_list(
+            "permission__codename", "content_object_id"
+        )
+        return set(rows)
 
-    assert users["agent"].groups.filter(name="help-desk").exists()
-    assert per_application("agent") == {("read_sessions", web.pk), ("read_sessions", app.pk)}
-    assert per_application("lead") == per_application("agent") | {(fieldset, web.pk)}
-    privacy = grants_for_user(user=users["privacy"])
-    assert {codename for _, codename in privacy.everywhere} == {"read_sessions", fieldset}
+    assert set(help_desk.user_set.values_list("username", flat=True)) == {"agent", "lead"}
+    assert per_application(group=help_desk) == {
+        ("read_sessions", web.pk),
+        ("read_sessions", app.pk),
+    }
+    assert per_application(user=users["agent"]) == set()
+    assert per_application(user=users["lead"]) == {(fieldset, web.pk)}
+    everywhere = set(users["privacy"].user_permissions.values_list("codename", flat=True))
+    assert everywhere == {"read_sessions", fieldset, "view_auditrecord"}
     assert users["privacy"].has_perm("permissions.view_auditrecord")
     assert not users["lead"].has_perm("permissions.view_auditrecord")
 

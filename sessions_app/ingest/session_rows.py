@@ -1,0 +1,249 @@
+"""How one ``UserSession`` row is built from a beacon, or a beacon folded into it.
+
+No queries here: ``sessions_app.services`` fetches, locks and writes; this
+module applies the per-session privacy rules (Do-Not-Track, IP masking, geo
+rounding, user-tag storage mode, allowed properties) and keeps the counters.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from privacy.do_not_track import apply_do_not_track
+from privacy.geo import mask_geo
+from privacy.ip import mask_ip
+from privacy.properties import filter_properties
+from sessions_app import user_tags
+from sessions_app.ingest.validation import CleanSession
+from sessions_app.models import (
+    ActionType,
+    Application,
+    ProductEvent,
+    UserAction,
+    UserSession,
+    UserTagStorage,
+)
+
+_CENT = Decimal("0.01")
+# UserSession.revenue is DECIMAL(14, 2); PostgreSQL would refuse more with a 500.
+MAX_REVENUE = Decimal("999999999999.99")
+
+# Columns a re-sent beacon may change on a stored session.
+UPDATED_FIELDS = [
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "user_tag",
+    "user_tag_encrypted",
+    "user_tag_blind_index",
+    "user_id",
+    "client_ip",
+    "geo_latitude",
+    "geo_longitude",
+    "country",
+    "city",
+    "browser",
+    "os",
+    "device",
+    "properties",
+    "action_count",
+    "error_count",
+    "converted",
+    "revenue",
+    "do_not_track",
+    "updated_at",
+]
+
+
+class RevenueOverflow(Exception):
+    def __init__(self, session_id: str) -> None:
+        super().__init__("session revenue out of range")
+        self.session_id = session_id
+
+
+# --- user tags ---------------------------------------------------------------------
+
+
+def _tag_columns(
+    normalised_tag: str | None, *, application: Application, keep_ciphertext: str | None = None
+) -> dict[str, str | None]:
+    """The four user-tag columns for the application's storage mode."""
+    if normalised_tag is None:
+        return dict.fromkeys(("user_tag", "user_tag_encrypted", "user_tag_blind_index", "user_id"))
+    storage = application.user_tag_storage
+    encrypted = None
+    if storage == UserTagStorage.ENCRYPTED:
+        # Re-sending the same tag keeps the stored ciphertext (a fresh nonce
+        # would make an idempotent resend rewrite the row for nothing).
+        encrypted = keep_ciphertext or user_tags.encrypt(
+            normalised_tag, application_id=application.pk
+        )
+    return {
+        "user_tag": normalised_tag if storage == UserTagStorage.RAW else None,
+        "user_tag_encrypted": encrypted,
+        "user_tag_blind_index": user_tags.blind_index_for(normalised_tag),
+        "user_id": user_tags.pseudonym_for(normalised_tag),
+    }
+
+
+# --- counters ----------------------------------------------------------------------
+
+
+def _is_failure(action: UserAction) -> bool:
+    return (
+        action.type == ActionType.ERROR
+        or bool(action.error_message)
+        or (action.http_status is not None and action.http_status >= 400)
+    )
+
+
+def _purchase_value(action: UserAction) -> Decimal | None:
+    if action.product_event != ProductEvent.PURCHASE:
+        return None
+    price = action.product_price or Decimal(0)
+    return (price * (action.product_quantity or 1)).quantize(_CENT)
+
+
+def _apply_counters(session: UserSession, actions: list[UserAction]) -> None:
+    """Move the session's counters forward by ``actions`` (all of them new to it)."""
+    session.action_count += len(actions)
+    session.error_count += sum(1 for action in actions if _is_failure(action))
+    purchases = [value for action in actions if (value := _purchase_value(action)) is not None]
+    session.converted = session.converted or bool(purchases)
+    session.revenue = Decimal(session.revenue) + sum(purchases, Decimal(0))
+    if session.revenue > MAX_REVENUE:
+        raise RevenueOverflow(session.session_id)
+    if session.ended_at is not None:
+        session.duration_ms = _milliseconds(session.ended_at - session.started_at)
+    elif actions:
+        # No end reported: the session lasted at least until its last action finished.
+        last_end = max(
+            _milliseconds(action.timestamp - session.started_at) + (action.duration_ms or 0)
+            for action in actions
+        )
+        session.duration_ms = max(session.duration_ms or 0, last_end, 0)
+
+
+def _milliseconds(delta: Any) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def updatable_values(session: UserSession) -> dict[str, Any]:
+    return {field_name: getattr(session, field_name) for field_name in UPDATED_FIELDS}
+
+
+def _privacy_of_session(
+    clean: CleanSession, *, application: Application, requested: bool
+) -> dict[str, Any]:
+    """IP, geo and user tag of a session after Do-Not-Track and masking."""
+    decision = apply_do_not_track(mode=application.do_not_track, requested=requested)
+    # "disable" for a session stored before the setting changed: anonymise it.
+    anonymise_ip = decision.drop_ip or decision.discard_session
+    drop_tag = decision.drop_user_tag or decision.discard_session
+    ip = None
+    if clean.client_ip is not None and not anonymise_ip:
+        ip = mask_ip(clean.client_ip, mode=application.ip_masking)
+    latitude, longitude = mask_geo(
+        clean.latitude, clean.longitude, ip_masking=application.ip_masking
+    )
+    return {
+        "client_ip": ip,
+        "drop_ip": anonymise_ip,
+        "geo_latitude": latitude,
+        "geo_longitude": longitude,
+        "tag": None if drop_tag else clean.user_tag,
+        "drop_tag": drop_tag,
+    }
+
+
+def new_session(
+    clean: CleanSession, actions: list[UserAction], *, application: Application
+) -> UserSession:
+    """A row for a session not stored yet; ``actions`` are its (masked) actions."""
+    private = _privacy_of_session(clean, application=application, requested=clean.do_not_track)
+    session = UserSession(
+        application=application,
+        session_id=clean.session_id,
+        started_at=clean.started_at,
+        ended_at=clean.ended_at,
+        client_ip=private["client_ip"],
+        geo_latitude=private["geo_latitude"],
+        geo_longitude=private["geo_longitude"],
+        country=clean.country,
+        city=clean.city,
+        browser=clean.browser,
+        os=clean.os,
+        device=clean.device,
+        properties=filter_properties(clean.properties, allowed=application.allowed_properties),
+        do_not_track=clean.do_not_track,
+        revenue=Decimal(0),
+        **_tag_columns(private["tag"], application=application),
+    )
+    _apply_counters(session, actions)
+    return session
+
+
+def merge_into(
+    session: UserSession,
+    clean: CleanSession,
+    actions: list[UserAction],
+    *,
+    application: Application,
+) -> None:
+    """Fold a re-sent beacon into a stored session: newer details win, nothing is lost.
+
+    Do-Not-Track is sticky: once a session asked for it, later beacons of the
+    same session are treated the same way (and what they would reveal is dropped).
+    """
+    requested = session.do_not_track or clean.do_not_track
+    private = _privacy_of_session(clean, application=application, requested=requested)
+    if private["drop_tag"]:
+        _set_fields(session, _tag_columns(None, application=application))
+    elif private["tag"] is not None:
+        same_tag = session.user_tag_blind_index == user_tags.blind_index_for(private["tag"])
+        columns = _tag_columns(
+            private["tag"],
+            application=application,
+            keep_ciphertext=session.user_tag_encrypted if same_tag else None,
+        )
+        _set_fields(session, columns)
+    if private["drop_ip"]:
+        session.client_ip = None
+    elif private["client_ip"] is not None:
+        session.client_ip = private["client_ip"]
+    if clean.latitude is not None and clean.longitude is not None:
+        session.geo_latitude = private["geo_latitude"]
+        session.geo_longitude = private["geo_longitude"]
+    for field_name in ("country", "city", "browser", "os", "device"):
+        if value := getattr(clean, field_name):
+            setattr(session, field_name, value)
+    session.properties = {
+        **session.properties,
+        **filter_properties(clean.properties, allowed=application.allowed_properties),
+    }
+    _merge_times(session, clean)
+    session.do_not_track = requested
+    _apply_counters(session, actions)
+
+
+def _merge_times(session: UserSession, clean: CleanSession) -> None:
+    """The session spans every beacon: earliest start, latest end.
+
+    Clients restart and clocks jump, so a re-sent beacon may start earlier; taking
+    the earliest start keeps ``ended_at >= started_at`` and durations non-negative.
+    """
+    if clean.started_at < session.started_at:
+        if session.ended_at is None and session.duration_ms is not None:
+            # A duration measured from the old start, moved to the new one.
+            session.duration_ms += _milliseconds(session.started_at - clean.started_at)
+        session.started_at = clean.started_at
+    if clean.ended_at is not None and (
+        session.ended_at is None or clean.ended_at > session.ended_at
+    ):
+        session.ended_at = clean.ended_at
+
+
+def _set_fields(session: UserSession, values: dict[str, Any]) -> None:
+    for field_name, value in values.items():
+        setattr(session, field_name, value)
