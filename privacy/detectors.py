@@ -282,10 +282,18 @@ def _mask_once(text: str) -> str:
     return text
 
 
+# Every detector needs one of these: an email "@" (or "%40"), a UUID "-", an
+# IPv6 ":", and digits for IPv4, IBANs and cards. Text without any (most names,
+# most header values) is returned at once, which matters on the ingest hot path.
+_ANY_DETECTOR_CAN_MATCH = re.compile(r"[0-9@:-]")
+
+
 def mask_text(text: str) -> str:
     """Replace emails, cards, IBANs, IP addresses and UUIDs in ``text`` with ``MASK``.
 
     Generic digit runs are left alone on purpose: in free text they are mostly
     quantities, order numbers and timestamps (URI paths are stricter, see ``uri``).
     """
+    if _ANY_DETECTOR_CAN_MATCH.search(text) is None:
+        return text
     return until_stable(_mask_once, text)
