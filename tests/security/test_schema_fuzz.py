@@ -369,6 +369,38 @@ def test_a_tampered_cursor_with_a_large_utc_offset_is_not_a_server_error(
     assert _call_and_check(case, fuzz_world).status_code in (200, 400)
 
 
+@pytest.mark.parametrize("value", [5, 1.5, True])
+@pytest.mark.parametrize("name", ["since", "until"])
+def test_a_date_filter_that_is_not_a_string_is_refused(
+    fuzz_world: FuzzWorld, name: str, value: Any
+) -> None:
+    """Found: ``{"user_tag": "...", "until": 5}`` is a 500 (``int`` has no ``strip``).
+
+    The search body is JSON, so a filter can arrive as a number or a boolean;
+    django-filter's date-time field assumes the string a query string gives.
+    """
+    case = _operation("POST /api/v1/sessions/search/").Case(
+        body={"user_tag": fuzz_world.user_tags[0], name: value}, media_type="application/json"
+    )
+    assert _call_and_check(case, fuzz_world).status_code == 400
+
+
+@pytest.mark.parametrize("value", [5, True])
+@pytest.mark.parametrize("name", ["user_id", "country", "browser", "device"])
+def test_a_text_filter_that_is_not_a_string_is_refused(
+    fuzz_world: FuzzWorld, name: str, value: Any
+) -> None:
+    """Found (negative fuzzing, ST201): ``{"country": 5}`` is read as ``"5"``, a 200.
+
+    The schema types these filters as strings; a number is a client bug that
+    should be a 400, not a filter on something the client did not write.
+    """
+    case = _operation("POST /api/v1/sessions/search/").Case(
+        body={"user_tag": fuzz_world.user_tags[0], name: value}, media_type="application/json"
+    )
+    assert _call_and_check(case, fuzz_world).status_code == 400
+
+
 @pytest.mark.parametrize("path_id", ["-1", "0x1", "%C2%BE"])
 def test_a_session_id_the_url_pattern_refuses_is_a_json_404(
     fuzz_world: FuzzWorld, path_id: str
