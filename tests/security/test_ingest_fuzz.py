@@ -503,9 +503,8 @@ class Malformed:
 
 
 def _encode(document: Any, *, ascii_only: bool = True) -> bytes:
-    # Without ensure_ascii a lone surrogate goes out as raw (CESU-8) bytes, not valid
-    # UTF-8; the view parses them as Python's json does (surrogatepass), so the
-    # document is the same and the validator must refuse the surrogate itself.
+    # Without ensure_ascii a lone surrogate goes out as raw (CESU-8) bytes: not UTF-8,
+    # so not JSON (RFC 8259), refused as a whole body (the error path is "").
     return json.dumps(document, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
 
 
@@ -809,6 +808,10 @@ def test_a_malformed_beacon_is_refused_with_pointers_and_changes_nothing(
     document = malformed.document
     if body is None:
         body = _encode(document, ascii_only=ascii_only)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            document = _NOT_JSON
     note(f"kind={malformed.kind} body={body[:2000]!r}")
     before = _database_state()
 
