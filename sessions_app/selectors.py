@@ -150,6 +150,10 @@ def normalised_search_tag(value: object) -> str:
     """The normalised tag of a search, or ``ValidationError`` (the message never echoes it)."""
     if not isinstance(value, str):
         raise ValidationError({USER_TAG: "Give the user tag as a string."})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON: cannot be hashed
+        raise ValidationError({USER_TAG: "The user tag is not valid Unicode text."}) from None
     normalised = user_tags.normalise(value)
     if not normalised:
         raise ValidationError({USER_TAG: "The user tag is empty."})

@@ -8,6 +8,7 @@ any of them could be a user tag typed in the wrong box.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -61,6 +62,30 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC before it reaches the database.
+
+    PostgreSQL refuses UTC offsets beyond +-15:59 that Python accepts, and a
+    date at the edge of the calendar can overflow when shifted: both are the
+    caller's mistake (400), not a server error.
+    """
+
+    default_error_messages = {"invalid": "Enter an ISO 8601 date-time, e.g. 2026-11-28T10:00Z."}
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class SessionFilterSet(django_filters.FilterSet):
     application = django_filters.ChoiceFilter(
         method="filter_application",
@@ -68,8 +93,8 @@ class SessionFilterSet(django_filters.FilterSet):
             "invalid_choice": "Unknown application, or one you cannot read (give its slug)."
         },
     )
-    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     user_id = django_filters.CharFilter(field_name="user_id")
     has_errors = StrictBooleanFilter(method="filter_has_errors")
     converted = StrictBooleanFilter(field_name="converted")

@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -68,13 +68,16 @@ class KeysetCursorPagination(BasePagination):
         descending = self.ordering.startswith("-")
         cursor = self._decode(request)
         reverse = bool(cursor and cursor["r"])
-        try:
-            if cursor is not None:
-                queryset = self._after(queryset, cursor, descending=descending, reverse=reverse)
-            rows = list(queryset[: size + 1])
-        except (DjangoValidationError, ValueError, TypeError, OverflowError):
-            # A tampered cursor value of the wrong type for the sort key.
-            raise ValidationError({CURSOR_PARAM: "Invalid cursor."}) from None
+        if cursor is not None:
+            try:
+                value = self._cursor_value(cursor["v"])
+            except (DjangoValidationError, ValueError, TypeError, OverflowError):
+                # A tampered cursor value of the wrong type for the sort key.
+                raise ValidationError({CURSOR_PARAM: "Invalid cursor."}) from None
+            queryset = self._after(
+                queryset, {**cursor, "v": value}, descending=descending, reverse=reverse
+            )
+        rows = list(queryset[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         if reverse:
@@ -84,6 +87,23 @@ class KeysetCursorPagination(BasePagination):
             self.has_next, self.has_previous = more, cursor is not None
         self.page = rows
         return rows
+
+    def _cursor_value(self, value: Any) -> Any:
+        """The cursor's sort-key value in the type the database expects.
+
+        ``started_at`` becomes an aware UTC datetime (PostgreSQL refuses
+        offsets Python accepts); the other keys are integers.
+        """
+        if self.key == "started_at":
+            if not isinstance(value, str):
+                raise TypeError("a started_at cursor holds an ISO date-time")
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("a started_at cursor holds an aware date-time")
+            return parsed.astimezone(UTC)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("an integer sort key needs an integer cursor")
+        return value
 
     def _after(
         self, queryset: QuerySet[Any], cursor: dict[str, Any], *, descending: bool, reverse: bool

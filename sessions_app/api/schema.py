@@ -141,6 +141,10 @@ ERROR_RESPONSES = {
     ),
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
 }
+# DRF's content negotiation answers a ``format`` it has no renderer for with 404.
+UNSUPPORTED_FORMAT_RESPONSE = OpenApiResponse(
+    ErrorSerializer, description="Unsupported format: use format=json or format=csv."
+)
 HIDDEN_FIELD_RESPONSE = OpenApiResponse(
     ErrorSerializer,
     description="Filter, ordering or search on a fieldset field you cannot see (named in field).",

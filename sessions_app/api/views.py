@@ -30,6 +30,7 @@ from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.models import AuditKind
 from permissions.selectors import audit_record_list
 from sessions_app.api import schema
+from sessions_app.api.filters import FILTER_FIELDS
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
 from sessions_app.api.renderers import SessionCSVRenderer
 from sessions_app.api.serializers import (
@@ -38,6 +39,7 @@ from sessions_app.api.serializers import (
     serialize_sessions,
 )
 from sessions_app.selectors import (
+    ORDERING,
     USER_TAG,
     UnknownFilters,
     normalised_search_tag,
@@ -178,6 +180,7 @@ class SessionListView(SessionPageView):
             ),
             **schema.ERROR_RESPONSES,
             403: schema.HIDDEN_FIELD_RESPONSE,
+            404: schema.UNSUPPORTED_FORMAT_RESPONSE,
         },
     )
     def get(self, request: Request) -> Response:
@@ -208,6 +211,7 @@ class SessionSearchView(SessionPageView):
             ),
             **schema.ERROR_RESPONSES,
             403: schema.HIDDEN_FIELD_RESPONSE,
+            404: schema.UNSUPPORTED_FORMAT_RESPONSE,
         },
     )
     def post(self, request: Request) -> Response:
@@ -226,7 +230,33 @@ def _search_body(data: Any) -> dict[str, Any]:
         raise ValidationError({USER_TAG: "This field is required."})
     if any(isinstance(value, (list, dict)) for value in data.values()):
         raise ValidationError({"detail": "Give each filter a single value."})
+    for name, value in data.items():
+        # Only known filters are type-checked here; any other name goes on to
+        # the selector, so a hidden field is still a 403 naming it.
+        expected = _SEARCH_BODY_TYPES.get(name)
+        if expected is not None and not isinstance(value, expected):
+            raise ValidationError({name: "Give this filter as a string."})
+        if isinstance(value, str) and not _is_valid_unicode(value):
+            raise ValidationError({name: "The value is not valid Unicode text."})
     return dict(data)
+
+
+# JSON types the search body accepts per filter: the boolean filters take
+# true/false (or their string forms), every other filter and user_tag a string.
+_SEARCH_BODY_TYPES: dict[str, tuple[type, ...]] = {
+    **{name: (str,) for name in (*FILTER_FIELDS, ORDERING, USER_TAG)},
+    "has_errors": (bool, str),
+    "converted": (bool, str),
+}
+
+
+def _is_valid_unicode(text: str) -> bool:
+    # JSON allows lone surrogates ("\ud800"); they cannot be encoded or stored.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SessionDetailView(ReadAPIView):
