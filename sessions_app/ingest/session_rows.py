@@ -12,7 +12,7 @@ from typing import Any
 
 from privacy.do_not_track import apply_do_not_track
 from privacy.geo import mask_geo
-from privacy.ip import mask_ip
+from privacy.ip import IpMasking, mask_ip
 from privacy.properties import filter_properties
 from sessions_app import user_tags
 from sessions_app.ingest.validation import CleanSession
@@ -144,8 +144,12 @@ def _privacy_of_session(
     ip = None
     if clean.client_ip is not None and not anonymise_ip:
         ip = mask_ip(clean.client_ip, mode=application.ip_masking)
+    # Coordinates are derived from the IP: a visitor who asked not to be
+    # tracked gets them rounded even where the application keeps IPs.
     latitude, longitude = mask_geo(
-        clean.latitude, clean.longitude, ip_masking=application.ip_masking
+        clean.latitude,
+        clean.longitude,
+        ip_masking=IpMasking.ALL if anonymise_ip else application.ip_masking,
     )
     return {
         "client_ip": ip,

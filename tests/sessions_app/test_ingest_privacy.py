@@ -201,6 +201,15 @@ def test_do_not_track_anonymous_keeps_the_session_without_ip_and_tag(client: Cli
     assert TAG not in row_text(stored)
 
 
+def test_do_not_track_anonymous_rounds_coordinates_even_when_ips_are_kept(
+    client: Client,
+) -> None:
+    ingest(client, batch(session(do_not_track=True)), ip_masking="off")
+    stored = stored_session()
+    assert stored.client_ip is None
+    assert (stored.geo_latitude, stored.geo_longitude) == (48.2, 16.4)
+
+
 def test_do_not_track_is_sticky_for_later_beacons_of_the_session(client: Client) -> None:
     token = new_application()[1]
     post(client, token, batch(session(do_not_track=True)))
