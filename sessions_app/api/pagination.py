@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -65,6 +66,11 @@ class KeysetCursorPagination(BasePagination):
         if len(ordering) != 2 or ordering[1].lstrip("-") != "id":
             raise ValueError(f"keyset pagination needs order_by(key, id), got {ordering!r}")
         self.ordering, self.key = ordering[0], ordering[0].lstrip("-")
+        try:
+            field = queryset.model._meta.get_field(self.key)
+        except FieldDoesNotExist:  # an annotation such as duration_sort: an integer
+            field = None
+        self.key_is_datetime = isinstance(field, DateTimeField)
         descending = self.ordering.startswith("-")
         cursor = self._decode(request)
         reverse = bool(cursor and cursor["r"])
@@ -91,12 +97,13 @@ class KeysetCursorPagination(BasePagination):
     def _cursor_value(self, value: Any) -> Any:
         """The cursor's sort-key value in the type the database expects.
 
-        ``started_at`` becomes an aware UTC datetime (PostgreSQL refuses
-        offsets Python accepts); the other keys are integers.
+        A date-time key (``started_at``, the audit trail's ``created_at``)
+        becomes an aware UTC datetime (PostgreSQL refuses offsets Python
+        accepts); the other keys (``error_count``, ``duration_sort``) are integers.
         """
-        if self.key == "started_at":
+        if self.key_is_datetime:
             if not isinstance(value, str):
-                raise TypeError("a started_at cursor holds an ISO date-time")
+                raise TypeError("a date-time cursor holds an ISO date-time")
             parsed = datetime.fromisoformat(value)
             if parsed.tzinfo is None:
                 raise ValueError("a started_at cursor holds an aware date-time")
