@@ -6,13 +6,14 @@ Build one per request (``FieldsetPolicy(user=request.user)``) and ask it:
 * masking: ``hidden_fields(app_id)``, ``mask(session, disclosure)``;
 * lookups: ``check_lookup(field, app_ids)`` before any filter, ordering or search.
 
-Entry points for every read path: the REST API (``sessions_app.api``), CSV
-export, and - to come - the Django admin and the help-desk dashboard. They
-pass rows (``.values(*SESSION_COLUMNS)`` dicts or ``UserSession`` instances)
-through ``mask`` and call ``check_lookup`` for each field a user filters,
-orders or searches by; ``HiddenFieldLookup`` is a Django ``PermissionDenied``
-(403 in plain Django views) that names the field. A ``Disclosure`` passed to
-``mask`` collects what was revealed, for ``permissions.audit.audit_reveal``.
+Entry points for every read path: the REST API and its CSV export
+(``sessions_app.api``), the Django admin (``sessions_app.admin``) and the
+help-desk dashboard (``dashboard``). They pass rows (``.values(*SESSION_COLUMNS)``
+dicts or ``UserSession`` instances) through ``mask`` and call ``check_lookup``
+for each field a user filters, orders or searches by; ``HiddenFieldLookup`` is
+a Django ``PermissionDenied`` (403 in plain Django views) that names the field.
+A ``Disclosure`` passed to ``mask`` collects what was revealed, for
+``permissions.audit.audit_reveal``.
 
 Fieldsets, applications and the principal's grants are loaded lazily in one
 query (``permissions.selectors.principal_snapshot``) and cached on the
