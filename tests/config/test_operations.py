@@ -115,3 +115,9 @@ def test_log_lines_mask_personal_data_in_messages_and_tracebacks() -> None:
     assert "jane.doe@example.com" not in line
     assert "203.0.113.42" not in line
     assert "<masked>" in line
+
+
+def test_the_site_root_leads_to_the_dashboard(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
