@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import audit_reveal, audit_search
 from sessions_app import user_tags
+from sessions_app.applications import PRIVACY_SETTING_FIELDS
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.selectors import normalised_search_tag
 
@@ -43,16 +44,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         (None, {"fields": ("slug", "name", "created_at")}),
         (
             "Privacy settings (apply to data ingested after a change)",
-            {
-                "fields": (
-                    "ip_masking",
-                    "mask_personal_data_in_uris",
-                    "do_not_track",
-                    "allowed_properties",
-                    "user_tag_storage",
-                    "retention_days",
-                )
-            },
+            {"fields": PRIVACY_SETTING_FIELDS},
         ),
     )
 
