@@ -169,6 +169,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Ingest authenticates applications with their own bearer token.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ingestToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The application's ingest token (create_application prints it).",
+            }
+        }
+    },
 }
 
 # --- django-guardian ------------------------------------------------------------

@@ -1,9 +1,11 @@
 """``POST /api/v1/ingest/sessions/``: a thin HTTP shell around ``session_ingest``.
 
-A plain Django view rather than DRF: ingest authenticates with its own bearer
-token (not a user), and skipping DRF's request wrapping, content negotiation
-and parsers keeps the hot path short. Order of checks: token, content type,
-size (header first, then the bytes actually read), JSON, then the batch.
+A DRF view only so drf-spectacular documents it: it authenticates with its
+own bearer token (an application, not a user), so DRF authentication,
+permissions, parsers and content negotiation are all switched off and the
+body is read from the underlying Django request. Order of checks: token,
+content type, size (header first, then the bytes actually read), JSON, then
+the batch.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.utils.decorators import method_decorator
-from django.views import View
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
+from sessions_app.ingest import schema
 from sessions_app.ingest.authentication import IngestAuthenticationFailed, authenticate_ingest
 from sessions_app.ingest.validation import BeaconInvalid
 from sessions_app.services import session_ingest
@@ -35,13 +42,53 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# Exempt from CSRF: clients authenticate with a bearer token, never a cookie,
-# so there is no ambient credential a forged cross-site request could use.
-@method_decorator(csrf_exempt, name="dispatch")
-class SessionIngestView(View):
-    http_method_names = ["post"]
+class AlwaysJson(BaseContentNegotiation):
+    """Agents send any ``Accept`` (or none); the answer is JSON either way, never a 406."""
 
-    def post(self, request: HttpRequest) -> JsonResponse:
+    def select_parser(self, request: Request, parsers: list[Any]) -> None:
+        return None  # the view parses the body itself
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(schema.IngestErrorsSerializer, description=description)
+
+
+# APIView is exempt from CSRF, which is right here: clients authenticate with
+# a bearer token, never a cookie, so a forged cross-site request has no
+# ambient credential to use.
+class SessionIngestView(APIView):
+    http_method_names = ["post"]
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    # Never used to parse (the view reads the body itself, see AlwaysJson);
+    # it tells the schema generator the request is JSON.
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJson
+    throttle_classes: list[type] = []
+
+    @extend_schema(
+        operation_id="ingest_sessions",
+        summary="Ingest RUM sessions (privacy rules applied before anything is stored)",
+        tags=["ingest"],
+        auth=[{"ingestToken": []}],
+        request=schema.BeaconSerializer,
+        examples=[schema.EXAMPLE],
+        responses={
+            200: schema.IngestResultSerializer,
+            400: _error("Invalid batch: every problem, each with a JSON pointer; nothing stored."),
+            401: _error("Missing or wrong ingest token."),
+            413: _error("Body over RUMVAULT_INGEST_MAX_BODY_BYTES."),
+            503: _error("Database unavailable; retry after Retry-After seconds."),
+        },
+    )
+    def post(self, drf_request: Request) -> JsonResponse:
+        request: HttpRequest = drf_request._request
         try:
             application = authenticate_ingest(request)
         except IngestAuthenticationFailed as error:
