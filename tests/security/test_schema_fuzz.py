@@ -11,10 +11,9 @@ authentication, real database), with a bounded number of examples:
   request must be refused with a 4xx.
 
 Nothing is excluded: the operations are collected from the schema itself, so
-a new endpoint is fuzzed the day it is documented. Ingest is not in the schema
-(a plain Django view, which drf-spectacular does not see); should it be
-documented, it is fuzzed here with its bearer token. Until then
-``test_ingest_fuzz.py`` fuzzes it with beacons built from the contract. Two things schemathesis
+a new endpoint is fuzzed the day it is documented. Ingest is fuzzed here with
+its bearer token, and ``test_ingest_fuzz.py`` adds malformed beacons built
+from the contract (mutations the schema alone cannot describe). Two things schemathesis
 cannot judge are checked here by hand, and said so below: CSV bodies (no
 JSON schema to validate, see ``_csv_export_is_well_formed``) and empty filter
 values (see ``_refuses_negative_data``).
