@@ -20,9 +20,8 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from fieldsets.policy import ApplicationRef, FieldsetPolicy
-from fieldsets.registry import fields_referenced_by
 from sessions_app.models import UserSession
-from sessions_app.selectors import USER_TAG, session_list
+from sessions_app.selectors import USER_TAG, UnknownFilters, check_filter_names, session_list
 
 # Enough for a help desk to spot the right visit; more means "narrow it down".
 RESULT_LIMIT = 100
@@ -105,21 +104,15 @@ def check_parameter_names(
 ) -> None:
     """403 for a name that touches a hidden fieldset field, then ``UnknownParameters``.
 
-    A hand-made ``?client_ip=...`` is refused naming the field, as the API
-    does, never silently ignored; ``user_tag`` is the one allowed lookup
-    (the email search), so it is merely unknown under that spelling.
+    The API's check (``sessions_app.selectors.check_filter_names``) with the
+    dashboard's names: a hand-made ``?client_ip=...`` is refused naming the
+    field, never silently ignored; ``user_tag`` is no dashboard parameter
+    (the email travels as ``email`` in a POST), so it is merely unknown.
     """
-    known = set(known)
-    unknown = False
-    for name in names:
-        if name in known:
-            continue
-        unknown = True
-        if name != USER_TAG:
-            for field_name in fields_referenced_by(name):
-                policy.check_lookup(field_name)
-    if unknown:
-        raise UnknownParameters
+    try:
+        check_filter_names(policy=policy, names=names, allowed=frozenset(known))
+    except UnknownFilters:
+        raise UnknownParameters from None
 
 
 def find_sessions(

@@ -9,7 +9,7 @@ come back as ``.values()`` dicts for ``FieldsetPolicy.mask``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -76,25 +76,32 @@ def session_scope(*, principal: Principal, filters: Mapping[str, Any]) -> list[i
 
 
 def check_filter_names(
-    *, policy: FieldsetPolicy, names: Iterable[str], application_ids: Iterable[int]
+    *,
+    policy: FieldsetPolicy,
+    names: Iterable[str],
+    application_ids: Iterable[int] | None = None,
+    allowed: Collection[str] = ALLOWED_FILTERS,
 ) -> None:
-    """403 for any name touching a hidden fieldset field, then 400 for unknown names.
+    """403 for any name touching a hidden fieldset field, then 400 for names not ``allowed``.
 
     Hidden fields come first, so ``client_ip=...`` or ``user_tag__startswith``
     from a caller who cannot see them is a 403 naming the field whatever the
     lookup; for a caller who can see them it is merely an unknown parameter.
-    ``user_tag`` itself is the one allowed lookup (exact search).
+    ``user_tag`` itself is the one allowed lookup (exact search): never a 403,
+    and unknown only where a caller (the dashboard's URL) does not accept it.
+    ``application_ids`` ``None`` means every readable application. Shared by
+    the API and the dashboard, so both refuse the same names the same way.
     """
-    application_ids = list(application_ids)
+    scope = None if application_ids is None else list(application_ids)
     unknown = False
     for name in names:
-        if name == USER_TAG:
-            continue
-        for field_name in fields_referenced_by(name):
-            policy.check_lookup(field_name, application_ids)
-        unknown = unknown or name not in ALLOWED_FILTERS
+        if name != USER_TAG:
+            for field_name in fields_referenced_by(name):
+                policy.check_lookup(field_name, scope)
+        unknown = unknown or name not in allowed
     if unknown:
-        raise UnknownFilters(ALLOWED_FILTERS)
+        # The tag is accepted only in a search body; never advertise it as a parameter.
+        raise UnknownFilters(name for name in allowed if name != USER_TAG)
 
 
 def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySet[UserSession]:
@@ -107,7 +114,9 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
     """
     policy = policy_for(principal)
     scope = session_scope(principal=policy, filters=filters)
-    check_filter_names(policy=policy, names=filters, application_ids=scope)
+    check_filter_names(
+        policy=policy, names=filters, application_ids=scope, allowed=(*ALLOWED_FILTERS, USER_TAG)
+    )
     data = {name: value for name, value in filters.items() if name in FILTER_FIELDS}
     sessions = _readable_sessions(policy)
     if data:  # the plain list skips building a FilterSet and its form
