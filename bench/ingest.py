@@ -24,18 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import sys
-import tempfile
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway_database import in_process_database
+
 SESSIONS_PER_BATCH = 100
 ACTIONS_PER_SESSION = 10
 BENCH_DATABASE = "rumvault_bench"
@@ -47,35 +43,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # One log line per batch is not what is measured here.
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    scratch = tempfile.TemporaryDirectory(prefix="rumvault-bench-")
-    if "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch.name}/bench.sqlite3"
-
-    # whitenoise warns when collectstatic has not run; irrelevant here.
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False  # DEBUG keeps every query in memory
-    database = settings.DATABASES["default"]
-    postgres = database["ENGINE"] == "django.db.backends.postgresql"
-
-    from django.db import connection
-
-    test_name = BENCH_DATABASE if postgres else f"{scratch.name}/bench.sqlite3"
-    connection.settings_dict["TEST"]["NAME"] = test_name
-    original_name = database["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with in_process_database(BENCH_DATABASE) as postgres:
         run(batches=options.batches, seed=options.seed, postgres=postgres)
-    finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
-        scratch.cleanup()
 
 
 def run(*, batches: int, seed: int, postgres: bool) -> None:

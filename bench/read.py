@@ -31,20 +31,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import sys
-import tempfile
 import time
 import types
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from throwaway_database import in_process_database
+
 BENCH_DATABASE = "rumvault_bench_read"
 PAGE = 100
 SESSIONS_PER_CUSTOMER = 5
@@ -58,32 +55,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40)
     options = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log lines in the timings
-    scratch = tempfile.TemporaryDirectory(prefix="rumvault-bench-read-")
-    if "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch.name}/bench.sqlite3"
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False  # DEBUG keeps every query in memory
-    settings.ALLOWED_HOSTS = ["testserver"]
-    from django.db import connection
-
-    postgres = connection.vendor == "postgresql"
-    connection.settings_dict["TEST"]["NAME"] = (
-        BENCH_DATABASE if postgres else f"{scratch.name}/bench.sqlite3"
-    )
-    original_name = settings.DATABASES["default"]["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with in_process_database(BENCH_DATABASE):
         run(sessions=options.sessions, big=options.big, repeat=options.repeat)
-    finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
-        scratch.cleanup()
 
 
 # --- data ----------------------------------------------------------------------------
