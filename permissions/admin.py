@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from fieldsets.models import REVEAL_CODENAME_PREFIX
 from permissions.models import (
+    AUDIT_RECORD_FIELDS,
     READ_SESSIONS,
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
@@ -29,17 +30,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
     search_fields = ("username", "path")
     date_hierarchy = "created_at"
     actions = None
-    fields = readonly_fields = (
-        "created_at",
-        "username",
-        "kind",
-        "method",
-        "path",
-        "applications",
-        "session_ids",
-        "fieldsets",
-        "search_tag_hash",
-    )
+    fields = readonly_fields = AUDIT_RECORD_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

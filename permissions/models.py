@@ -66,6 +66,20 @@ class AuditKind(models.TextChoices):
     EXPORT = "export", "Export (CSV) that revealed fieldset values"
 
 
+# What an audit record shows, in reading order (admin and API alike).
+AUDIT_RECORD_FIELDS: tuple[str, ...] = (
+    "created_at",
+    "username",
+    "kind",
+    "method",
+    "path",
+    "applications",
+    "session_ids",
+    "fieldsets",
+    "search_tag_hash",
+)
+
+
 class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
     # Bulk paths bypass Model.save/delete; they refuse too.
     def update(self, **kwargs: Any) -> NoReturn:

@@ -21,6 +21,7 @@ from django.db.models import Model, QuerySet
 
 from fieldsets.models import Fieldset
 from permissions.models import (
+    AUDIT_RECORD_FIELDS,
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
     AuditRecord,
@@ -164,15 +165,4 @@ def principal_snapshot(
 
 def audit_record_list() -> QuerySet[AuditRecord]:
     """Audit records newest first, as ``.values()`` rows (callers check view_auditrecord)."""
-    return AuditRecord.objects.order_by("-created_at", "-id").values(
-        "id",
-        "created_at",
-        "username",
-        "kind",
-        "method",
-        "path",
-        "applications",
-        "session_ids",
-        "fieldsets",
-        "search_tag_hash",
-    )
+    return AuditRecord.objects.order_by("-created_at", "-id").values("id", *AUDIT_RECORD_FIELDS)
