@@ -35,8 +35,8 @@ from harness import (
     exactly_once_check,
     free_port,
     gunicorn_server,
-    ingest_client,
     prepare_database,
+    start_ingest_clients,
 )
 
 MAX_OUTAGE_ANSWER_MS = 5000
@@ -72,22 +72,14 @@ def main() -> int:
         ingest_token, _ = prepare_database(environment)
         stats, sent, stop = Stats(), Sent(), threading.Event()
         with gunicorn_server(environment, workers=2) as server_port:
-            threads = [
-                threading.Thread(
-                    target=ingest_client,
-                    args=(number,),
-                    kwargs={
-                        "port": server_port,
-                        "token": ingest_token,
-                        "stats": stats,
-                        "sent": sent,
-                        "stop": stop,
-                    },
-                )
-                for number in range(arguments.clients)
-            ]
-            for thread in threads:
-                thread.start()
+            threads = start_ingest_clients(
+                arguments.clients,
+                port=server_port,
+                token=ingest_token,
+                stats=stats,
+                sent=sent,
+                stop=stop,
+            )
             time.sleep(arguments.warm_up)
             print(f"stopping PostgreSQL for {arguments.outage:.0f} s")
             outage_started = time.monotonic()

@@ -332,3 +332,20 @@ def exactly_once_check(sent: Sent, environment: dict[str, str]) -> tuple[bool, s
         f"stored {len(counts)} sessions / {action_rows} actions"
     )
     return not problems, summary + ("; " + "; ".join(problems) if problems else "")
+
+
+def start_ingest_clients(
+    count: int, *, port: int, token: str, stats: Stats, sent: Sent, stop: threading.Event
+) -> list[threading.Thread]:
+    """Start ``count`` ingest clients (see ``ingest_client``); they run until ``stop``."""
+    threads = [
+        threading.Thread(
+            target=ingest_client,
+            args=(number,),
+            kwargs={"port": port, "token": token, "stats": stats, "sent": sent, "stop": stop},
+        )
+        for number in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads

@@ -26,9 +26,9 @@ from harness import (
     Stats,
     exactly_once_check,
     gunicorn_server,
-    ingest_client,
     prepare_database,
     reader_client,
+    start_ingest_clients,
 )
 from throwaway_database import is_postgresql, throwaway_database
 
@@ -47,30 +47,23 @@ def main() -> int:
         ingest_token, reader_token = prepare_database(environment)
         stats, sent, stop = Stats(), Sent(), threading.Event()
         with gunicorn_server(environment, workers=arguments.workers) as port:
-            threads = [
-                threading.Thread(
-                    target=ingest_client,
-                    args=(number,),
-                    kwargs={
-                        "port": port,
-                        "token": ingest_token,
-                        "stats": stats,
-                        "sent": sent,
-                        "stop": stop,
-                    },
-                )
-                for number in range(arguments.ingest_clients)
-            ] + [
-                threading.Thread(
+            started = time.monotonic()
+            threads = start_ingest_clients(
+                arguments.ingest_clients,
+                port=port,
+                token=ingest_token,
+                stats=stats,
+                sent=sent,
+                stop=stop,
+            )
+            for number in range(arguments.readers):
+                reader = threading.Thread(
                     target=reader_client,
                     args=(number,),
                     kwargs={"port": port, "token": reader_token, "stats": stats, "stop": stop},
                 )
-                for number in range(arguments.readers)
-            ]
-            started = time.monotonic()
-            for thread in threads:
-                thread.start()
+                reader.start()
+                threads.append(reader)
             time.sleep(arguments.seconds)
             stop.set()
             for thread in threads:
