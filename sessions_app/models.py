@@ -149,8 +149,10 @@ class UserSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Never the user tag or IP: __str__ shows up in admin pages and logs.
-        return f"{self.application_id}/{self.session_id}"
+        # Only the primary key: __str__ shows up in admin pages (action lists,
+        # history, delete confirmations) and logs, where no policy masks it,
+        # and every other session field can be put into a fieldset.
+        return f"Session {self.pk}"
 
 
 class ActionType(models.TextChoices):
