@@ -66,15 +66,18 @@ def iban_valid(candidate: str) -> bool:
 # --- emails -----------------------------------------------------------------------
 # Internationalised too (RFC 6531: "jöhn.doe@müller.de", any script): word characters
 # are Unicode, and combining marks that NFKC could not fold into a letter are part
-# of a word (``regex`` for its \p{M} class; ``re`` has none).
+# of a word. ``re`` has no class for marks, so non-ASCII text uses the same pattern
+# compiled by ``regex`` with \p{M}; ASCII text (the hot path) stays on ``re``.
 # The local part may contain percent escapes (jane%2Bshop%40example.com). The
 # look-behind pins the start to the beginning of a local-part run.
-_EMAIL = regex.compile(
-    r"(?<![\w\p{M}.+%-])"
-    r"(?:[\w\p{M}.+-]|%[0-9A-Fa-f]{2})+"
+_EMAIL_TEMPLATE = (
+    r"(?<![\w{M}.+%-])"
+    r"(?:[\w{M}.+-]|%[0-9A-Fa-f]{{2}})+"
     r"(?:@|%40)"
-    r"[\w\p{M}-]+(?:\.[\w\p{M}-]+)*\.[^\W\d_][\w\p{M}-]+"
+    r"[\w{M}-]+(?:\.[\w{M}-]+)*\.[^\W\d_][\w{M}-]+"
 )
+_ASCII_EMAIL = re.compile(_EMAIL_TEMPLATE.format(M=""))
+_UNICODE_EMAIL = regex.compile(_EMAIL_TEMPLATE.format(M=r"\p{M}"))
 
 # --- JSON Web Tokens ----------------------------------------------------------------
 # Three (JWS) or five (JWE) base64url segments, the first a JSON header: '{"' is
@@ -130,7 +133,9 @@ _CARD_GROUP_LENGTHS = range(3, 7)
 
 
 def _mask_emails(text: str) -> str:
-    return _EMAIL.sub(MASK, text)
+    if "@" not in text and "%40" not in text:
+        return text
+    return (_ASCII_EMAIL if text.isascii() else _UNICODE_EMAIL).sub(MASK, text)
 
 
 def _mask_jwts(text: str) -> str:
