@@ -323,7 +323,10 @@ def _fully_decoded(token: str) -> str | None:
     """``token`` with percent escapes decoded until none is left; ``None`` when they
     are nested deeper than anyone writes by accident."""
     for _ in range(4):
-        decoded = unquote(token)
+        try:
+            decoded = unquote(token, errors="strict")
+        except UnicodeDecodeError:  # "%FC" for "ü": escapes of Latin-1, not UTF-8
+            decoded = unquote(token, encoding="latin-1")
         if decoded == token:
             return normalise_text(decoded)
         token = decoded

@@ -233,6 +233,8 @@ JWT = (
         ("user jane%2Edoe%40example%2Ecom failed", "user <masked> failed"),
         ("q=4111%201111%201111%201111 declined", "q=<masked> declined"),
         ("twice jane%252Edoe%2540example.com", "twice <masked>"),
+        ("latin-1 kunde%40m%FCller.de", "latin-1 <masked>"),
+        ("utf-8 kunde%40m%C3%BCller.de", "utf-8 <masked>"),
         (f"Bearer {JWT} rejected", "Bearer <masked> rejected"),
     ],
 )

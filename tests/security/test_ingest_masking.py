@@ -40,7 +40,7 @@ def zero_width(text: str) -> str:
 
 
 def percent(text: str) -> str:
-    return "".join(f"%{ord(char):02X}" for char in text)
+    return "".join(f"%{byte:02X}" for byte in text.encode())
 
 
 # What a reader must never find, however the client wrote it.
