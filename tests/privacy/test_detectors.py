@@ -312,3 +312,20 @@ def test_disguised_mixed_text_masks_idempotently(pieces: list[str]) -> None:
     for disguise in _DISGUISES.values():
         once = mask_text(disguise("".join(pieces)))
         assert mask_text(once) == once
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.lists(st.one_of(fillers, separators, personal_data, st.just(MASK)), max_size=8))
+def test_secrets_only_masking_is_idempotent(pieces: list[str]) -> None:
+    once = mask_text("".join(pieces), personal=False)
+    assert mask_text(once, personal=False) == once
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    fillers, separators, st.one_of(formatted_card_numbers(), formatted_ibans()), separators, fillers
+)
+def test_secrets_only_masking_still_masks_cards_and_ibans(
+    before: str, left: str, value: str, right: str, after: str
+) -> None:
+    assert value not in mask_text(before + left + value + right + after, personal=False)

@@ -235,3 +235,10 @@ def test_fragment_parameters_are_masked_like_query_values(
     masked = mask_uri(url)
     assert masked.endswith(f"#{name}={MASK}&other={MASK}")
     assert mask_uri(masked) == masked
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.text(max_size=60))
+def test_secrets_only_url_masking_is_idempotent(text: str) -> None:
+    once = mask_uri(text, personal=False)
+    assert mask_uri(once, personal=False) == once
