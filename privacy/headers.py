@@ -9,13 +9,19 @@ credentials is the one vocabulary of ``privacy.credentials`` (``Authorization``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from privacy.credentials import is_credential_name
 from privacy.detectors import mask_text
 from privacy.text import Masker, mask_mapping
 
 
-def clean_headers(headers: Mapping[str, str], *, mask: Masker = mask_text) -> dict[str, str]:
+def clean_headers(
+    headers: Mapping[str, str],
+    *,
+    mask: Masker = mask_text,
+    is_credential: Callable[[str], bool] = is_credential_name,
+) -> dict[str, str]:
     """Drop credential headers; pass the other names and values through ``mask``."""
-    cleaned = mask_mapping(headers, mask=mask)
+    cleaned = mask_mapping(headers, mask=mask, is_credential=is_credential)
     return {name: value for name, value in cleaned.items() if isinstance(value, str)}

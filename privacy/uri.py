@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -58,6 +59,8 @@ _TOKEN_PIECE = re.compile(rf"[A-Za-z0-9]{{{TOKEN_MIN_PIECE},}}")
 
 def looks_like_token(text: str) -> bool:
     """True when ``text`` contains a run that looks randomly generated (see above)."""
+    if len(text) < TOKEN_MIN_LENGTH:  # most path segments and values: no work at all
+        return False
     return any(
         _mixes_classes(piece)
         for run in _TOKEN_RUN.findall(text)
@@ -81,7 +84,14 @@ def _mixes_classes(piece: str) -> bool:
 # --- the URL ------------------------------------------------------------------------
 
 
-def mask_uri(url: str, *, personal: bool = True) -> str:
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    personal: bool
+    detect: Callable[[str], str]  # mask_text with ``personal``, maybe memoised by the caller
+    detect_secrets: Callable[[str], str]  # mask_text without ``personal``
+
+
+def mask_uri(url: str, *, personal: bool = True, detect: Callable[[str], str] | None = None) -> str:
     """Mask ``url``; an unparseable URL is masked as free text.
 
     Always: userinfo removed, secrets masked (see the module docstring). With
@@ -89,34 +99,40 @@ def mask_uri(url: str, *, personal: bool = True) -> str:
     fragment and matrix value becomes ``<masked>`` (``?a=`` stays blank: there is
     nothing to hide and the key still tells what was sent), digit runs of 5 or more
     in path segments too, and the detectors of ``mask_text`` run everywhere.
+
+    ``detect`` must be ``mask_text`` with the same ``personal``; a caller passes a
+    memoised one, since the pieces of URLs repeat far more than whole URLs.
     """
+    detect = detect or partial(mask_text, personal=personal)
+    secrets = detect if not personal else partial(mask_text, personal=False)
+    rules = _Rules(personal=personal, detect=detect, detect_secrets=secrets)
     url = url.lstrip(_LEADING_JUNK).translate(_REMOVED_CHARS)
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. unbalanced "[" in the host
-        return mask_text(url, personal=personal)
+        return detect(url)
     scheme = url[: len(parts.scheme)]  # urlsplit lowercases it; keep what was sent
     pieces = [f"{scheme}:"] if scheme else []
     if url[len(scheme) + 1 if scheme else 0 :].startswith("//"):
-        pieces.append("//" + _mask_netloc(parts.netloc, personal=personal))
-    pieces.append(_mask_path(parts.path, personal=personal))
+        pieces.append("//" + _mask_netloc(parts.netloc, rules))
+    pieces.append(_mask_path(parts.path, rules))
     if "?" in url.partition("#")[0]:
-        pieces.append("?" + _mask_query(parts.query, personal=personal))
+        pieces.append("?" + _mask_query(parts.query, rules))
     if "#" in url:
-        pieces.append("#" + _mask_fragment(parts.fragment, personal=personal))
+        pieces.append("#" + _mask_fragment(parts.fragment, rules))
     return "".join(pieces)
 
 
-def _mask_netloc(netloc: str, *, personal: bool) -> str:
+def _mask_netloc(netloc: str, rules: _Rules) -> str:
     hostport = netloc.rpartition("@")[2]  # credentials never leave this function
     if hostport.startswith("["):  # brackets only ever hold an IP literal
         literal, _, port = hostport.partition("]")
-        host = MASK if personal else literal + "]"
-        return host + mask_text(port, personal=personal)
+        host = MASK if rules.personal else literal + "]"
+        return host + rules.detect(port)
     host, colon, port = hostport.partition(":")
-    if personal and _is_ip_literal(host):
+    if rules.personal and _is_ip_literal(host):
         host = MASK
-    return host + colon + mask_text(port, personal=personal)
+    return host + colon + rules.detect(port)
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -127,58 +143,62 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
-def _mask_path(path: str, *, personal: bool) -> str:
-    return "/".join(_mask_path_segment(segment, personal=personal) for segment in path.split("/"))
+def _mask_path(path: str, rules: _Rules) -> str:
+    return "/".join(_mask_path_segment(segment, rules) for segment in path.split("/"))
 
 
-def _mask_path_segment(segment: str, *, personal: bool) -> str:
+def _mask_path_segment(segment: str, rules: _Rules) -> str:
     # Matrix parameters (RFC 3986 3.3, "/checkout;jsessionid=..."): the part before
     # the first ";" is the segment, each "name=value" after it a parameter.
-    name, *parameters = segment.split(";")
+    name, semicolon, parameters = segment.partition(";")
     masked = until_stable(
-        partial(_mask_component, decode=unquote, digit_runs=personal, personal=personal), name
+        partial(_mask_component, decode=unquote, digit_runs=rules.personal, detect=rules.detect),
+        name,
     )
-    return ";".join(
-        [masked, *(_mask_parameter(p, decode=unquote, personal=personal) for p in parameters)]
-    )
+    if not semicolon:
+        return masked
+    return ";".join([masked, *(_mask_parameter(p, unquote, rules) for p in parameters.split(";"))])
 
 
-def _mask_query(query: str, *, personal: bool) -> str:
-    return "&".join(
-        _mask_parameter(field, decode=unquote_plus, personal=personal) for field in query.split("&")
-    )
+def _mask_query(query: str, rules: _Rules) -> str:
+    return "&".join(_mask_parameter(field, unquote_plus, rules) for field in query.split("&"))
 
 
-def _mask_fragment(fragment: str, *, personal: bool) -> str:
+def _mask_fragment(fragment: str, rules: _Rules) -> str:
     route, question, query = fragment.partition("?")
     if "=" in route:  # "#access_token=...&state=..." (OAuth implicit flow): no route
-        return _mask_query(fragment, personal=personal)
-    masked = _mask_path(route, personal=personal)
-    return masked + "?" + _mask_query(query, personal=personal) if question else masked
+        return _mask_query(fragment, rules)
+    masked = _mask_path(route, rules)
+    return masked + "?" + _mask_query(query, rules) if question else masked
 
 
-def _mask_parameter(field: str, *, decode: Callable[[str], str], personal: bool) -> str:
+def _mask_parameter(field: str, decode: Callable[[str], str], rules: _Rules) -> str:
     """One ``name=value`` of a query, fragment or matrix parameter list."""
     key, equals, value = field.partition("=")
     # A bare "?12345" or "?jane@example.com" is a value without a name: mask it like
     # a path segment. A key is a name chosen by developers: only the detectors apply.
     key = until_stable(
         partial(
-            _mask_component, decode=decode, digit_runs=personal and not equals, personal=personal
+            _mask_component,
+            decode=decode,
+            digit_runs=rules.personal and not equals,
+            detect=rules.detect,
         ),
         key,
     )
     if not equals:
         return key
-    if value and (personal or is_credential_name(decode(key))):
+    if value and (rules.personal or is_credential_name(decode(key))):
         return f"{key}={MASK}"
     # Only with ``personal`` off: cards, JWTs and random tokens are still masked.
-    secrets_only = partial(_mask_component, decode=decode, digit_runs=False, personal=False)
+    secrets_only = partial(
+        _mask_component, decode=decode, digit_runs=False, detect=rules.detect_secrets
+    )
     return f"{key}={until_stable(secrets_only, value)}"
 
 
 def _mask_component(
-    text: str, decode: Callable[[str], str], *, digit_runs: bool, personal: bool
+    text: str, decode: Callable[[str], str], *, digit_runs: bool, detect: Callable[[str], str]
 ) -> str:
     """One masking pass over a path segment, a parameter name or value.
 
@@ -187,15 +207,14 @@ def _mask_component(
     component goes, since it cannot be masked piecewise without re-encoding it. So
     does a component that looks like a random token.
     """
-    masked = mask_text(text, personal=personal)
+    masked = detect(text)
     if digit_runs:
         masked = _ESCAPE_OR_DIGIT_RUN.sub(_mask_digit_run, masked)
     decoded = decode(masked)
     if looks_like_token(decoded):
         return MASK
     if decoded != masked and (
-        mask_text(decoded, personal=personal) != decoded
-        or (digit_runs and _DIGIT_RUN.search(decoded))
+        detect(decoded) != decoded or (digit_runs and _DIGIT_RUN.search(decoded))
     ):
         return MASK
     return masked

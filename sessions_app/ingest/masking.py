@@ -36,6 +36,7 @@ from dataclasses import replace
 
 from django.conf import settings
 
+from privacy.credentials import is_credential_name
 from privacy.detectors import mask_text
 from privacy.headers import clean_headers
 from privacy.properties import filter_properties
@@ -59,13 +60,14 @@ class BatchMasker:
         self.application = application
         self._uris: dict[str, str] = {}
         self._texts: dict[str, str] = {}
+        self._credential_names: dict[str, bool] = {}
 
     def uri(self, value: str) -> str:
         if not value:
             return value
         masked = self._uris.get(value)
         if masked is None:
-            masked = self._uris[value] = mask_uri(value, personal=self.personal)
+            masked = self._uris[value] = mask_uri(value, personal=self.personal, detect=self.text)
         return masked
 
     def text(self, value: str) -> str:
@@ -76,8 +78,16 @@ class BatchMasker:
             masked = self._texts[value] = mask_text(value, personal=self.personal)
         return masked
 
+    def is_credential(self, name: str) -> bool:
+        known = self._credential_names.get(name)
+        if known is None:
+            known = self._credential_names[name] = is_credential_name(name)
+        return known
+
     def mapping(self, values: dict[str, object]) -> dict[str, object]:
-        return mask_mapping(values, mask=self.text) if values else {}
+        if not values:
+            return {}
+        return mask_mapping(values, mask=self.text, is_credential=self.is_credential)
 
     def session_ids(self, session_id: str) -> list[str]:
         """The id to store for a client's ``session_id``, then its forms under older keys."""
@@ -116,7 +126,11 @@ class BatchMasker:
             http_status=action.http_status,
             error_message=self.text(action.error_message),
             error_stack=self.text(action.error_stack),
-            headers=clean_headers(action.headers, mask=self.text) if action.headers else {},
+            headers=(
+                clean_headers(action.headers, mask=self.text, is_credential=self.is_credential)
+                if action.headers
+                else {}
+            ),
             request_attributes=self.mapping(action.request_attributes),
             product_sku=self.text(action.product_sku)[:PRODUCT_SKU_MAX_LENGTH],
             product_name=self.text(action.product_name)[:PRODUCT_NAME_MAX_LENGTH],
