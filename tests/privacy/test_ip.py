@@ -167,7 +167,7 @@ def test_ipv4_addresses_of_one_slash_24_collapse(network: int, host_a: int, host
 def test_ipv6_addresses_of_one_slash_48_collapse(network: int, host_a: int, host_b: int) -> None:
     first = ipaddress.IPv6Address(network << 80 | host_a)
     second = ipaddress.IPv6Address(network << 80 | host_b)
-    if _carried_ipv4(first) or _carried_ipv4(second):  # these follow the IPv4 rule instead
+    if _carried_ipv4(first) is not None or _carried_ipv4(second) is not None:  # IPv4 rule
         return
     masked = mask_ip(str(first), mode="all")
     assert masked == mask_ip(str(second), mode="all")
