@@ -192,6 +192,9 @@ GUARDIAN_RAISE_403 = False
 DEVELOPMENT_PSEUDONYM_KEYS = "1:development-pseudonym-key-not-for-production-use"
 DEVELOPMENT_BLIND_INDEX_KEYS = "1:development-blind-index-key-not-for-production-use"
 DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-use"
+# Keyed digest stored instead of a client session_id in which a detector found
+# personal data or a secret (docs/privacy-model.md).
+DEVELOPMENT_SESSION_ID_KEYS = "1:development-session-id-key-not-for-production-use"
 RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
     env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
 )
@@ -200,6 +203,9 @@ RUMVAULT_BLIND_INDEX_KEYS = parse_keyring(
 )
 RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
     env.str("RUMVAULT_ENCRYPTION_KEYS", default=DEVELOPMENT_ENCRYPTION_KEYS)
+)
+RUMVAULT_SESSION_ID_KEYS = parse_keyring(
+    env.str("RUMVAULT_SESSION_ID_KEYS", default=DEVELOPMENT_SESSION_ID_KEYS)
 )
 
 # --- rumvault ingest limits -------------------------------------------------------

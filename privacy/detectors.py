@@ -19,22 +19,14 @@ import ipaddress
 import re
 import string
 from collections.abc import Callable
+from urllib.parse import unquote
+
+import regex
+
+from privacy.normalise import normalise_text
+from privacy.stable import until_stable
 
 MASK = "<masked>"
-
-# Each pass that changes the text replaces at least one unmasked character, so the
-# loop ends on its own; the cap only bounds the work on adversarial input.
-_MAX_PASSES = 16
-
-
-def until_stable(step: Callable[[str], str], text: str) -> str:
-    """Apply ``step`` until the text stops changing, which makes ``step`` idempotent."""
-    for _ in range(_MAX_PASSES):
-        result = step(text)
-        if result == text:
-            return result
-        text = result
-    return text
 
 
 def luhn_valid(digits: str) -> bool:
@@ -72,13 +64,29 @@ def iban_valid(candidate: str) -> bool:
 
 
 # --- emails -----------------------------------------------------------------------
+# Internationalised too (RFC 6531: "jöhn.doe@müller.de", any script): word characters
+# are Unicode, and combining marks that NFKC could not fold into a letter are part
+# of a word. ``re`` has no class for marks, so non-ASCII text uses the same pattern
+# compiled by ``regex`` with \p{M}; ASCII text (the hot path) stays on ``re``.
 # The local part may contain percent escapes (jane%2Bshop%40example.com). The
 # look-behind pins the start to the beginning of a local-part run.
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._+%-])"
-    r"(?:[A-Za-z0-9._+-]|%[0-9A-Fa-f]{2})+"
+_EMAIL_TEMPLATE = (
+    r"(?<![\w{M}.+%-])"
+    r"(?:[\w{M}.+-]|%[0-9A-Fa-f]{{2}})+"
     r"(?:@|%40)"
-    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]+"
+    r"[\w{M}-]+(?:\.[\w{M}-]+)*\.[^\W\d_][\w{M}-]+"
+)
+_ASCII_EMAIL = re.compile(_EMAIL_TEMPLATE.format(M=""))
+_UNICODE_EMAIL = regex.compile(_EMAIL_TEMPLATE.format(M=r"\p{M}"))
+
+# --- JSON Web Tokens ----------------------------------------------------------------
+# Three (JWS) or five (JWE) base64url segments, the first a JSON header: '{"' is
+# always "eyJ". A bearer credential wherever it turns up (an error message quoting a
+# request, a magic-login path), so masked whatever the settings say.
+_JWT_CHARS = "A-Za-z0-9_-"
+_JWT = re.compile(
+    rf"(?<![{_JWT_CHARS}])eyJ[{_JWT_CHARS}]+\.[{_JWT_CHARS}]+\.[{_JWT_CHARS}]*"
+    rf"(?:\.[{_JWT_CHARS}]*){{0,2}}"
 )
 
 # --- UUIDs ------------------------------------------------------------------------
@@ -101,12 +109,21 @@ _IBAN_GROUPED = re.compile(
 # started, so no position is scanned twice.
 _IPV6_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f:.]+")
 _IPV6_MAX_LENGTH = 45  # ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255
-_IPV4 = re.compile(r"(?<![0-9.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9])")
+# Dotted or dashed ("ip-203-0-113-77" host names), leading zeros allowed
+# ("203.000.113.077"): ``ipaddress`` refuses those, a reader does not.
+_IPV4 = re.compile(
+    r"(?<![0-9])(?:"
+    r"(?<![0-9]\.)[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9])"
+    r"|(?<![0-9]-)[0-9]{1,3}(?:-[0-9]{1,3}){3}(?![0-9]|-[0-9])"
+    r")"
+)
+_IPV4_SEPARATOR = re.compile(r"[.-]")
 
 # --- payment cards ----------------------------------------------------------------
-# Digit groups joined by single spaces or dashes, e.g. "4111 1111 1111 1111". Groups
-# of one or two digits can be in no card span (see below), so they end a run.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{3,}(?:[ -][0-9]{3,})*")
+# Digit groups joined by single spaces, dashes or dots, e.g. "4111 1111 1111 1111"
+# (no-break and other spaces are spaces once normalised). Groups of one or two
+# digits can be in no card span (see below), so they end a run.
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{3,}(?:[ .-][0-9]{3,})*")
 _DIGIT_GROUP = re.compile(r"[0-9]+")
 _CARD_LENGTHS = range(13, 20)
 # Printed card numbers use groups of 3 to 6 digits (4-4-4-4, 4-6-5, 4-4-4-4-3).
@@ -116,7 +133,13 @@ _CARD_GROUP_LENGTHS = range(3, 7)
 
 
 def _mask_emails(text: str) -> str:
-    return _EMAIL.sub(MASK, text)
+    if "@" not in text and "%40" not in text:
+        return text
+    return (_ASCII_EMAIL if text.isascii() else _UNICODE_EMAIL).sub(MASK, text)
+
+
+def _mask_jwts(text: str) -> str:
+    return _JWT.sub(MASK, text)
 
 
 def _mask_uuids(text: str) -> str:
@@ -206,11 +229,10 @@ def _mask_ipv6(text: str) -> str:
 
 
 def _mask_ipv4_match(match: re.Match[str]) -> str:
-    try:
-        ipaddress.IPv4Address(match.group())
-    except ValueError:  # 999.1.1.1, or leading zeros
-        return match.group()
-    return MASK
+    octets = _IPV4_SEPARATOR.split(match.group())
+    if all(int(octet) <= 255 for octet in octets):
+        return MASK
+    return match.group()  # 999.1.1.1: a version or a count, not an address
 
 
 def _mask_ipv4(text: str) -> str:
@@ -263,9 +285,19 @@ def _mask_cards(text: str) -> str:
     return _DIGIT_RUN.sub(_mask_card_run, text)
 
 
-# Most specific first: an email may contain digits and dots, an IPv4-mapped IPv6
-# contains an IPv4, an IBAN contains digit groups that a card check would look at.
-_STEPS: tuple[Callable[[str], str], ...] = (
+Step = Callable[[str], str]
+
+# Most specific first: a JWT may contain anything else's digits, an email may contain
+# digits and dots, an IPv4-mapped IPv6 contains an IPv4, an IBAN contains digit
+# groups that a card check would look at.
+_CARDS_AND_CREDENTIALS: tuple[Step, ...] = (
+    _mask_jwts,
+    _mask_compact_ibans,
+    _mask_grouped_ibans,
+    _mask_cards,
+)
+_ALL_DETECTORS: tuple[Step, ...] = (
+    _mask_jwts,
     _mask_emails,
     _mask_uuids,
     _mask_compact_ibans,
@@ -275,25 +307,85 @@ _STEPS: tuple[Callable[[str], str], ...] = (
     _mask_cards,
 )
 
+# Every detector needs one of these: an email "@" (or "%40"), a UUID "-", an
+# IPv6 ":", digits for IPv4, IBANs and cards, "eyJ" for a JWT. Text without any
+# (most names, most header values) is returned at once, which matters on the
+# ingest hot path. Percent escapes hiding any of them contain a digit ("%40").
+_ANY_DETECTOR_CAN_MATCH = re.compile(r"[0-9@:-]|eyJ")
+_CARD_OR_CREDENTIAL_CAN_MATCH = re.compile(r"[0-9]|eyJ")
 
-def _mask_once(text: str) -> str:
-    for step in _STEPS:
+# --- percent-encoded free text -------------------------------------------------------
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_WHITESPACE = re.compile(r"(\s+)")
+
+
+def _fully_decoded(token: str) -> str | None:
+    """``token`` with percent escapes decoded until none is left; ``None`` when they
+    are nested deeper than anyone writes by accident."""
+    for _ in range(4):
+        try:
+            decoded = unquote(token, errors="strict")
+        except UnicodeDecodeError:  # "%FC" for "ü": escapes of Latin-1, not UTF-8
+            decoded = unquote(token, encoding="latin-1")
+        if decoded == token:
+            return normalise_text(decoded)
+        token = decoded
+    return None
+
+
+def _unhide_escaped(text: str, steps: tuple[Step, ...]) -> str:
+    """Words whose percent escapes hide something ("4111%201111%201111%201111",
+    "jane%2Edoe%40example%2Ecom") are replaced by their decoded, masked form.
+
+    A word whose escapes hide nothing is left encoded, as sent. Decoding a whole
+    word (not each escape) is what finds data split across escapes.
+    """
+    if "%" not in text:
+        return text
+    pieces = _WHITESPACE.split(text)
+    for index in range(0, len(pieces), 2):  # odd indices are the whitespace
+        word = pieces[index]
+        if _ESCAPE.search(word) is None:
+            continue
+        decoded = _fully_decoded(word)
+        if decoded is None:
+            pieces[index] = MASK
+            continue
+        masked = until_stable(lambda value: _apply(steps, value), decoded)
+        if masked != decoded:
+            pieces[index] = masked
+    return "".join(pieces)
+
+
+def _apply(steps: tuple[Step, ...], text: str) -> str:
+    for step in steps:
         text = step(text)
     return text
 
 
-# Every detector needs one of these: an email "@" (or "%40"), a UUID "-", an
-# IPv6 ":", and digits for IPv4, IBANs and cards. Text without any (most names,
-# most header values) is returned at once, which matters on the ingest hot path.
-_ANY_DETECTOR_CAN_MATCH = re.compile(r"[0-9@:-]")
+def _mask_once(steps: tuple[Step, ...], text: str) -> str:
+    return _apply(steps, _unhide_escaped(text, steps))
 
 
-def mask_text(text: str) -> str:
-    """Replace emails, cards, IBANs, IP addresses and UUIDs in ``text`` with ``MASK``.
+def mask_text(text: str, *, personal: bool = True) -> str:
+    """Replace emails, cards, IBANs, IP addresses, UUIDs and JWTs in ``text`` with ``MASK``.
+
+    With ``personal=False`` (an application that turned
+    ``mask_personal_data_in_uris`` off) only cards, IBANs and JWTs are masked: they
+    are masked whatever the settings say.
+
+    Detection runs on ``normalise_text(text)``. Text in which nothing is found is
+    returned as sent; text in which something is masked is returned in its
+    normalised form (what a reader would have read anyway), since a masked span
+    found in the normalised text has no exact counterpart in the original.
 
     Generic digit runs are left alone on purpose: in free text they are mostly
     quantities, order numbers and timestamps (URI paths are stricter, see ``uri``).
     """
-    if _ANY_DETECTOR_CAN_MATCH.search(text) is None:
+    candidate = normalise_text(text)
+    trigger = _ANY_DETECTOR_CAN_MATCH if personal else _CARD_OR_CREDENTIAL_CAN_MATCH
+    if trigger.search(candidate) is None:
         return text
-    return until_stable(_mask_once, text)
+    steps = _ALL_DETECTORS if personal else _CARDS_AND_CREDENTIALS
+    masked = until_stable(lambda value: _mask_once(steps, value), candidate)
+    return text if masked == candidate else masked

@@ -5,13 +5,17 @@ view and ``seed_demo`` both call it), so every privacy rule of an application
 is applied here, before anything is written:
 
 1. validate the whole batch (``BeaconInvalid`` lists every problem, nothing is written);
-2. mask the actions (URIs, headers, error texts, request attributes) outside
-   the transaction, so row locks are held only for the writes;
+2. mask every client string, keys included (``sessions_app.ingest.masking``),
+   outside the transaction, so row locks are held only for the writes;
 3. in one transaction: lock the batch's existing sessions, insert the new ones,
    add only actions with unseen ``seq`` and move the counters forward.
 
 How one session row is built or merged (Do-Not-Track, IP and geo masking,
-tag storage mode, properties, counters) is ``sessions_app.ingest.session_rows``.
+tag storage mode, counters) is ``sessions_app.ingest.session_rows``.
+
+A ``session_id`` in which a detector finds something is stored as a keyed
+digest; results still name each session by the id the client sent (only that
+client sees them), in the batch's order.
 
 The query count is constant per batch (not per session or action): one
 ``SELECT ... FOR UPDATE``, one session insert, one fetch of stored ``seq``s,
@@ -20,7 +24,7 @@ one ``bulk_update`` and one action insert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from django.conf import settings
@@ -59,10 +63,15 @@ class IngestResult:
 
 @dataclass(slots=True)
 class _Pending:
-    """One session of the batch after masking, waiting for its database write."""
+    """One session of the batch after masking, waiting for its database write.
+
+    ``clean.session_id`` is the id to store; ``older_ids`` are the digests of the
+    client's id under older keys, under which the session may be stored already.
+    """
 
     clean: CleanSession
     actions: list[UserAction]
+    older_ids: list[str]
 
 
 def ingest_limits() -> Limits:
@@ -82,26 +91,33 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
     sessions = validate_beacon(payload, limits=ingest_limits())
     results: dict[str, IngestResult] = {}
     pending: list[_Pending] = []
+    stored_ids: list[str] = []
     # Masking happens before the transaction, so row locks are held only for the writes.
     masker = BatchMasker(application)
     for clean in sessions:
+        stored_id, *older_ids = masker.session_ids(clean.session_id)
+        stored_ids.append(stored_id)
         decision = apply_do_not_track(mode=application.do_not_track, requested=clean.do_not_track)
         if decision.discard_session:
-            results[clean.session_id] = IngestResult(clean.session_id, "discarded", 0)
+            results[stored_id] = IngestResult(stored_id, "discarded", 0)
         else:
             actions = [masker.action(action) for action in clean.actions]
-            pending.append(_Pending(clean=clean, actions=actions))
+            masked = masker.session(clean, session_id=stored_id)
+            pending.append(_Pending(clean=masked, actions=actions, older_ids=older_ids))
     if pending:
         try:
             with transaction.atomic():
                 results.update(_write(pending, application=application))
         except RevenueOverflow as overflow:
-            index = [clean.session_id for clean in sessions].index(overflow.session_id)
+            index = stored_ids.index(overflow.session_id)
             message = f"purchases of one session must total at most {MAX_REVENUE}"
             raise BeaconInvalid(
                 [{"path": f"/sessions/{index}/actions", "message": message}]
             ) from None
-    return [results[clean.session_id] for clean in sessions]
+    return [
+        replace(results[stored_id], session_id=clean.session_id)
+        for clean, stored_id in zip(sessions, stored_ids, strict=True)
+    ]
 
 
 # --- writes ------------------------------------------------------------------------
@@ -117,10 +133,10 @@ def _write(pending: list[_Pending], *, application: Application) -> dict[str, In
         _attach(actions, session)
         new_actions += actions
         results[session.session_id] = IngestResult(session.session_id, "created", len(actions))
-    for session, actions in _merge_existing(existing, by_id, application=application):
+    for session_id, session, actions in _merge_existing(existing, by_id, application=application):
         _attach(actions, session)
         new_actions += actions
-        results[session.session_id] = IngestResult(session.session_id, "updated", len(actions))
+        results[session_id] = IngestResult(session_id, "updated", len(actions))
     UserAction.objects.bulk_create(new_actions)
     return results
 
@@ -128,9 +144,13 @@ def _write(pending: list[_Pending], *, application: Application) -> dict[str, In
 def _lock_and_insert(
     by_id: dict[str, _Pending], *, application: Application
 ) -> tuple[dict[str, UserSession], list[UserSession]]:
-    """Lock the batch's stored sessions and insert the others; returns (stored, inserted)."""
+    """Lock the batch's stored sessions and insert the others; returns (stored, inserted).
+
+    ``stored`` is keyed by the id the batch stores, also for a session found under
+    a digest made with an older key.
+    """
     for attempt in range(_INSERT_ATTEMPTS):
-        existing = _lock_existing(application, sorted(by_id))
+        existing = _lock_existing(application, by_id)
         created = [
             new_session(by_id[session_id].clean, by_id[session_id].actions, application=application)
             for session_id in sorted(by_id.keys() - existing.keys())
@@ -151,15 +171,15 @@ def _lock_and_insert(
 
 def _merge_existing(
     existing: dict[str, UserSession], by_id: dict[str, _Pending], *, application: Application
-) -> list[tuple[UserSession, list[UserAction]]]:
+) -> list[tuple[str, UserSession, list[UserAction]]]:
     """Fold the beacons into the stored (locked) sessions; returns each with its new actions."""
     stored_seqs = _stored_seqs(existing.values())
     now = timezone.now()
-    merged: list[tuple[UserSession, list[UserAction]]] = []
+    merged: list[tuple[str, UserSession, list[UserAction]]] = []
     changed: list[UserSession] = []
     changed_fields: set[str] = set()
-    for session in existing.values():
-        item = by_id[session.session_id]
+    for session_id, session in existing.items():
+        item = by_id[session_id]
         seqs = stored_seqs.get(session.pk, set())
         actions = [action for action in item.actions if action.seq not in seqs]
         before = updatable_values(session)
@@ -171,22 +191,36 @@ def _merge_existing(
             session.updated_at = now
             changed.append(session)
             changed_fields |= fields | {"updated_at"}
-        merged.append((session, actions))
+        merged.append((session_id, session, actions))
     if changed:
         # Only the columns that changed: bulk_update builds a CASE per column and row.
         UserSession.objects.bulk_update(changed, sorted(changed_fields))
     return merged
 
 
-def _lock_existing(application: Application, session_ids: list[str]) -> dict[str, UserSession]:
+def _lock_existing(application: Application, by_id: dict[str, _Pending]) -> dict[str, UserSession]:
+    """The batch's stored sessions, locked, keyed by the id the batch stores.
+
+    A session whose client id was digested under an older key is found under
+    that digest and keeps it (a key rotation does not split a session in two).
+    """
+    stored_id = {session_id: session_id for session_id in by_id}
+    for session_id, item in by_id.items():
+        stored_id.update(dict.fromkeys(item.older_ids, session_id))
     # Locking in session_id order: two batches sharing sessions then wait for
     # each other instead of deadlocking.
     rows = (
         UserSession.objects.select_for_update()
-        .filter(application=application, session_id__in=session_ids)
+        .filter(application=application, session_id__in=sorted(stored_id))
         .order_by("session_id")
     )
-    return {row.session_id: row for row in rows}
+    existing: dict[str, UserSession] = {}
+    for row in rows:
+        session_id = stored_id[row.session_id]
+        # Under the current digest first, should a session exist under both.
+        if session_id not in existing or row.session_id == session_id:
+            existing[session_id] = row
+    return existing
 
 
 def _stored_seqs(sessions: Any) -> dict[int, set[int]]:

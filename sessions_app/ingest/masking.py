@@ -1,13 +1,29 @@
-"""At-ingest masking of one batch's actions, per the application's privacy settings.
+"""At-ingest masking of one batch, per the application's privacy settings.
 
-The detectors themselves live in ``privacy`` (pure functions); this module
-decides which of them apply to which field of an action:
+Every string a client sends passes the detectors here, keys included, at any
+depth; the detectors themselves are pure functions in ``privacy``. What the
+application's ``mask_personal_data_in_uris`` (``personal``) changes:
 
-* ``mask_personal_data_in_uris`` on: ``mask_uri`` over the URL and the name
-  (names are "Loading of /orders/1234567"), ``mask_text`` over header values,
-  the error message and stack, and every string in the request attributes;
-* always: credential headers dropped; ``input_value`` never reaches here
-  (validation throws it away unread).
+* on: emails, IP addresses, UUIDs, every URL query/fragment/matrix value and
+  digit runs in URL paths are masked, as well as everything below;
+* always: cards, IBANs and JWTs are masked in every string; credential keys
+  (``privacy.credentials``) are dropped from headers, request attributes and
+  properties at any depth, credential-named URL parameters and random-token
+  path segments are masked; ``input_value`` never reaches here (validation
+  throws it away unread).
+
+Which field gets which masker:
+
+* URL and action name (names are "Loading of /orders/1234567"): ``mask_uri``;
+* ``session_id``: ``mask_text``, and if that changes anything the whole id is
+  replaced by a keyed digest (``privacy.session_ids``), so re-sends still merge;
+* city, browser, os, device, error message and stack, product SKU and name:
+  ``mask_text``;
+* headers, request attributes and allowed properties: ``mask_mapping`` (keys
+  and values, credentials dropped).
+
+Where masking makes a value longer than its column, the masked value is cut
+(a cut ``<masked>`` reveals nothing).
 
 A batch repeats itself a lot (the same page names, ``Accept`` and ``Referer``
 values in hundreds of actions), so results are memoised, but only for the
@@ -16,46 +32,89 @@ batch: the memo dies with the request and keeps no personal data around.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from django.conf import settings
+
+from privacy.credentials import is_credential_name
 from privacy.detectors import mask_text
 from privacy.headers import clean_headers
-from privacy.text import mask_mapping_values
+from privacy.properties import filter_properties
+from privacy.session_ids import stored_session_ids
+from privacy.text import mask_mapping
 from privacy.uri import mask_uri
-from sessions_app.ingest.validation import ACTION_NAME_MAX_LENGTH, CleanAction
+from sessions_app.ingest.validation import (
+    ACTION_NAME_MAX_LENGTH,
+    COLUMN_MAX_LENGTHS,
+    PRODUCT_NAME_MAX_LENGTH,
+    PRODUCT_SKU_MAX_LENGTH,
+    CleanAction,
+    CleanSession,
+)
 from sessions_app.models import Application, UserAction
 
 
 class BatchMasker:
     def __init__(self, application: Application) -> None:
-        self.enabled = application.mask_personal_data_in_uris
+        self.personal = application.mask_personal_data_in_uris
+        self.application = application
         self._uris: dict[str, str] = {}
         self._texts: dict[str, str] = {}
+        self._credential_names: dict[str, bool] = {}
 
     def uri(self, value: str) -> str:
-        if not self.enabled or not value:
+        if not value:
             return value
         masked = self._uris.get(value)
         if masked is None:
-            masked = self._uris[value] = mask_uri(value)
+            masked = self._uris[value] = mask_uri(value, personal=self.personal, detect=self.text)
         return masked
 
     def text(self, value: str) -> str:
-        if not self.enabled or not value:
+        if not value:
             return value
         masked = self._texts.get(value)
         if masked is None:
-            masked = self._texts[value] = mask_text(value)
+            masked = self._texts[value] = mask_text(value, personal=self.personal)
         return masked
 
-    def headers(self, headers: dict[str, str]) -> dict[str, str]:
-        if not headers:
+    def is_credential(self, name: str) -> bool:
+        known = self._credential_names.get(name)
+        if known is None:
+            known = self._credential_names[name] = is_credential_name(name)
+        return known
+
+    def mapping(self, values: dict[str, object]) -> dict[str, object]:
+        if not values:
             return {}
-        # Dropping is clean_headers' rule and applies whatever the URI setting;
-        # values then go through the same detectors, memoised.
-        kept = clean_headers(headers, mask_values=False)
-        return {name: self.text(value) for name, value in kept.items()}
+        return mask_mapping(values, mask=self.text, is_credential=self.is_credential)
+
+    def session_ids(self, session_id: str) -> list[str]:
+        """The id to store for a client's ``session_id``, then its forms under older keys."""
+        return stored_session_ids(
+            session_id,
+            self.text(session_id),
+            application_id=self.application.pk,
+            keyring=settings.RUMVAULT_SESSION_ID_KEYS,
+        )
+
+    def session(self, clean: CleanSession, *, session_id: str) -> CleanSession:
+        """``clean`` with its client strings masked; actions are masked by ``action``."""
+        properties = filter_properties(
+            clean.properties, allowed=self.application.allowed_properties
+        )
+        return replace(
+            clean,
+            session_id=session_id,
+            city=self.text(clean.city)[: COLUMN_MAX_LENGTHS["city"]],
+            browser=self.text(clean.browser)[: COLUMN_MAX_LENGTHS["browser"]],
+            os=self.text(clean.os)[: COLUMN_MAX_LENGTHS["os"]],
+            device=self.text(clean.device)[: COLUMN_MAX_LENGTHS["device"]],
+            properties=self.mapping(properties),
+            actions=[],
+        )
 
     def action(self, action: CleanAction) -> UserAction:
-        attributes = action.request_attributes
         return UserAction(
             seq=action.seq,
             type=action.type,
@@ -67,12 +126,14 @@ class BatchMasker:
             http_status=action.http_status,
             error_message=self.text(action.error_message),
             error_stack=self.text(action.error_stack),
-            headers=self.headers(action.headers),
-            request_attributes=(
-                mask_mapping_values(attributes) if self.enabled and attributes else attributes
+            headers=(
+                clean_headers(action.headers, mask=self.text, is_credential=self.is_credential)
+                if action.headers
+                else {}
             ),
-            product_sku=action.product_sku,
-            product_name=action.product_name,
+            request_attributes=self.mapping(action.request_attributes),
+            product_sku=self.text(action.product_sku)[:PRODUCT_SKU_MAX_LENGTH],
+            product_name=self.text(action.product_name)[:PRODUCT_NAME_MAX_LENGTH],
             product_price=action.product_price,
             product_currency=action.product_currency,
             product_quantity=action.product_quantity,

@@ -2,7 +2,8 @@
 
 No queries here: ``sessions_app.services`` fetches, locks and writes; this
 module applies the per-session privacy rules (Do-Not-Track, IP masking, geo
-rounding, user-tag storage mode, allowed properties) and keeps the counters.
+rounding, user-tag storage mode) and keeps the counters. ``clean`` arrives
+masked (``sessions_app.ingest.masking``: client strings, allowed properties).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 from privacy.do_not_track import apply_do_not_track
 from privacy.geo import mask_geo
 from privacy.ip import IpMasking, mask_ip
-from privacy.properties import filter_properties
 from sessions_app import user_tags
 from sessions_app.ingest.validation import CleanSession
 from sessions_app.models import (
@@ -179,7 +179,7 @@ def new_session(
         browser=clean.browser,
         os=clean.os,
         device=clean.device,
-        properties=filter_properties(clean.properties, allowed=application.allowed_properties),
+        properties=clean.properties,
         do_not_track=clean.do_not_track,
         revenue=Decimal(0),
         **_tag_columns(private["tag"], application=application),
@@ -224,7 +224,7 @@ def merge_into(
             setattr(session, field_name, value)
     session.properties = {
         **session.properties,
-        **filter_properties(clean.properties, allowed=application.allowed_properties),
+        **clean.properties,
     }
     _merge_times(session, clean)
     session.do_not_track = requested

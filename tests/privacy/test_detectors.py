@@ -5,13 +5,16 @@ from __future__ import annotations
 import random
 import string
 import time
+from functools import partial
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from privacy import MASK
 from privacy.detectors import iban_valid, luhn_valid, mask_text
+from privacy.normalise import normalise_text
+from privacy.stable import until_stable
 from tests.privacy.strategies import (
     card_numbers,
     fillers,
@@ -185,7 +188,144 @@ def test_ten_thousand_characters_mask_quickly(text: str) -> None:
 def test_the_fast_path_for_text_without_digits_at_colon_or_dash_changes_nothing(
     text: str,
 ) -> None:
-    # mask_text skips the detectors for such text; running them must agree.
-    from privacy.detectors import _mask_once, until_stable
+    # mask_text skips the detectors for such text (once normalised); running them must agree.
+    from privacy.detectors import _ALL_DETECTORS, _ANY_DETECTOR_CAN_MATCH, _mask_once
 
-    assert mask_text(text) == until_stable(_mask_once, text) == text
+    normalised = normalise_text(text)
+    assume(_ANY_DETECTOR_CAN_MATCH.search(normalised) is None)
+    assert mask_text(text) == text
+    assert until_stable(partial(_mask_once, _ALL_DETECTORS), normalised) == normalised
+
+
+# --- written differently: normalised before detection ------------------------------
+
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwiZW1haWwiOiJqYW5lQGV4YW1wbGUuY29tIn0"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail \uff4a\uff41\uff4e\uff45\uff20example.com", "mail <masked>"),
+        ("mail jane\uff20example.com", "mail <masked>"),
+        ("mail jane\u200b@example.com!", "mail <masked>!"),
+        ("Kunde kunde@m\u00fcller.de", "Kunde <masked>"),
+        ("from j\u00f6hn.doe@example.com", "from <masked>"),
+        ("from jo\u0308hn.doe@example.com", "from <masked>"),  # decomposed
+        ("\u4f8b\u3048@\u4f8b\u3048.\u30c6\u30b9\u30c8 \u3067\u3059", "<masked> \u3067\u3059"),
+        ("kunde@m\u00fcller\u3002de", "<masked>"),
+        ("card \uff14\uff11\uff11\uff11111111111111", "card <masked>"),
+        ("card 4111\u00a01111\u00a01111\u00a01111 ok", "card <masked> ok"),
+        ("card 4111.1111.1111.1111 ok", "card <masked> ok"),
+        ("card 4111\u200b1111\u200b1111\u200b1111", "card <masked>"),
+        ("ip 203.000.113.077 ok", "ip <masked> ok"),
+        ("ip 203-0-113-77 ok", "ip <masked> ok"),
+        ("host ip-203-0-113-77.internal", "host ip-<masked>.internal"),
+        (
+            "6to4 2002:cb00:714d::1 and nat64 64:ff9b::203.0.113.77",
+            "6to4 <masked> and nat64 <masked>",
+        ),
+        ("teredo 2001:0:4136:e378:8000:63bf:3fff:fdd2.", "teredo <masked>."),
+        ("mapped ::ffff:203.0.113.77", "mapped <masked>"),
+        ("user jane%2Edoe%40example%2Ecom failed", "user <masked> failed"),
+        ("q=4111%201111%201111%201111 declined", "q=<masked> declined"),
+        ("twice jane%252Edoe%2540example.com", "twice <masked>"),
+        ("latin-1 kunde%40m%FCller.de", "latin-1 <masked>"),
+        ("utf-8 kunde%40m%C3%BCller.de", "utf-8 <masked>"),
+        (f"Bearer {JWT} rejected", "Bearer <masked> rejected"),
+    ],
+)
+def test_masks_personal_data_however_it_is_written(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "caf\u00e9 cr\u00e8me \u2013 \uff21\uff22\uff23",  # nothing to find: stored as sent
+        "100% sure, 50%off",
+        "progress%20bar",  # an escape that hides nothing stays encoded
+        "10-11-12",
+        "2026-11-28-2026",
+        "1.2.3",
+        "eyJ alone",
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 family",  # ZWJ kept: nothing was masked
+    ],
+)
+def test_text_without_personal_data_is_kept_exactly_as_sent(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_masked_text_is_stored_normalised() -> None:
+    # Once something is masked, the rest is the normalised form (documented).
+    assert mask_text("\uff21\uff22 jane@example.com") == "AB <masked>"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jane@example.com 203.0.113.7", "jane@example.com 203.0.113.7"),
+        ("card 4111 1111 1111 1111", "card <masked>"),
+        ("IBAN DE89 3704 0044 0532 0130 00", "IBAN <masked>"),
+        ("card \uff14\uff11\uff11\uff11111111111111", "card <masked>"),
+        (f"token {JWT}", "token <masked>"),
+    ],
+)
+def test_without_personal_masking_cards_ibans_and_jwts_are_still_masked(
+    text: str, expected: str
+) -> None:
+    assert mask_text(text, personal=False) == expected
+
+
+# Ways to write a character so that a reader still reads it, but a pattern over the
+# raw text would not.
+_DISGUISES = {
+    "fullwidth": lambda text: "".join(
+        chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text
+    ),
+    "zero-width": lambda text: "\u200b".join(text),
+    "soft hyphens": lambda text: "\u00ad".join(text),
+    "word joiners": lambda text: "\u2060".join(text),
+    "percent-encoded": lambda text: "".join(f"%{ord(char):02X}" for char in text),
+    "no-break spaces": lambda text: text.replace(" ", "\u00a0"),
+}
+
+
+@settings(max_examples=EXAMPLES)
+@given(fillers, personal_data, fillers, st.sampled_from(sorted(_DISGUISES)))
+def test_disguised_personal_data_is_masked(
+    before: str, value: str, after: str, disguise: str
+) -> None:
+    disguised = _DISGUISES[disguise](value)
+    masked = mask_text(f"{before} {disguised} {after}")
+    assert disguised not in masked
+    assert value not in masked
+    assert value not in normalise_text(masked)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.lists(st.one_of(fillers, separators, personal_data, st.just(MASK)), max_size=6))
+def test_disguised_mixed_text_masks_idempotently(pieces: list[str]) -> None:
+    for disguise in _DISGUISES.values():
+        once = mask_text(disguise("".join(pieces)))
+        assert mask_text(once) == once
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.lists(st.one_of(fillers, separators, personal_data, st.just(MASK)), max_size=8))
+def test_secrets_only_masking_is_idempotent(pieces: list[str]) -> None:
+    once = mask_text("".join(pieces), personal=False)
+    assert mask_text(once, personal=False) == once
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    fillers, separators, st.one_of(formatted_card_numbers(), formatted_ibans()), separators, fillers
+)
+def test_secrets_only_masking_still_masks_cards_and_ibans(
+    before: str, left: str, value: str, right: str, after: str
+) -> None:
+    assert value not in mask_text(before + left + value + right + after, personal=False)

@@ -50,6 +50,88 @@ def test_ipv4_mapped_addresses_mask_the_embedded_ipv4() -> None:
     assert mask_ip("::ffff:10.0.0.7", mode="public") == mask_ip("::ffff:10.0.0.7", mode="off")
 
 
+def _carried_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """Written from the RFCs, not from ``privacy.ip``: the IPv4 an IPv6 form carries."""
+    offset = _ipv4_offset(address)
+    if offset is None:
+        return None
+    value = (int(address) >> (96 - offset)) & 0xFFFF_FFFF
+    if int(address) >> 96 == 0x2001_0000:  # Teredo obfuscates the client by XOR
+        value ^= 0xFFFF_FFFF
+    return ipaddress.IPv4Address(value)
+
+
+def _ipv4_offset(address: Address) -> int | None:
+    """Bit position of the carried IPv4 in the 128 bits, or None."""
+    if address.version == 4:
+        return None
+    value = int(address)
+    if value >> 32 == 0xFFFF or value >> 32 == 0x64_FF9B << 64:  # mapped, NAT64
+        return 96
+    if value >> 112 == 0x2002:  # 6to4
+        return 16
+    if value >> 96 == 0x2001_0000:  # Teredo: the client
+        return 96
+    return None
+
+
+def _hides_the_last_octet(address: Address, masked: Address) -> bool:
+    """The carried IPv4's last octet and every bit after it are zero in ``masked``."""
+    offset = _ipv4_offset(address)
+    assert offset is not None
+    low_bits = 128 - (offset + 24)
+    return int(masked) & ((1 << low_bits) - 1) == 0
+
+
+# One public IPv4 (8.8.4.77) in every IPv6 form that carries one.
+EMBEDDING_FORMS = {
+    "6to4": "2002:808:44d::1",
+    "6to4 with interface bits": "2002:808:44d:1234:5678:9abc:def0:1",
+    "teredo": "2001:0:4136:e378:8000:63bf:f7f7:fbb2",
+    "ipv4-mapped": "::ffff:8.8.4.77",
+    "nat64": "64:ff9b::8.8.4.77",
+}
+
+
+@pytest.mark.parametrize("form", EMBEDDING_FORMS)
+@pytest.mark.parametrize("mode", ["all", "public"])
+def test_ipv6_forms_carrying_an_ipv4_hide_at_least_its_last_octet(form: str, mode: str) -> None:
+    address = ipaddress.IPv6Address(EMBEDDING_FORMS[form])
+    assert _carried_ipv4(address) == ipaddress.IPv4Address("8.8.4.77")
+    masked = ipaddress.IPv6Address(mask_ip(str(address), mode=mode))
+    assert _hides_the_last_octet(address, masked)
+    expected = {
+        "6to4": "2002:808:400::",
+        "6to4 with interface bits": "2002:808:400::",
+        "teredo": "2001:0:4136::",
+        "ipv4-mapped": "::ffff:8.8.4.0",
+        "nat64": "64:ff9b::8.8.4.0",
+    }[form]
+    assert masked == ipaddress.IPv6Address(expected)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**128 - 1), st.sampled_from(["all", "public"]))
+def test_a_carried_ipv4_is_masked_at_least_as_strongly_as_the_ipv4(
+    v4: int, noise: int, mode: str
+) -> None:
+    ipv4 = ipaddress.IPv4Address(v4)
+    forms = [
+        (0x2002 << 112) | (v4 << 80) | (noise & (2**80 - 1)),  # 6to4
+        (0xFFFF << 32) | v4,  # IPv4-mapped
+        (0x64_FF9B << 96) | v4,  # NAT64
+        (0x2001_0000 << 96) | (noise & (2**96 - 2**32)) | (v4 ^ 0xFFFF_FFFF),  # Teredo
+    ]
+    for form in forms:
+        address = ipaddress.IPv6Address(form)
+        assert _carried_ipv4(address) == ipv4
+        masked = ipaddress.IPv6Address(mask_ip(str(address), mode=mode))
+        if mode == "all" or ipv4.is_global:  # where the IPv4 itself would be masked
+            assert _hides_the_last_octet(address, masked), address
+        else:  # "public" keeps a private IPv4, and so the form carrying it
+            assert masked == address
+
+
 @pytest.mark.parametrize(
     "address", ["", "1.2.3", "256.1.1.1", "01.2.3.4", "jane@example.com", "::g"]
 )
@@ -85,7 +167,7 @@ def test_ipv4_addresses_of_one_slash_24_collapse(network: int, host_a: int, host
 def test_ipv6_addresses_of_one_slash_48_collapse(network: int, host_a: int, host_b: int) -> None:
     first = ipaddress.IPv6Address(network << 80 | host_a)
     second = ipaddress.IPv6Address(network << 80 | host_b)
-    if first.ipv4_mapped is not None:  # ::ffff:0:0/96 follows the IPv4 rule instead
+    if _carried_ipv4(first) is not None or _carried_ipv4(second) is not None:  # IPv4 rule
         return
     masked = mask_ip(str(first), mode="all")
     assert masked == mask_ip(str(second), mode="all")
@@ -109,7 +191,7 @@ def test_public_keeps_private_addresses(address: Address) -> None:
 @given(addresses)
 def test_public_masks_exactly_the_global_addresses(address: Address) -> None:
     public = mask_ip(str(address), mode="public")
-    judged = getattr(address, "ipv4_mapped", None) or address  # ::ffff:a.b.c.d is a.b.c.d
+    judged = _carried_ipv4(address) or address  # ::ffff:a.b.c.d is a.b.c.d
     if judged.is_global:
         assert public == mask_ip(str(address), mode="all")
     else:

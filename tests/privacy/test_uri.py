@@ -124,3 +124,121 @@ def test_any_text_is_handled_idempotently(text: str) -> None:
 def test_url_punctuation_soup_is_handled_idempotently(text: str) -> None:
     once = mask_uri(text)
     assert mask_uri(once) == once
+
+
+# --- secrets in URLs ----------------------------------------------------------------
+
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            f"https://shop.example.com/magic-login/{JWT}",
+            "https://shop.example.com/magic-login/<masked>",
+        ),
+        (f"/auth/{JWT}/confirm", "/auth/<masked>/confirm"),
+        (
+            "/cb#access_token=ya29a0AfH6SMB&token_type=Bearer",
+            "/cb#access_token=<masked>&token_type=<masked>",
+        ),
+        ("/#/reset?token=abc&email=jane@example.com", "/#/reset?token=<masked>&email=<masked>"),
+        ("/#/orders/1234567", "/#/orders/<masked>"),
+        ("/checkout;jsessionid=0A1B2C3D", "/checkout;jsessionid=<masked>"),
+        ("/a;v=1;b/c", "/a;v=<masked>;b/c"),
+        (
+            "/reset/MQ/c4z6ab-3f9a7c2e1b0d4f6a8e5c7d9e1f3a5b7c/",
+            "/reset/MQ/<masked>/",
+        ),
+        ("/magic/Zx8kQ2mP9vL3nR7tY1wBqA", "/magic/<masked>"),
+        ("/magic/kQmPvLnRtYwBzXcVbNmAqW", "/magic/<masked>"),
+        ("/women/summer-dresses-2026", "/women/summer-dresses-2026"),
+        ("/women/summer-dresses-collection-2026-xl2", "/women/summer-dresses-collection-2026-xl2"),
+        ("/p/iphone-15-pro-max-256gb-space-black", "/p/iphone-15-pro-max-256gb-space-black"),
+        ("/SummerDressesCollectionSale", "/SummerDressesCollectionSale"),
+        ("/checkout#section-2", "/checkout#section-2"),
+    ],
+)
+def test_secrets_in_urls_are_masked(url: str, expected: str) -> None:
+    assert mask_uri(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/p?email=jane@example.com&ref=mail", "/p?email=jane@example.com&ref=mail"),
+        ("http://203.0.113.7/orders/1234567", "http://203.0.113.7/orders/1234567"),
+        ("/p?card=4111111111111111", "/p?card=<masked>"),
+        ("/p?token=abc&sort=asc", "/p?token=<masked>&sort=asc"),
+        ("/p#access_token=abc&state=x", "/p#access_token=<masked>&state=x"),
+        ("/checkout;jsessionid=0A1B2C3D;v=1", "/checkout;jsessionid=<masked>;v=1"),
+        (f"/magic-login/{JWT}", "/magic-login/<masked>"),
+        ("/reset/c4z6ab-3f9a7c2e1b0d4f6a8e5c7d9e1f3a5b7c", "/reset/<masked>"),
+        ("https://jane:s3cret@shop.example.com/", "https://shop.example.com/"),
+    ],
+)
+def test_without_personal_masking_secrets_are_still_masked(url: str, expected: str) -> None:
+    assert mask_uri(url, personal=False) == expected
+
+
+random_tokens = st.one_of(
+    st.text(alphabet="0123456789abcdef", min_size=20, max_size=64),
+    st.text(alphabet=SAFE[:62], min_size=20, max_size=64),
+    st.text(alphabet=SAFE[:62] + "-_", min_size=22, max_size=64),
+).filter(
+    lambda token: any(char.isdigit() for char in token) and any(char.isalpha() for char in token)
+)
+# Words, each maybe followed by a number ("summer-dresses-2026", "iphone-15-pro-max");
+# four numbers in a row would read as a dashed IPv4, which is masked on purpose.
+slugs = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z]{2,12}", fullmatch=True),
+        st.one_of(st.just(""), st.from_regex(r"-[0-9]{1,4}", fullmatch=True)),
+    ).map("".join),
+    min_size=1,
+    max_size=6,
+).map("-".join)
+
+
+@settings(max_examples=EXAMPLES)
+@given(random_tokens, st.sampled_from(["/reset/{}", "/magic/{}/", "/a;sid={}", "/#/login/{}"]))
+def test_random_tokens_in_paths_are_masked(token: str, template: str) -> None:
+    # A run of random characters that mixes letters and digits within a piece of 8+.
+    pieces = [piece for piece in token.replace("_", "-").split("-") if len(piece) >= 8]
+    mixed = any(any(c.isdigit() for c in p) and any(c.isalpha() for c in p) for p in pieces)
+    masked = mask_uri(template.format(token))
+    if mixed:
+        assert token not in masked
+    assert mask_uri(masked) == masked
+
+
+@settings(max_examples=EXAMPLES)
+@given(slugs)
+def test_slugs_are_kept(slug: str) -> None:
+    # Words and numbers of at most four digits: what a shop puts in a path.
+    assert mask_uri(f"/c/{slug}/") == f"/c/{slug}/"
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    domains, paths, queries, st.sampled_from(["access_token", "id_token", "code", "state"]), values
+)
+def test_fragment_parameters_are_masked_like_query_values(
+    domain: str, path: str, query: list[tuple[str, str]], name: str, value: str
+) -> None:
+    url = _url(domain, path, query) + f"#{name}={value}&other={value}"
+    masked = mask_uri(url)
+    assert masked.endswith(f"#{name}={MASK}&other={MASK}")
+    assert mask_uri(masked) == masked
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.text(max_size=60))
+def test_secrets_only_url_masking_is_idempotent(text: str) -> None:
+    once = mask_uri(text, personal=False)
+    assert mask_uri(once, personal=False) == once

@@ -105,10 +105,11 @@ def test_card_numbers_with_separators_are_masked_and_non_luhn_numbers_kept(clien
     assert stored.error_message == "card <masked> / <masked> / ref 1234567812345678"
 
 
-def test_urls_are_kept_verbatim_when_uri_masking_is_off(client: Client) -> None:
-    url = f"https://shop.example.com/users/{TAG}/cards/{CARD}?email={TAG}"
+def test_urls_keep_personal_data_but_not_cards_when_uri_masking_is_off(client: Client) -> None:
+    url = f"https://shop.example.com/users/{TAG}/cards/{CARD}?email={TAG}&iban={IBAN}"
     stored = ingest_action(client, uri_masking=False, url=url, name=url)
-    assert (stored.url, stored.name) == (url, url)
+    expected = f"https://shop.example.com/users/{TAG}/cards/<masked>?email={TAG}&iban=<masked>"
+    assert (stored.url, stored.name) == (expected, expected)
 
 
 def test_error_message_stack_headers_and_request_attributes_are_masked(client: Client) -> None:
@@ -138,12 +139,19 @@ def test_free_text_is_kept_when_uri_masking_is_off(client: Client) -> None:
     stored = ingest_action(
         client,
         uri_masking=False,
-        error={"message": f"Payment declined for {TAG}", "stack": CARD},
+        error={"message": f"Payment declined for {TAG}", "stack": f"card {CARD}"},
         headers={"Referer": TAG},
-        request_attributes={"email": TAG},
+        request_attributes={"email": TAG, "iban": IBAN},
     )
-    assert (stored.error_message, stored.error_stack) == (f"Payment declined for {TAG}", CARD)
-    assert (stored.headers, stored.request_attributes) == ({"Referer": TAG}, {"email": TAG})
+    # Cards and IBANs are masked whatever the setting says.
+    assert (stored.error_message, stored.error_stack) == (
+        f"Payment declined for {TAG}",
+        "card <masked>",
+    )
+    assert (stored.headers, stored.request_attributes) == (
+        {"Referer": TAG},
+        {"email": TAG, "iban": "<masked>"},
+    )
 
 
 @pytest.mark.parametrize("uri_masking", [True, False])
