@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -197,7 +198,11 @@ class ReadableApplicationFilter(admin.SimpleListFilter):
         if self.value() is None:
             return queryset
         application = request_policy(request).application_by_slug(self.value())
-        return queryset.filter(application_id=application.id if application else -1)
+        if application is None:
+            # Refused (the admin redirects to ?e=1) rather than shown: the
+            # filter links would carry the typed value, which may be anything.
+            raise IncorrectLookupParameters
+        return queryset.filter(application_id=application.id)
 
 
 class CustomerSearchFilter(admin.SimpleListFilter):

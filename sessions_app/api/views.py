@@ -17,7 +17,7 @@ from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -33,7 +33,7 @@ from permissions.selectors import audit_record_list
 from sessions_app.api import schema
 from sessions_app.api.filters import FILTER_FIELDS
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
-from sessions_app.api.renderers import SessionCSVRenderer
+from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
 from sessions_app.api.serializers import (
     serialize_action,
     serialize_audit_record,
@@ -56,14 +56,14 @@ from sessions_app.selectors import (
 
 FORMAT_PARAM = "format"
 PAGE_PARAMS = (CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM)
-SESSION_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, SessionCSVRenderer]
+SESSION_RENDERERS = [JSONRenderer, RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer]
 
 
 class ReadAPIView(APIView):
     """Base of every read view: request policy, strict query parameters, error mapping."""
 
     permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, RefusalQuietBrowsableAPIRenderer]
     # Query parameters besides filters; anything else is a 400 listing these.
     query_params: tuple[str, ...] = (FORMAT_PARAM,)
     policy: FieldsetPolicy

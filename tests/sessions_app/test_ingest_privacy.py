@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sessions_app import user_tags
 from permissions.audit import Actor
+from sessions_app import user_tags
 from sessions_app.applications import application_configure
 from sessions_app.models import UserAction, UserSession
 from tests.sessions_app.ingest_support import (
