@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -58,9 +58,10 @@ TAG_IN_URL_MESSAGE = (
 )
 
 View = Callable[..., HttpResponse]
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
 
 
-def refuse_tag_in_url(view: View) -> View:
+def refuse_tag_in_url(view: AnyView) -> AnyView:
     """400 for an email (or an ``email``/``user_tag`` parameter) anywhere in the query string.
 
     Outermost, before the login redirect: that would copy the URL, email and
@@ -69,7 +70,7 @@ def refuse_tag_in_url(view: View) -> View:
     """
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             check_url_parameters(_pairs(request.GET), tag_names=URL_FORBIDDEN)
         except TagInUrl:
@@ -78,7 +79,7 @@ def refuse_tag_in_url(view: View) -> View:
             )
         return view(request, *args, **kwargs)
 
-    return wrapped
+    return cast(AnyView, wrapped)
 
 
 def dashboard_view(view: View) -> View:

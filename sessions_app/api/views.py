@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -77,7 +77,8 @@ class ReadAPIView(APIView):
             ((name, value) for name, values in query.lists() for value in values),
             known=(*ALLOWED_FILTERS, *self.query_params),
         )
-        request._request.GET = _canonical_query(query)
+        # django-stubs type GET as an "immutable" QueryDict; this one is made immutable too.
+        request._request.GET = _canonical_query(query)  # type: ignore[assignment]
         super().initial(request, *args, **kwargs)
         self.policy = FieldsetPolicy(user=request.user)
 
@@ -242,7 +243,7 @@ class SessionSearchView(SessionPageView):
 
     parser_classes = [JSONParser]
 
-    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         # A GET search would carry the tag in its URL: say how to search
         # instead (a 400 like a tag in any other URL) rather than a bare 405.
         if request.method in ("GET", "HEAD"):
