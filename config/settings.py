@@ -88,7 +88,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
+    # guardian's object permissions, with grants on applications answered by the policy
+    "permissions.backends.GrantBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -184,6 +185,9 @@ SPECTACULAR_SETTINGS = {
 # --- django-guardian ------------------------------------------------------------
 ANONYMOUS_USER_NAME = None  # no anonymous principal: anonymous requests get 401
 GUARDIAN_RAISE_403 = False
+# guardian checks for its backend by name; permissions.backends.GrantBackend
+# subclasses it (see AUTHENTICATION_BACKENDS), so the warning does not apply.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 
 # --- rumvault keys --------------------------------------------------------------
 # Separate from SECRET_KEY and from each other, so rotating Django's key does

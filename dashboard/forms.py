@@ -1,4 +1,12 @@
-"""Dashboard forms. Error messages never repeat what was typed: it may be an email."""
+"""Dashboard forms. Neither pages nor error messages repeat what was typed: it may be an email.
+
+A bound form shows a submitted value again only once it validated, and only
+for fields whose values come from a fixed set or a calendar (application,
+dates, converted, errors only). Free text (user id, session id) is shown again
+only after the search succeeded, and the email never (``NoEchoBoundField``).
+Error messages name the problem, never the value (Django's ChoiceField
+message "Select a valid choice. <value> is not one of ..." is replaced).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +16,82 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dashboard.selectors import OVERVIEW_MAX_DAYS, FindCriteria
 from fieldsets.policy import ApplicationRef
+from privacy.email_shape import looks_like_email
+from sessions_app.selectors import USER_TAG
 
 CONVERTED_CHOICES = [("", "Any"), ("yes", "Converted"), ("no", "Not converted")]
 # The only field that must never be taken from a URL (PRODUCT.md: a user tag is
 # never accepted in one). Also refused under the API's spelling.
 EMAIL_FIELD = "email"
-URL_FORBIDDEN = frozenset({EMAIL_FIELD, "user_tag"})
+URL_FORBIDDEN = frozenset({EMAIL_FIELD, USER_TAG})
+
+# The days a form accepts. A day becomes [day 00:00 UTC, next day 00:00 UTC)
+# and the overview looks up to OVERVIEW_MAX_DAYS back, so both neighbours must
+# exist in the calendar (9999-12-31 has no next day: it used to be a 500). No
+# RUM session predates the Unix epoch.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date.max - timedelta(days=1)
+_DAY_RANGE = f"Enter a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+_CHOICE_MESSAGES = {"invalid_choice": "Choose one of the listed options."}
 
 
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+class NoEchoBoundField(forms.BoundField):
+    """Renders a bound form's value only if it validated and the form lets it be shown again."""
+
+    form: NoEchoForm
+
+    def value(self) -> Any:
+        form = self.form
+        if not form.is_bound:
+            return super().value()
+        cleaned = getattr(form, "cleaned_data", {})
+        if self.name in form.errors or self.name not in cleaned:
+            return None
+        if self.name in form.never_shown_again:
+            return None
+        if isinstance(self.field, forms.CharField) and not form.accepted:
+            return None  # free text: only once the request was answered
+        return self.field.prepare_value(cleaned[self.name])
 
 
-class FindForm(forms.Form):
+class NoEchoForm(forms.Form):
+    bound_field_class = NoEchoBoundField
+    # Fields whose submitted value is never rendered again, even after success.
+    never_shown_again: frozenset[str] = frozenset()
+    # Set by the view once the request was answered (not refused): free text
+    # that validated may then be shown again so the search can be refined.
+    accepted = False
+
+
+def _day_field(label: str) -> forms.DateField:
+    bounds = {"min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", **bounds}, format="%Y-%m-%d"),
+        validators=[
+            MinValueValidator(FIRST_DAY, message=_DAY_RANGE),
+            MaxValueValidator(LAST_DAY, message=_DAY_RANGE),
+        ],
+    )
+
+
+def _not_an_email(value: str) -> None:
+    if looks_like_email(value):
+        raise ValidationError(
+            "This looks like an email address. Search by email with the Customer email field.",
+            code="email",
+        )
+
+
+class FindForm(NoEchoForm):
+    never_shown_again = frozenset({EMAIL_FIELD})
+
     email = forms.CharField(
         label="Customer email",
         required=False,
@@ -34,21 +102,32 @@ class FindForm(forms.Form):
             attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "email"}
         ),
     )
-    application = forms.ChoiceField(label="Application", required=False)
-    since = forms.DateField(label="From", required=False, widget=_date_widget())
-    until = forms.DateField(label="To", required=False, widget=_date_widget())
+    application = forms.ChoiceField(
+        label="Application",
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed applications."},
+    )
+    since = _day_field("From")
+    until = _day_field("To")
     errors_only = forms.BooleanField(label="With errors only", required=False)
-    converted = forms.ChoiceField(label="Converted", required=False, choices=CONVERTED_CHOICES)
+    converted = forms.ChoiceField(
+        label="Converted",
+        required=False,
+        choices=CONVERTED_CHOICES,
+        error_messages=_CHOICE_MESSAGES,
+    )
     user_id = forms.CharField(
         label="User ID",
         required=False,
         max_length=48,
+        validators=[_not_an_email],
         widget=forms.TextInput(attrs={"spellcheck": "false", "placeholder": "u1_…"}),
     )
     session = forms.CharField(
         label="Session id",
         required=False,
         max_length=128,
+        validators=[_not_an_email],
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
 
@@ -85,12 +164,15 @@ class FindForm(forms.Form):
         )
 
 
-class OverviewForm(forms.Form):
-    since = forms.DateField(label="From", required=False, widget=_date_widget())
-    until = forms.DateField(label="To", required=False, widget=_date_widget())
+class OverviewForm(NoEchoForm):
+    since = _day_field("From")
+    until = _day_field("To")
 
     def period(self, *, default_until: date, default_days: int) -> tuple[date, date]:
         """The chosen days, filled in from the defaults and kept within ``OVERVIEW_MAX_DAYS``."""
+        # The default comes from stored data, which ingest does not bound: keep
+        # it in the calendar range the form enforces on what is typed.
+        default_until = min(max(default_until, FIRST_DAY), LAST_DAY)
         # An unbound form (no query string) has no cleaned_data: all defaults.
         chosen = getattr(self, "cleaned_data", {})
         since, until = chosen.get("since"), chosen.get("until")

@@ -9,16 +9,18 @@ response is returned, exactly like the API. Pages carrying session data are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -35,20 +37,79 @@ from dashboard.selectors import (
 )
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from permissions.audit import audit_reveal, audit_search
-from sessions_app.selectors import normalised_search_tag, session_get
+from sessions_app.selectors import (
+    RepeatedParameter,
+    TagInUrl,
+    canonical_parameters,
+    check_url_parameters,
+    normalised_search_tag,
+    session_get,
+)
 
 LOGIN_URL = reverse_lazy("dashboard:login")
 # Names a find request may carry: the form's fields and Django's CSRF token.
 FORM_PARAMETERS = frozenset([*FindForm.base_fields, "csrfmiddlewaretoken"])
+OVERVIEW_PARAMETERS = frozenset(OverviewForm.base_fields)
 UNKNOWN_MESSAGE = "The request has parameters this page does not know. Use the search form."
+REPEATED_MESSAGE = "The request gives a parameter more than once. Use the search form."
+TAG_IN_URL_MESSAGE = (
+    "A customer email is never accepted in a URL, in any field. Use the search form: "
+    "it sends the email in the request body."
+)
 
 View = Callable[..., HttpResponse]
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
+
+
+def refuse_tag_in_url(view: AnyView) -> AnyView:
+    """400 for an email (or an ``email``/``user_tag`` parameter) anywhere in the query string.
+
+    Outermost, before the login redirect: that would copy the URL, email and
+    all, into ``?next=`` and the login form. The page says where to search
+    instead and repeats nothing of the URL.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            check_url_parameters(_pairs(request.GET), tag_names=URL_FORBIDDEN)
+        except TagInUrl:
+            return render(
+                request, "dashboard/refused.html", {"error": TAG_IN_URL_MESSAGE}, status=400
+            )
+        return view(request, *args, **kwargs)
+
+    return cast(AnyView, wrapped)
 
 
 def dashboard_view(view: View) -> View:
-    """Login (staff not required) and no caching, for every page with session data."""
+    """No email in the URL, login (staff not required) and no caching, for every page."""
     # The project's LOGIN_URL is the admin's login, which only admits staff.
-    return login_required(never_cache(view), login_url=LOGIN_URL)
+    return refuse_tag_in_url(login_required(never_cache(view), login_url=LOGIN_URL))
+
+
+def _pairs(query: QueryDict) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in query.lists() for value in values]
+
+
+def _form_data(query: QueryDict) -> dict[str, str]:
+    """A query string or form body keyed by ``parameter_name`` (``Since`` is ``since``).
+
+    ``RepeatedParameter`` for a name given twice, in any spelling: one of the
+    values would otherwise be silently ignored.
+    """
+    return canonical_parameters(_pairs(query))
+
+
+def _refused(
+    request: HttpRequest, template: str, context: dict[str, Any], *, error: str, status: int
+) -> HttpResponse:
+    return render(request, template, {**context, "error": error}, status=status)
+
+
+def _check_names(policy: FieldsetPolicy, names: Collection[str], known: Collection[str]) -> None:
+    """``check_parameter_names``; ``HiddenFieldLookup`` (403) or ``UnknownParameters`` (400)."""
+    check_parameter_names(policy=policy, names=names, known=known)
 
 
 def _audit_path(request: HttpRequest) -> dict[str, str]:
@@ -58,43 +119,47 @@ def _audit_path(request: HttpRequest) -> dict[str, str]:
 @dashboard_view
 @require_http_methods(["GET", "POST"])
 def find(request: HttpRequest) -> HttpResponse:
-    """Search form and results. The email travels only in a POST body and is not echoed."""
+    """Search form and results. The email travels only in a POST body and is never echoed.
+
+    Every refusal renders the form without what was typed (``NoEchoForm``);
+    after a search only the criteria that validated are shown again, the
+    email never.
+    """
     policy = FieldsetPolicy(user=request.user)
     context: dict[str, Any] = {"policy": policy, "searched": False, "error": ""}
-    if request.method == "GET" and URL_FORBIDDEN & request.GET.keys():
-        # Refuse rather than ignore: the email would already be in logs and history.
-        context.update(
-            form=FindForm(applications=policy.applications),
-            error="A customer email is never accepted in a URL. Use the search form.",
+    empty_form = FindForm(applications=policy.applications)
+    page = "dashboard/find.html"
+    try:
+        data = _form_data(request.POST if request.method == "POST" else request.GET)
+    except RepeatedParameter:
+        return _refused(
+            request, page, {**context, "form": empty_form}, error=REPEATED_MESSAGE, status=400
         )
-        return render(request, "dashboard/find.html", context, status=400)
-    is_post = request.method == "POST"
-    data = request.POST if is_post else request.GET
     form = FindForm(data or None, applications=policy.applications)
     context["form"] = form
     if not form.is_bound:
-        return render(request, "dashboard/find.html", context)
+        return render(request, page, context)
     try:
-        check_parameter_names(policy=policy, names=data.keys(), known=FORM_PARAMETERS)
+        _check_names(policy, data.keys(), FORM_PARAMETERS)
     except HiddenFieldLookup as refused:
-        context.update(form=FindForm(applications=policy.applications), error=str(refused))
-        return render(request, "dashboard/find.html", context, status=403)
+        return _refused(
+            request, page, {**context, "form": empty_form}, error=str(refused), status=403
+        )
     except UnknownParameters:
-        context.update(form=FindForm(applications=policy.applications), error=UNKNOWN_MESSAGE)
-        return render(request, "dashboard/find.html", context, status=400)
+        return _refused(
+            request, page, {**context, "form": empty_form}, error=UNKNOWN_MESSAGE, status=400
+        )
     if not form.is_valid():
-        return render(request, "dashboard/find.html", context, status=400)
+        return render(request, page, context, status=400)
     criteria = form.criteria()
     try:
         normalised = normalised_search_tag(criteria.email) if criteria.is_search else ""
         result = find_sessions(policy=policy, criteria=criteria)
     except HiddenFieldLookup as refused:
-        context["error"] = str(refused)
-        return render(request, "dashboard/find.html", context, status=403)
+        return _refused(request, page, context, error=str(refused), status=403)
     except ValidationError as invalid:
         # Messages from the selectors never echo the submitted value.
-        context["error"] = " ".join(_messages(invalid))
-        return render(request, "dashboard/find.html", context, status=400)
+        return _refused(request, page, context, error=" ".join(_messages(invalid)), status=400)
     disclosure = Disclosure()
     rows = [presenters.result_row(*policy.mask(row, disclosure)) for row in result.rows]
     if criteria.is_search:
@@ -107,19 +172,17 @@ def find(request: HttpRequest) -> HttpResponse:
         )
     else:
         audit_reveal(**_audit_path(request), disclosure=disclosure)
-    # Never echo the email into the re-rendered form (the page may sit on a
-    # shared screen); every other criterion stays so the search can be refined.
-    refine = request.POST.copy() if is_post else request.GET.copy()
-    refine.pop("email", None)
+    # Answered: the validated criteria (never the email) stay in the form so
+    # the search can be refined.
+    form.accepted = True
     context.update(
-        form=FindForm(refine, applications=policy.applications),
         searched=True,
         searched_email=criteria.is_search,
         rows=rows,
         truncated=result.truncated,
         result_limit=RESULT_LIMIT,
     )
-    return render(request, "dashboard/find.html", context)
+    return render(request, page, context)
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -133,6 +196,11 @@ def _messages(error: ValidationError) -> list[str]:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One session with its timeline; a foreign application's session is a 404 like a missing id."""
     policy = FieldsetPolicy(user=request.user)
+    try:
+        # The page takes no parameters; a hand-made ?client_ip= is refused like on the list.
+        _check_names(policy, request.GET.keys(), known=())
+    except UnknownParameters:
+        return render(request, "dashboard/refused.html", {"error": UNKNOWN_MESSAGE}, status=400)
     row = session_get(principal=policy, pk=pk, with_actions=True)
     actions = row.pop("actions")
     disclosure = Disclosure()
@@ -158,9 +226,17 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     """Sessions per day, error and conversion rates of the readable applications (SVG)."""
     policy = FieldsetPolicy(user=request.user)
-    form = OverviewForm(request.GET or None)
+    page = "dashboard/overview.html"
+    try:
+        data = _form_data(request.GET)
+        _check_names(policy, data.keys(), OVERVIEW_PARAMETERS)
+    except RepeatedParameter:
+        return _refused(request, page, {"form": OverviewForm()}, error=REPEATED_MESSAGE, status=400)
+    except UnknownParameters:
+        return _refused(request, page, {"form": OverviewForm()}, error=UNKNOWN_MESSAGE, status=400)
+    form = OverviewForm(data or None)
     if form.is_bound and not form.is_valid():
-        return render(request, "dashboard/overview.html", {"form": form}, status=400)
+        return render(request, page, {"form": form}, status=400)
     # Default: the 30 days up to the newest readable session, so a quiet
     # week (or an old demo database) still shows data.
     latest = latest_session_day(policy=policy) or datetime.now(tz=UTC).date()
@@ -186,6 +262,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", context)
 
 
+@method_decorator(refuse_tag_in_url, name="dispatch")
 class LoginView(auth_views.LoginView):
     """A login page for every active user (the admin's admits staff only)."""
 

@@ -1,4 +1,5 @@
-"""Writing audit records: one per response that revealed fieldset values, one per user-tag search.
+"""Audit records: one per response that revealed fieldset values, one per user-tag search,
+one per change of an application's privacy settings.
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
@@ -7,7 +8,9 @@ is stored only as a keyed hash (``sessions_app.user_tags.audit_hash_for``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
@@ -62,4 +65,38 @@ def audit_search(
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
         search_tag_hash=user_tags.audit_hash_for(normalised_tag),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who changed something, and through which door: a request, or a management command."""
+
+    username: str
+    method: str  # the HTTP method, or COMMAND
+    path: str  # request.path, or "manage.py <command>"
+
+
+COMMAND_METHOD = "COMMAND"
+
+
+def audit_settings_change(
+    *,
+    actor: Actor,
+    application: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> AuditRecord:
+    """Record a privacy-settings change of ``application`` (slug): the old and new values.
+
+    Privacy settings are configuration (masking modes, retention, property
+    *names*), never personal data, so they are stored as they are.
+    """
+    return AuditRecord.objects.create(
+        username=actor.username,
+        kind=AuditKind.SETTINGS_CHANGE,
+        method=actor.method,
+        path=actor.path,
+        applications=[application],
+        changes={"before": dict(before), "after": dict(after)},
     )

@@ -64,6 +64,7 @@ class AuditKind(models.TextChoices):
     REVEAL = "reveal", "Revealed fieldset values"
     SEARCH = "search", "User-tag search"
     EXPORT = "export", "Export (CSV) that revealed fieldset values"
+    SETTINGS_CHANGE = "settings_change", "Changed an application's privacy settings"
 
 
 # What an audit record shows, in reading order (admin and API alike).
@@ -77,6 +78,7 @@ AUDIT_RECORD_FIELDS: tuple[str, ...] = (
     "session_ids",
     "fieldsets",
     "search_tag_hash",
+    "changes",
 )
 
 
@@ -107,6 +109,9 @@ class AuditRecord(models.Model):
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
+    # Settings changes only: {"before": {setting: value}, "after": {...}} of the
+    # settings that changed. Privacy settings hold no personal data.
+    changes = models.JSONField(null=True, blank=True, editable=False)
 
     objects = AuditRecordQuerySet.as_manager()
 

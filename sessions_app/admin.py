@@ -3,6 +3,9 @@
 Applications: privacy settings editable, the ingest token never shown.
 Applications are created with ``manage.py create_application`` (which prints
 the token once), so the admin offers no "add" form that would have to show it.
+A staff user sees and changes only applications it can read (record access,
+as the policy decides), on top of ``change_application``; every settings
+change goes through ``application_configure``, which audits it.
 
 Sessions and actions: a read path like the API, so the same ``FieldsetPolicy``
 decides everything. A staff user sees only sessions of applications granted
@@ -20,19 +23,22 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from fieldsets.policy import Disclosure, FieldsetPolicy
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import Actor, audit_reveal, audit_search
 from sessions_app import user_tags
-from sessions_app.applications import PRIVACY_SETTING_FIELDS
+from sessions_app.applications import PRIVACY_SETTING_FIELDS, application_configure
 from sessions_app.models import Application, UserAction, UserSession
-from sessions_app.selectors import normalised_search_tag
+from sessions_app.selectors import ACTION_COLUMNS, normalised_search_tag
 
 
 @admin.register(Application)
@@ -50,6 +56,42 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    # Record access scopes the model permissions: an application the user
+    # cannot read does not exist here (404 like a missing id, as on every path).
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
+        readable = list(request_policy(request).applications)
+        return super().get_queryset(request).filter(pk__in=readable)
+
+    def _readable(self, request: HttpRequest, obj: Application | None) -> bool:
+        return obj is None or request_policy(request).can_read(obj.pk)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and self._readable(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._readable(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._readable(request, obj)
+
+    @transaction.atomic
+    def save_model(
+        self, request: HttpRequest, obj: Application, form: ModelForm, change: bool
+    ) -> None:
+        changed = set(form.changed_data)
+        others = [name for name in changed if name not in PRIVACY_SETTING_FIELDS]
+        if others:
+            obj.save(update_fields=others)
+        settings = {name: form.cleaned_data[name] for name in PRIVACY_SETTING_FIELDS}
+        actor = Actor(
+            username=request.user.get_username(), method=request.method or "POST", path=request.path
+        )
+        application_configure(
+            application=obj,
+            actor=actor,
+            **{name: value for name, value in settings.items() if name in changed},
+        )
 
 
 # --- request-scoped policy ----------------------------------------------------
@@ -156,7 +198,11 @@ class ReadableApplicationFilter(admin.SimpleListFilter):
         if self.value() is None:
             return queryset
         application = request_policy(request).application_by_slug(self.value())
-        return queryset.filter(application_id=application.id if application else -1)
+        if application is None:
+            # Refused (the admin redirects to ?e=1) rather than shown: the
+            # filter links would carry the typed value, which may be anything.
+            raise IncorrectLookupParameters
+        return queryset.filter(application_id=application.id)
 
 
 class CustomerSearchFilter(admin.SimpleListFilter):
@@ -360,33 +406,19 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
 
 @admin.register(UserAction)
 class UserActionAdmin(ReadOnlyPolicyAdmin):
-    """Actions hold no fieldset fields (URLs, headers and errors are masked at ingest)."""
+    """Actions hold no fieldset fields (URLs, headers and errors are masked at ingest).
+
+    The change page shows the API's action fields and nothing more.
+    """
 
     list_display = ("session", "seq", "type", "name", "http_status", "timestamp")
     list_select_related = ("session",)
     sortable_by = ("timestamp",)
     list_per_page = 100
     show_full_result_count = False
-    fields = (
-        "session",
-        "seq",
-        "type",
-        "name",
-        "url",
-        "timestamp",
-        "duration_ms",
-        "http_status",
-        "error_message",
-        "error_stack",
-        "headers",
-        "request_attributes",
-        "product_sku",
-        "product_name",
-        "product_price",
-        "product_currency",
-        "product_quantity",
-        "product_event",
-    )
+    # Exactly what the API shows of an action (one list, ACTION_COLUMNS): no
+    # error_stack, which repeats exception messages and is in no fieldset.
+    fields = ("session", *ACTION_COLUMNS)
     readonly_fields = fields
 
     def application_id_of(self, obj: UserAction) -> int:

@@ -1,4 +1,4 @@
-"""Writes on applications: creation with a one-time ingest token, settings changes."""
+"""Writes on applications: creation with a one-time ingest token, audited settings changes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from permissions.audit import Actor, audit_settings_change
 from sessions_app.models import Application
 
 INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
@@ -59,13 +60,35 @@ def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tupl
 
 
 @transaction.atomic
-def application_configure(*, application: Application, **privacy_settings: Any) -> Application:
-    """Change privacy settings; applies to data ingested from now on, not retroactively."""
+def application_configure(
+    *, application: Application, actor: Actor, **privacy_settings: Any
+) -> Application:
+    """Change privacy settings, audited with the values before and after.
+
+    The one way settings change (admin and ``configure_application``). Applies
+    to data ingested from now on, not retroactively. The old values are read
+    from the locked row, not from ``application`` (the admin's form has already
+    written the new ones onto it). Settings given with their current value are
+    no change: nothing is written or audited for them.
+    """
     _check_setting_names(privacy_settings)
+    stored = Application.objects.select_for_update().get(pk=application.pk)
+    before = {name: getattr(stored, name) for name in privacy_settings}
     for field_name, value in privacy_settings.items():
+        setattr(stored, field_name, value)
+    stored.full_clean()
+    after = {name: getattr(stored, name) for name in privacy_settings}
+    changed = [name for name in privacy_settings if before[name] != after[name]]
+    if changed:
+        stored.save(update_fields=changed)
+        audit_settings_change(
+            actor=actor,
+            application=stored.slug,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
+    for field_name, value in after.items():
         setattr(application, field_name, value)
-    application.full_clean()
-    application.save(update_fields=[*privacy_settings])
     return application
 
 

@@ -9,6 +9,7 @@ come back as ``.values()`` dicts for ``FieldsetPolicy.mask``.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.http import Http404
 
 from fieldsets.policy import SESSION_COLUMNS, FieldsetPolicy
 from fieldsets.registry import fields_referenced_by
+from privacy.email_shape import looks_like_email
 from sessions_app import user_tags
 from sessions_app.api.filters import FILTER_FIELDS, SessionFilterSet
 from sessions_app.models import UserAction, UserSession
@@ -54,6 +56,66 @@ class UnknownFilters(ValidationError):
     def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = sorted(allowed)
         super().__init__("Unknown parameter(s).", code="unknown")
+
+
+class TagInUrl(ValidationError):
+    """A user tag in a URL: a ``user_tag`` parameter, or any name or value shaped like an email.
+
+    Never echoes what it found. ``parameter`` names the offending parameter
+    only when it is one of ``known`` names (an unknown name could itself be
+    the email).
+    """
+
+    def __init__(self, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__("A user tag is never accepted in a URL.", code="tag_in_url")
+
+
+class RepeatedParameter(ValidationError):
+    """The same name twice (also spelt differently: ``country`` and ``Country``)."""
+
+    def __init__(self) -> None:
+        super().__init__("Give each parameter once.", code="repeated")
+
+
+def parameter_name(name: str) -> str:
+    """The one spelling of a parameter or body key: compatibility forms folded, case folded.
+
+    Every read path compares names only in this form, so ``CLIENT_IP`` is refused
+    exactly like ``client_ip`` and ``Country`` filters exactly like ``country``.
+    """
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def canonical_parameters(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``(name, value)`` pairs keyed by ``parameter_name``; ``RepeatedParameter`` on a clash."""
+    parameters: dict[str, Any] = {}
+    for name, value in items:
+        canonical = parameter_name(name)
+        if canonical in parameters:
+            raise RepeatedParameter
+        parameters[canonical] = value
+    return parameters
+
+
+def check_url_parameters(
+    items: Iterable[tuple[str, str]],
+    *,
+    tag_names: Collection[str] = (USER_TAG,),
+    known: Collection[str] = (),
+) -> None:
+    """``TagInUrl`` for a tag name (any lookup form) or an email-shaped name or value.
+
+    Shared by every read path that takes a query string (API and dashboard):
+    a value that works as a key to a customer's sessions must not sit in
+    browser history and access logs, so it is refused, never used, and the
+    answer points to the search, which takes it in a request body.
+    """
+    for name, value in items:
+        canonical = parameter_name(name)
+        is_tag = fields_referenced_by(canonical)[0] in tag_names  # user_tag__startswith too
+        if is_tag or looks_like_email(name) or looks_like_email(value):
+            raise TagInUrl(canonical if canonical in known else None)
 
 
 def policy_for(principal: Principal) -> FieldsetPolicy:
@@ -94,7 +156,7 @@ def check_filter_names(
     """
     scope = None if application_ids is None else list(application_ids)
     unknown = False
-    for name in names:
+    for name in map(parameter_name, names):
         if name != USER_TAG:
             for field_name in fields_referenced_by(name):
                 policy.check_lookup(field_name, scope)
@@ -113,6 +175,7 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
     ``ValidationError`` (400).
     """
     policy = policy_for(principal)
+    filters = canonical_parameters(filters.items())
     scope = session_scope(principal=policy, filters=filters)
     check_filter_names(
         policy=policy, names=filters, application_ids=scope, allowed=(*ALLOWED_FILTERS, USER_TAG)
@@ -140,7 +203,8 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
 
 
 def _ordering(policy: FieldsetPolicy, value: object, scope: list[int]) -> tuple[str, bool]:
-    name = value.removeprefix("-") if isinstance(value, str) else ""
+    # The value names a field: compared like parameter names (ORDERING=-CLIENT_IP is a 403).
+    name = parameter_name(value.removeprefix("-")) if isinstance(value, str) else ""
     if name:
         # A hidden field is refused by name even if it is no ordering we offer.
         for field_name in fields_referenced_by(name):

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 
 from sessions_app.api.serializers import SESSION_KEYS
 
@@ -57,3 +57,35 @@ class SessionCSVRenderer(BaseRenderer):
         for row in data.get("results", []):
             writer.writerow([_cell(row[key]) for key in SESSION_KEYS])
         return buffer.getvalue().encode()
+
+
+class _PathOnlyRequest:
+    """A request whose ``get_full_path`` leaves out the query string (for the templates)."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+    def get_full_path(self) -> str:
+        return str(self._request.path)
+
+
+class RefusalQuietBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """DRF's browsable API, minus the query string on the page of a refused request.
+
+    DRF prints ``request.get_full_path()`` in the request line and the GET and
+    format links. For a refused request (4xx) that repeats what was typed in
+    the URL (free text, a misspelt value); a refusal page needs none of it.
+    Successful pages keep the full path, so their links keep the filters.
+    Emails never reach this: they are refused as JSON before rendering.
+    """
+
+    def get_context(
+        self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context(data, accepted_media_type, renderer_context)
+        if context["response"].status_code >= 400:
+            context["request"] = _PathOnlyRequest(context["request"])
+        return context

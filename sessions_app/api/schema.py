@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiType
 from rest_framework import serializers
 
 from fieldsets.registry import SESSION_FIELDS
+from permissions.models import AuditKind
 from sessions_app.api.filters import FILTER_FIELDS
 from sessions_app.selectors import ORDERINGS
 
@@ -191,11 +192,16 @@ class MeSerializer(serializers.Serializer):
     applications = ApplicationSerializer(many=True)
 
 
+class SettingsChangeSerializer(serializers.Serializer):
+    before = serializers.DictField(help_text="Setting name -> value before the change.")
+    after = serializers.DictField(help_text="Setting name -> value after the change.")
+
+
 class AuditRecordSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     username = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["reveal", "search", "export"])
+    kind = serializers.ChoiceField(choices=AuditKind.values)
     method = serializers.CharField()
     path = serializers.CharField()
     applications = serializers.ListField(child=serializers.SlugField())
@@ -203,6 +209,10 @@ class AuditRecordSerializer(serializers.Serializer):
     fieldsets = serializers.ListField(child=serializers.CharField())
     search_tag_hash = serializers.CharField(
         allow_null=True, help_text="Keyed hash of the searched tag (never the tag)."
+    )
+    changes = SettingsChangeSerializer(
+        allow_null=True,
+        help_text="settings_change only: the privacy settings that changed, before and after.",
     )
 
 

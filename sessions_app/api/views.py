@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -32,17 +33,22 @@ from permissions.selectors import audit_record_list
 from sessions_app.api import schema
 from sessions_app.api.filters import FILTER_FIELDS
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
-from sessions_app.api.renderers import SessionCSVRenderer
+from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
 from sessions_app.api.serializers import (
     serialize_action,
     serialize_audit_record,
     serialize_sessions,
 )
 from sessions_app.selectors import (
+    ALLOWED_FILTERS,
     ORDERING,
     USER_TAG,
+    TagInUrl,
     UnknownFilters,
+    canonical_parameters,
+    check_url_parameters,
     normalised_search_tag,
+    parameter_name,
     session_get,
     session_list,
     session_scope,
@@ -50,24 +56,39 @@ from sessions_app.selectors import (
 
 FORMAT_PARAM = "format"
 PAGE_PARAMS = (CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM)
-SESSION_RENDERERS = [JSONRenderer, BrowsableAPIRenderer, SessionCSVRenderer]
+SESSION_RENDERERS = [JSONRenderer, RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer]
 
 
 class ReadAPIView(APIView):
     """Base of every read view: request policy, strict query parameters, error mapping."""
 
     permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, RefusalQuietBrowsableAPIRenderer]
     # Query parameters besides filters; anything else is a 400 listing these.
     query_params: tuple[str, ...] = (FORMAT_PARAM,)
     policy: FieldsetPolicy
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication and content negotiation: an email in the URL is
+        # refused even for an anonymous caller, and names are compared in one
+        # spelling everywhere (?FORMAT=csv is ?format=csv, ?CLIENT_IP= is ?client_ip=).
+        query = request._request.GET
+        check_url_parameters(
+            ((name, value) for name, values in query.lists() for value in values),
+            known=(*ALLOWED_FILTERS, *self.query_params),
+        )
+        # django-stubs type GET as an "immutable" QueryDict; this one is made immutable too.
+        request._request.GET = _canonical_query(query)  # type: ignore[assignment]
         super().initial(request, *args, **kwargs)
         self.policy = FieldsetPolicy(user=request.user)
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, HiddenFieldLookup):
+        if isinstance(exc, TagInUrl):
+            exc = _tag_in_url(exc)
+            # The browsable API would print the request URL, and with it the email.
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        elif isinstance(exc, HiddenFieldLookup):
             exc = PermissionDenied({"detail": str(exc.args[0]), "field": exc.field})
         elif isinstance(exc, UnknownFilters):
             exc = _unknown(allowed=[*exc.allowed, *self.query_params])
@@ -76,17 +97,13 @@ class ReadAPIView(APIView):
         return super().handle_exception(exc)
 
     def split_query(self, request: Request, *, filters_allowed: bool) -> dict[str, str]:
-        """The filter parameters of the URL; refuses tags in URLs, repeats and unknown names."""
+        """The filter parameters of the URL; refuses repeats and unknown names.
+
+        Tags and emails in the URL were refused in ``initial``; names are
+        already in their one spelling (``parameter_name``).
+        """
         filters: dict[str, str] = {}
         for name, values in request.query_params.lists():
-            if fields_referenced_by(name.lower())[0] == USER_TAG:
-                raise ValidationError(
-                    {
-                        "detail": "A user tag is never accepted in a URL. Search with "
-                        'POST /api/v1/sessions/search/ and a JSON body {"user_tag": "..."}.',
-                        "search": reverse("api-session-search"),
-                    }
-                )
             if len(values) != 1:
                 raise ValidationError({"detail": "Give each query parameter once."})
             if name not in self.query_params:
@@ -102,6 +119,33 @@ class ReadAPIView(APIView):
 
     def wants_csv(self, request: Request) -> bool:
         return getattr(request.accepted_renderer, "format", None) == "csv"
+
+
+def _canonical_query(query: QueryDict) -> QueryDict:
+    """The query string with every name in its ``parameter_name`` spelling.
+
+    Values of names that only differ in spelling are kept together, so
+    ``?country=AT&Country=DE`` is a repeated parameter (400), never a silent pick.
+    """
+    canonical = QueryDict(mutable=True)
+    for name, values in query.lists():
+        canonical.setlist(parameter_name(name), canonical.getlist(parameter_name(name)) + values)
+    canonical._mutable = False
+    return canonical
+
+
+SEARCH_HINT = 'Search with POST /api/v1/sessions/search/ and a JSON body {"user_tag": "..."}.'
+
+
+def _tag_in_url(exc: TagInUrl) -> ValidationError:
+    detail: dict[str, str] = {
+        "detail": "A user tag, or anything shaped like an email address, is never accepted "
+        f"in a URL. {SEARCH_HINT}",
+        "search": reverse("api-session-search"),
+    }
+    if exc.parameter is not None:
+        detail["parameter"] = exc.parameter
+    return ValidationError(detail)
 
 
 def _unknown(*, allowed: Iterable[str]) -> ValidationError:
@@ -199,9 +243,23 @@ class SessionSearchView(SessionPageView):
 
     parser_classes = [JSONParser]
 
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        # A GET search would carry the tag in its URL: say how to search
+        # instead (a 400 like a tag in any other URL) rather than a bare 405.
+        if request.method in ("GET", "HEAD"):
+            raise ValidationError(
+                {
+                    "detail": f"Use POST for a search. {SEARCH_HINT}",
+                    "search": reverse("api-session-search"),
+                }
+            )
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="sessions_search",
         summary="Find sessions by user tag (exact, case-insensitive; audited)",
+        description="A search is a POST with a JSON body: GET on this URL is a 400 pointing "
+        "here, because a user tag never travels in a URL.",
         request=schema.SessionSearchSerializer,
         parameters=schema.PAGE_PARAMETERS,
         responses={
@@ -224,21 +282,25 @@ class SessionSearchView(SessionPageView):
 
 
 def _search_body(data: Any) -> dict[str, Any]:
+    """The body's filters, keyed by ``parameter_name``; type errors name only known keys."""
     if not isinstance(data, Mapping):
         raise ValidationError({"detail": 'Send a JSON object, e.g. {"user_tag": "..."}.'})
-    if USER_TAG not in data:
+    body = canonical_parameters(data.items())
+    if USER_TAG not in body:
         raise ValidationError({USER_TAG: "This field is required."})
-    if any(isinstance(value, (list, dict)) for value in data.values()):
+    if any(isinstance(value, (list, dict)) for value in body.values()):
         raise ValidationError({"detail": "Give each filter a single value."})
-    for name, value in data.items():
+    for name, value in body.items():
         # Only known filters are type-checked here; any other name goes on to
-        # the selector, so a hidden field is still a 403 naming it.
+        # the selector, so a hidden field is still a 403 naming it. An unknown
+        # key is never echoed as the error's key: it could be the email itself.
         expected = _SEARCH_BODY_TYPES.get(name)
+        key = name if expected is not None else "detail"
         if expected is not None and not isinstance(value, expected):
-            raise ValidationError({name: "Give this filter as a string."})
+            raise ValidationError({key: "Give this filter as a string."})
         if isinstance(value, str) and not _is_valid_unicode(value):
-            raise ValidationError({name: "The value is not valid Unicode text."})
-    return dict(data)
+            raise ValidationError({key: "The value is not valid Unicode text."})
+    return body
 
 
 # JSON types the search body accepts per filter: the boolean filters take

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from permissions.audit import Actor
 from sessions_app import user_tags
 from sessions_app.applications import application_configure
 from sessions_app.models import UserAction, UserSession
@@ -306,7 +307,8 @@ def test_resending_the_same_tag_keeps_the_ciphertext(client: Client) -> None:
 def test_a_settings_change_applies_to_later_data_only(client: Client) -> None:
     application, token = new_application(ip_masking="off")
     post(client, token, batch(session(session_id="before")))
-    application_configure(application=application, ip_masking="all")
+    operator = Actor(username="operator", method="COMMAND", path="test")
+    application_configure(application=application, actor=operator, ip_masking="all")
     post(client, token, batch(session(session_id="after")))
 
     assert stored_session("before").client_ip == "81.2.69.142"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from permissions.audit import COMMAND_METHOD, Actor
 from sessions_app.applications import application_configure
 from sessions_app.management.commands._privacy_options import (
     add_privacy_arguments,
@@ -29,9 +31,20 @@ class Command(BaseCommand):
         privacy_settings = privacy_settings_from(options)
         if not privacy_settings:
             raise CommandError("nothing to change: pass at least one setting option")
+        actor = Actor(
+            username=_operator(), method=COMMAND_METHOD, path="manage.py configure_application"
+        )
         try:
-            application_configure(application=application, **privacy_settings)
+            application_configure(application=application, actor=actor, **privacy_settings)
         except ValidationError as error:
             raise CommandError(describe_validation_error(error)) from None
         changed = ", ".join(f"{name}={value!r}" for name, value in privacy_settings.items())
         self.stdout.write(f"Updated application '{application.slug}': {changed}.")
+
+
+def _operator() -> str:
+    """The operating-system account running the command: the audit record's "who"."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "unknown"
