@@ -192,6 +192,7 @@ GUARDIAN_RAISE_403 = False
 DEVELOPMENT_PSEUDONYM_KEYS = "1:development-pseudonym-key-not-for-production-use"
 DEVELOPMENT_BLIND_INDEX_KEYS = "1:development-blind-index-key-not-for-production-use"
 DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-use"
+DEVELOPMENT_AUDIT_KEYS = "1:development-audit-key-not-for-production-use"
 RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
     env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
 )
@@ -201,6 +202,11 @@ RUMVAULT_BLIND_INDEX_KEYS = parse_keyring(
 RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
     env.str("RUMVAULT_ENCRYPTION_KEYS", default=DEVELOPMENT_ENCRYPTION_KEYS)
 )
+# The audit trail's hash of a searched tag: its own key, so an audit record
+# is never a blind index that could be replayed as a search.
+RUMVAULT_AUDIT_KEYS = parse_keyring(env.str("RUMVAULT_AUDIT_KEYS", default=DEVELOPMENT_AUDIT_KEYS))
+# How long an admin customer search stays usable by its random id (seconds).
+RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
 
 # --- rumvault ingest limits -------------------------------------------------------
 RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)

@@ -35,7 +35,7 @@ from dashboard.selectors import (
 )
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from permissions.audit import audit_reveal, audit_search
-from sessions_app.selectors import normalised_search_tag, session_get
+from sessions_app.selectors import customer_search, session_get
 
 LOGIN_URL = reverse_lazy("dashboard:login")
 # Names a find request may carry: the form's fields and Django's CSRF token.
@@ -86,7 +86,7 @@ def find(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/find.html", context, status=400)
     criteria = form.criteria()
     try:
-        normalised = normalised_search_tag(criteria.email) if criteria.is_search else ""
+        search = customer_search(criteria.email) if criteria.is_search else None
         result = find_sessions(policy=policy, criteria=criteria)
     except HiddenFieldLookup as refused:
         context["error"] = str(refused)
@@ -97,10 +97,10 @@ def find(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/find.html", context, status=400)
     disclosure = Disclosure()
     rows = [presenters.result_row(*policy.mask(row, disclosure)) for row in result.rows]
-    if criteria.is_search:
+    if search is not None:
         audit_search(
             **_audit_path(request),
-            normalised_tag=normalised,
+            search=search,
             applications=[app.slug for app in result.scope],
             session_ids=[row.id for row in rows],
             disclosure=disclosure,

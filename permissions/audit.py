@@ -2,7 +2,9 @@
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
-is stored only as a keyed hash (``sessions_app.user_tags.audit_hash_for``).
+is stored only as its audit hash (``sessions_app.user_tags.audit_hash_for``,
+under ``RUMVAULT_AUDIT_KEYS``): no blind index, so no record can be replayed
+as a search.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterable
 
 from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
-from sessions_app import user_tags
+from sessions_app.selectors import CustomerSearch
 
 
 def audit_reveal(
@@ -41,7 +43,7 @@ def audit_search(
     username: str,
     path: str,
     method: str,
-    normalised_tag: str,
+    search: CustomerSearch,
     applications: Iterable[str],
     session_ids: Iterable[int],
     disclosure: Disclosure,
@@ -61,5 +63,5 @@ def audit_search(
         applications=sorted(applications),
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
-        search_tag_hash=user_tags.audit_hash_for(normalised_tag),
+        search_tag_hash=search.audit_hash,
     )

@@ -14,6 +14,7 @@ PRODUCTION_ENVIRONMENT = {
     "RUMVAULT_PSEUDONYM_KEYS": parse_keyring("1:" + "p" * 40),
     "RUMVAULT_BLIND_INDEX_KEYS": parse_keyring("1:" + "b" * 40),
     "RUMVAULT_ENCRYPTION_KEYS": parse_keyring("1:" + "e" * 40),
+    "RUMVAULT_AUDIT_KEYS": parse_keyring("1:" + "a" * 40),
 }
 
 
@@ -27,7 +28,13 @@ def deploy_check_errors() -> str:
 
 def test_development_keys_fail_the_deploy_check() -> None:
     errors = deploy_check_errors()
-    for check_id in ("rumvault.E001", "rumvault.E002", "rumvault.E003", "rumvault.E004"):
+    for check_id in (
+        "rumvault.E001",
+        "rumvault.E002",
+        "rumvault.E003",
+        "rumvault.E004",
+        "rumvault.E006",
+    ):
         assert check_id in errors
 
 
@@ -38,6 +45,7 @@ def test_development_keys_fail_the_deploy_check() -> None:
         ("RUMVAULT_PSEUDONYM_KEYS", "rumvault.E002"),
         ("RUMVAULT_BLIND_INDEX_KEYS", "rumvault.E003"),
         ("RUMVAULT_ENCRYPTION_KEYS", "rumvault.E004"),
+        ("RUMVAULT_AUDIT_KEYS", "rumvault.E006"),
     ],
 )
 def test_each_development_key_alone_fails_the_check(settings, setting: str, check_id: str) -> None:
