@@ -113,24 +113,22 @@ def render_and_audit(
     finally:
         _current_request.reset(token)
     disclosure = getattr(request, "_fieldset_disclosure", None) or Disclosure()
-    who = {
-        "username": request.user.get_username(),
-        "path": request.path,
-        "method": request.method or "GET",
-    }
+    username, method = request.user.get_username(), request.method or "GET"
     context = getattr(response, "context_data", None) or {}
     if search is not None and "cl" in context:
         policy = request_policy(request)
         scope = session_scope(principal=policy, filters=request.GET)
         audit_search(
-            **who,
+            username=username,
+            path=request.path,
+            method=method,
             search=search,
             applications=[policy.applications[app_id].slug for app_id in scope],
             session_ids=[session.pk for session in context["cl"].result_list],
             disclosure=disclosure,
         )
     elif disclosure:
-        audit_reveal(**who, disclosure=disclosure)
+        audit_reveal(username=username, path=request.path, method=method, disclosure=disclosure)
     return response
 
 
@@ -204,7 +202,8 @@ class CustomerSearchFilter(admin.SimpleListFilter):
     parameter_name = CUSTOMER_PARAMETER
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(self.value(), "the searched customer")] if self.value() else []
+        value = self.value()
+        return [(value, "the searched customer")] if value else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() is None:
