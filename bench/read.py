@@ -75,20 +75,20 @@ class Seeder:
                 slug="bench-vault", name="Vault", user_tag_storage=UserTagStorage.ENCRYPTED
             )[0],
         ]
-        self.hashes: dict[str, tuple[str, str]] = {}
+        self.hashes: dict[tuple[str, int], tuple[str, str]] = {}
         self.count = 0
         self.start = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def _hashes(self, tag: str) -> tuple[str, str]:
+    def _hashes(self, tag: str, application_id: int) -> tuple[str, str]:
         from sessions_app import user_tags
 
-        if tag not in self.hashes:
+        if (tag, application_id) not in self.hashes:
             normalised = user_tags.normalise(tag)
-            self.hashes[tag] = (
+            self.hashes[tag, application_id] = (
                 user_tags.blind_index_for(normalised),
-                user_tags.pseudonym_for(normalised),
+                user_tags.pseudonym_for(normalised, application_id=application_id),
             )
-        return self.hashes[tag]
+        return self.hashes[tag, application_id]
 
     def add(self, total: int, *, customers_from: int) -> None:
         from sessions_app import user_tags
@@ -100,7 +100,7 @@ class Seeder:
             self.count += 1
             application = self.apps[number % 2]
             tag = f"customer-{customers_from + offset // SESSIONS_PER_CUSTOMER:05d}@example.com"
-            blind_index, user_id = self._hashes(tag)
+            blind_index, user_id = self._hashes(tag, application.pk)
             encrypted = application.user_tag_storage == UserTagStorage.ENCRYPTED
             started = self.start + timedelta(seconds=37 * number)
             batch.append(

@@ -199,6 +199,7 @@ DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-u
 # Keyed digest stored instead of a client session_id in which a detector found
 # personal data or a secret (docs/privacy-model.md).
 DEVELOPMENT_SESSION_ID_KEYS = "1:development-session-id-key-not-for-production-use"
+DEVELOPMENT_AUDIT_KEYS = "1:development-audit-key-not-for-production-use"
 RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
     env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
 )
@@ -211,6 +212,11 @@ RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
 RUMVAULT_SESSION_ID_KEYS = parse_keyring(
     env.str("RUMVAULT_SESSION_ID_KEYS", default=DEVELOPMENT_SESSION_ID_KEYS)
 )
+# The audit trail's hash of a searched tag: its own key, so an audit record
+# is never a blind index that could be replayed as a search.
+RUMVAULT_AUDIT_KEYS = parse_keyring(env.str("RUMVAULT_AUDIT_KEYS", default=DEVELOPMENT_AUDIT_KEYS))
+# How long an admin customer search stays usable by its random id (seconds).
+RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
 
 # --- rumvault ingest limits -------------------------------------------------------
 RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)

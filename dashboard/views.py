@@ -42,7 +42,7 @@ from sessions_app.selectors import (
     TagInUrl,
     canonical_parameters,
     check_url_parameters,
-    normalised_search_tag,
+    customer_search,
     session_get,
 )
 
@@ -153,7 +153,7 @@ def find(request: HttpRequest) -> HttpResponse:
         return render(request, page, context, status=400)
     criteria = form.criteria()
     try:
-        normalised = normalised_search_tag(criteria.email) if criteria.is_search else ""
+        search = customer_search(criteria.email) if criteria.is_search else None
         result = find_sessions(policy=policy, criteria=criteria)
     except HiddenFieldLookup as refused:
         return _refused(request, page, context, error=str(refused), status=403)
@@ -162,10 +162,10 @@ def find(request: HttpRequest) -> HttpResponse:
         return _refused(request, page, context, error=" ".join(_messages(invalid)), status=400)
     disclosure = Disclosure()
     rows = [presenters.result_row(*policy.mask(row, disclosure)) for row in result.rows]
-    if criteria.is_search:
+    if search is not None:
         audit_search(
             **_audit_path(request),
-            normalised_tag=normalised,
+            search=search,
             applications=[app.slug for app in result.scope],
             session_ids=[row.id for row in rows],
             disclosure=disclosure,

@@ -3,7 +3,9 @@ one per change of an application's privacy settings.
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
-is stored only as a keyed hash (``sessions_app.user_tags.audit_hash_for``).
+is stored only as its audit hash (``sessions_app.user_tags.audit_hash_for``,
+under ``RUMVAULT_AUDIT_KEYS``): no blind index, so no record can be replayed
+as a search.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
-from sessions_app import user_tags
+from sessions_app.selectors import CustomerSearch
 
 
 def audit_reveal(
@@ -44,7 +46,7 @@ def audit_search(
     username: str,
     path: str,
     method: str,
-    normalised_tag: str,
+    search: CustomerSearch,
     applications: Iterable[str],
     session_ids: Iterable[int],
     disclosure: Disclosure,
@@ -64,7 +66,7 @@ def audit_search(
         applications=sorted(applications),
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
-        search_tag_hash=user_tags.audit_hash_for(normalised_tag),
+        search_tag_hash=search.audit_hash,
     )
 
 

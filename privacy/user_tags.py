@@ -1,14 +1,19 @@
 """Keyed transformations of a user tag (typically the customer's email).
 
-Three different keys serve three different purposes, so that leaking one
+Four different keys serve four different purposes, so that leaking one
 does not compromise the others:
 
 * the *blind index* answers "which sessions have exactly this tag?" without
   storing the tag;
-* the *pseudonym* (``user_id``) groups one person's sessions for every reader
-  without revealing who the person is;
+* the *pseudonym* (``user_id``) groups one person's sessions *within one
+  application* for every reader without revealing who the person is; the
+  same person's pseudonyms in two applications are unrelated without the key,
+  so a reader who sees tags in one application cannot join them onto another;
 * *encryption* keeps the tag recoverable for granted readers while the
-  database only ever holds ciphertext.
+  database only ever holds ciphertext;
+* the *audit hash* names a searched tag in the audit trail; it is no blind
+  index (other key, other purpose, other prefix), so an audit record can never
+  be replayed as a search.
 
 Every value carries the id of the key that made it, so keys can rotate.
 """
@@ -19,6 +24,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,7 +34,10 @@ from privacy.keyring import Keyring
 PSEUDONYM_PREFIX = "u"
 BLIND_INDEX_PREFIX = "b"
 CIPHERTEXT_PREFIX = "e"
+AUDIT_HASH_PREFIX = "a"
 _NONCE_BYTES = 12
+_PSEUDONYM_HEX = 32
+_PSEUDONYM_SHAPE = re.compile(rf"{PSEUDONYM_PREFIX}([0-9]+)_([0-9a-f]{{{_PSEUDONYM_HEX}}})")
 
 
 def normalise_user_tag(tag: str) -> str:
@@ -43,11 +52,44 @@ def _keyed_digest(key: bytes, purpose: bytes, normalised_tag: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def pseudonym(normalised_tag: str, *, keyring: Keyring) -> str:
-    """``u<key id>_<hex>``: stable per person across sessions and applications."""
+def unscoped_pseudonym(normalised_tag: str, *, keyring: Keyring) -> str:
+    """``u<key id>_<hex>`` of the tag alone: the same in every application.
+
+    Never stored any more (it would let readers join applications); it is the
+    first step of :func:`pseudonym`, and the form stored before pseudonyms
+    were scoped, which :func:`scope_pseudonym` turns into the scoped one.
+    """
     key_id = keyring.current_id
     digest = _keyed_digest(keyring.current, b"pseudonym", normalised_tag)
-    return f"{PSEUDONYM_PREFIX}{key_id}_{digest[:32]}"
+    return f"{PSEUDONYM_PREFIX}{key_id}_{digest[:_PSEUDONYM_HEX]}"
+
+
+def scope_pseudonym(unscoped: str, *, application_id: int, keyring: Keyring) -> str:
+    """Re-hash an unscoped pseudonym with the application id, under the key it names.
+
+    Defined on the unscoped value (not on the tag) so that stored rows can be
+    migrated without their tag, which ``pseudonym_only`` rows do not keep; a
+    migrated row and a newly ingested one of the same person and application
+    get the same ``user_id``. This is the stored format: changing it needs a
+    new data migration. Raises ``ValueError`` for a value that is no
+    pseudonym and ``KeyError`` for a key id missing from the keyring.
+    """
+    match = _PSEUDONYM_SHAPE.fullmatch(unscoped)
+    if match is None:
+        raise ValueError("not a pseudonym of the form u<key id>_<32 hex digits>")
+    key_id, digest = int(match[1]), match[2]
+    message = b"pseudonym-scope\x00" + str(application_id).encode() + b"\x00" + digest.encode()
+    scoped = hmac.new(keyring.get(key_id), message, hashlib.sha256).hexdigest()
+    return f"{PSEUDONYM_PREFIX}{key_id}_{scoped[:_PSEUDONYM_HEX]}"
+
+
+def pseudonym(normalised_tag: str, *, application_id: int, keyring: Keyring) -> str:
+    """``u<key id>_<hex>``: stable per person within one application, unrelated across them."""
+    return scope_pseudonym(
+        unscoped_pseudonym(normalised_tag, keyring=keyring),
+        application_id=application_id,
+        keyring=keyring,
+    )
 
 
 def blind_index(normalised_tag: str, *, keyring: Keyring, key_id: int | None = None) -> str:
@@ -60,6 +102,17 @@ def blind_index(normalised_tag: str, *, keyring: Keyring, key_id: int | None = N
 def blind_index_candidates(normalised_tag: str, *, keyring: Keyring) -> list[str]:
     """The blind index under every key, so a search still finds rows written before a rotation."""
     return [blind_index(normalised_tag, keyring=keyring, key_id=key_id) for key_id in keyring.keys]
+
+
+def audit_hash(normalised_tag: str, *, keyring: Keyring) -> str:
+    """``a<key id>_<hex>``: names a searched tag in the audit trail, never usable as a search key.
+
+    Its own keyring and purpose make it unrelated to the blind index, and its
+    prefix means it can never be equal to one, even under the same secret.
+    """
+    key_id = keyring.current_id
+    digest = _keyed_digest(keyring.current, b"audit-search", normalised_tag)
+    return f"{AUDIT_HASH_PREFIX}{key_id}_{digest}"
 
 
 def _aes_key(secret: bytes) -> bytes:

@@ -11,8 +11,11 @@ Sessions and actions: a read path like the API, so the same ``FieldsetPolicy``
 decides everything. A staff user sees only sessions of applications granted
 to it; every personal value is rendered through ``FieldsetPolicy.mask``; no
 sensitive field is sortable, searchable, filterable or reachable by a URL
-lookup. The search box takes an email and does an exact blind-index lookup,
-like the API's search, through a POST so the email never lands in a URL.
+lookup. The search box takes an email and runs the API's own user-tag search
+(``sessions_app.selectors.customer_sessions``) through a POST, so the email
+never lands in a URL; the URL carries only a random, user-bound, short-lived
+search id (``sessions_app.admin_search``), and every page shown for it is
+audited.
 """
 
 from __future__ import annotations
@@ -32,13 +35,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import Actor, audit_reveal, audit_search
-from sessions_app import user_tags
+from sessions_app import admin_search
 from sessions_app.applications import PRIVACY_SETTING_FIELDS, application_configure
 from sessions_app.models import Application, UserAction, UserSession
-from sessions_app.selectors import ACTION_COLUMNS, normalised_search_tag
+from sessions_app.selectors import (
+    ACTION_COLUMNS,
+    CustomerSearch,
+    customer_search,
+    customer_sessions,
+    session_scope,
+)
 
 
 @admin.register(Application)
@@ -125,11 +135,18 @@ def masked_values(session: UserSession) -> tuple[dict[str, Any], list[str]]:
     return cache[session.pk]
 
 
-def render_and_audit(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpResponse:
+def render_and_audit(
+    request: HttpRequest,
+    view: Callable[[], HttpResponse],
+    *,
+    search: CustomerSearch | None = None,
+) -> HttpResponse:
     """Run an admin view with masking enabled; render now and audit what was revealed.
 
     Rendering inside the context lets the column callables find the request,
-    and the audit record is written before the values leave the server.
+    and the audit record is written before the values leave the server. A
+    page of customer-search results is a search record (like the API's),
+    whether it revealed anything or not: the first page, a reload, page 2.
     """
     token = _current_request.set(request)
     try:
@@ -138,16 +155,30 @@ def render_and_audit(request: HttpRequest, view: Callable[[], HttpResponse]) -> 
             response.render()
     finally:
         _current_request.reset(token)
-    disclosure = getattr(request, "_fieldset_disclosure", None)
-    if disclosure:
-        audit_reveal(
-            username=request.user.get_username(),
+    disclosure = getattr(request, "_fieldset_disclosure", None) or Disclosure()
+    username, method = request.user.get_username(), request.method or "GET"
+    context = getattr(response, "context_data", None) or {}
+    if search is not None and "cl" in context:
+        policy = request_policy(request)
+        scope = session_scope(principal=policy, filters=request.GET)
+        audit_search(
+            username=username,
             path=request.path,
-            method=request.method or "GET",
+            method=method,
+            search=search,
+            applications=[policy.applications[app_id].slug for app_id in scope],
+            session_ids=[session.pk for session in context["cl"].result_list],
             disclosure=disclosure,
         )
+    elif disclosure:
+        audit_reveal(username=username, path=request.path, method=method, disclosure=disclosure)
     return response
 
+
+CUSTOMER_PARAMETER = "customer"
+SEARCH_EXPIRED = (
+    "This customer search has expired or belongs to another sign-in. Search for the customer again."
+)
 
 MASKED_BADGE = format_html('<span class="masked-badge" title="{}">masked</span>', "Not granted")
 
@@ -206,22 +237,28 @@ class ReadableApplicationFilter(admin.SimpleListFilter):
 
 
 class CustomerSearchFilter(admin.SimpleListFilter):
-    """Applies a customer search by its keyed blind index.
+    """Applies a customer search kept server-side under the random id in ``?customer=``.
 
-    The search view puts the *hash* in the URL, never the email itself; the
-    sidebar shows the filter only while one is active, so it can be cleared.
+    ``changelist_view`` has looked the id up (``admin_search.recall``) before
+    the changelist runs; the rows come from ``customer_sessions``, the same
+    search as the API's and the dashboard's. The sidebar shows the filter
+    only while one is active, so it can be cleared.
     """
 
     title = "customer search"
-    parameter_name = "customer"
+    parameter_name = CUSTOMER_PARAMETER
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(self.value(), "the searched customer")] if self.value() else []
+        value = self.value()
+        return [(value, "the searched customer")] if value else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() is None:
             return queryset
-        return queryset.filter(user_tag_blind_index=self.value())
+        search = getattr(request, "_customer_search", None)
+        if search is None:  # not looked up by changelist_view: fail closed
+            return queryset.none()
+        return queryset & customer_sessions(principal=request_policy(request), search=search)
 
 
 class UserActionInline(admin.TabularInline):
@@ -334,7 +371,7 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
         # Fail closed: only our two filters may appear in a URL. Anything else
         # (user_tag__startswith=..., client_ip=...) is refused with a 400
         # instead of quietly filtering, so the changelist is never an oracle.
-        return lookup in {ReadableApplicationFilter.parameter_name, "customer"}
+        return lookup in {ReadableApplicationFilter.parameter_name, CUSTOMER_PARAMETER}
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -352,40 +389,35 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
         ]
 
     def customer_search_view(self, request: HttpRequest) -> HttpResponse:
-        """POST an email; redirect to the changelist filtered by its keyed blind index."""
+        """POST an email; keep the search server-side and redirect to its results.
+
+        Nothing is read here: the results page runs the search and audits it,
+        every time it is shown.
+        """
         changelist = reverse("admin:sessions_app_usersession_changelist")
         if request.method != "POST" or not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            normalised = normalised_search_tag(request.POST.get("user_tag", ""))
+            search = customer_search(request.POST.get("user_tag", ""))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(changelist)
-        blind_index = user_tags.blind_index_for(normalised)
-        policy = request_policy(request)
-        session_ids = list(
-            UserSession.objects.filter(
-                application_id__in=list(policy.applications),
-                user_tag_blind_index__in=user_tags.blind_index_candidates_for(normalised),
-            ).values_list("id", flat=True)
-        )
-        audit_search(
-            username=request.user.get_username(),
-            path=request.path,
-            method="POST",
-            normalised_tag=normalised,
-            applications=[app.slug for app in policy.applications.values()],
-            session_ids=session_ids,
-            disclosure=Disclosure(),
-        )
-        return HttpResponseRedirect(f"{changelist}?customer={blind_index}")
+        search_id = admin_search.remember(request, search)
+        return HttpResponseRedirect(f"{changelist}?{urlencode({CUSTOMER_PARAMETER: search_id})}")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
-        extra_context = {
-            **(extra_context or {}),
-            "customer_search_active": "customer" in request.GET,
-        }
-        return render_and_audit(request, partial(super().changelist_view, request, extra_context))
+        search = None
+        if CUSTOMER_PARAMETER in request.GET:
+            search = admin_search.recall(request, request.GET[CUSTOMER_PARAMETER])
+            if search is None:
+                # Unknown, expired, or another user's: never a silently unfiltered list.
+                messages.error(request, SEARCH_EXPIRED)
+                return HttpResponseRedirect(reverse("admin:sessions_app_usersession_changelist"))
+            request._customer_search = search  # type: ignore[attr-defined]
+        extra_context = {**(extra_context or {}), "customer_search_active": search is not None}
+        return render_and_audit(
+            request, partial(super().changelist_view, request, extra_context), search=search
+        )
 
     def change_view(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -181,7 +182,10 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
         policy=policy, names=filters, application_ids=scope, allowed=(*ALLOWED_FILTERS, USER_TAG)
     )
     data = {name: value for name, value in filters.items() if name in FILTER_FIELDS}
-    sessions = _readable_sessions(policy)
+    if USER_TAG in filters:
+        sessions = customer_sessions(principal=policy, search=customer_search(filters[USER_TAG]))
+    else:
+        sessions = _readable_sessions(policy)
     if data:  # the plain list skips building a FilterSet and its form
         filterset = SessionFilterSet(data, sessions, policy=policy)
         if not filterset.is_valid():
@@ -192,8 +196,6 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
         sessions = filterset.qs
     ordering_name = filters.get(ORDERING) or DEFAULT_ORDERING
     sort, descending = _ordering(policy, ordering_name, scope)
-    if USER_TAG in filters:
-        sessions = sessions.filter(user_tag_blind_index__in=_blind_indexes(filters[USER_TAG]))
     columns = list(SESSION_COLUMNS)
     if sort == "duration_sort":
         sessions = sessions.annotate(duration_sort=Coalesce(F("duration_ms"), Value(-1)))
@@ -235,8 +237,38 @@ def normalised_search_tag(value: object) -> str:
     return normalised
 
 
-def _blind_indexes(value: object) -> list[str]:
-    return user_tags.blind_index_candidates_for(normalised_search_tag(value))
+@dataclass(frozen=True)
+class CustomerSearch:
+    """A user-tag search as keyed values only, never the tag.
+
+    ``blind_indexes`` (the tag's blind index under every key of the keyring)
+    say which sessions match; ``audit_hash`` (under the audit keyring) names
+    the search in the audit trail and is never accepted as a search key.
+    """
+
+    blind_indexes: tuple[str, ...]
+    audit_hash: str
+
+
+def customer_search(value: object) -> CustomerSearch:
+    """The keyed values of a searched tag, or ``ValidationError`` (never echoing it)."""
+    normalised = normalised_search_tag(value)
+    return CustomerSearch(
+        blind_indexes=tuple(user_tags.blind_index_candidates_for(normalised)),
+        audit_hash=user_tags.audit_hash_for(normalised),
+    )
+
+
+def customer_sessions(*, principal: Principal, search: CustomerSearch) -> QuerySet[UserSession]:
+    """The readable sessions of one customer: the user-tag search of every read path.
+
+    The API's search, the dashboard and the admin all come here, so they match
+    the same rows, under every blind-index key (a rotation loses no session).
+    This is the one lookup that crosses applications, and callers audit it.
+    """
+    return _readable_sessions(policy_for(principal)).filter(
+        user_tag_blind_index__in=search.blind_indexes
+    )
 
 
 def session_get(*, principal: Principal, pk: int, with_actions: bool = False) -> dict[str, Any]:

@@ -14,8 +14,11 @@ def normalise(tag: str) -> str:
     return user_tags.normalise_user_tag(tag)
 
 
-def pseudonym_for(normalised_tag: str) -> str:
-    return user_tags.pseudonym(normalised_tag, keyring=settings.RUMVAULT_PSEUDONYM_KEYS)
+def pseudonym_for(normalised_tag: str, *, application_id: int) -> str:
+    """The ``user_id`` of a tag in one application (unrelated to its ``user_id`` elsewhere)."""
+    return user_tags.pseudonym(
+        normalised_tag, application_id=application_id, keyring=settings.RUMVAULT_PSEUDONYM_KEYS
+    )
 
 
 def blind_index_for(normalised_tag: str) -> str:
@@ -49,5 +52,5 @@ def decrypt(value: str, *, application_id: int) -> str:
 
 
 def audit_hash_for(normalised_tag: str) -> str:
-    """The keyed hash an audit record keeps for a searched tag (never the tag itself)."""
-    return blind_index_for(normalised_tag)
+    """The keyed hash an audit record keeps for a searched tag: not the tag, not a blind index."""
+    return user_tags.audit_hash(normalised_tag, keyring=settings.RUMVAULT_AUDIT_KEYS)

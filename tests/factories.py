@@ -48,7 +48,7 @@ def stored_session(
     if user_tag is not None:
         normalised = user_tags.normalise(user_tag)
         values["user_tag_blind_index"] = user_tags.blind_index_for(normalised)
-        values["user_id"] = user_tags.pseudonym_for(normalised)
+        values["user_id"] = user_tags.pseudonym_for(normalised, application_id=application.pk)
         if application.user_tag_storage == UserTagStorage.RAW:
             values["user_tag"] = normalised
         elif application.user_tag_storage == UserTagStorage.ENCRYPTED:

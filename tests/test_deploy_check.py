@@ -15,6 +15,7 @@ PRODUCTION_ENVIRONMENT = {
     "RUMVAULT_BLIND_INDEX_KEYS": parse_keyring("1:" + "b" * 40),
     "RUMVAULT_ENCRYPTION_KEYS": parse_keyring("1:" + "e" * 40),
     "RUMVAULT_SESSION_ID_KEYS": parse_keyring("1:" + "s" * 40),
+    "RUMVAULT_AUDIT_KEYS": parse_keyring("1:" + "a" * 40),
 }
 
 
@@ -46,6 +47,7 @@ def test_development_keys_fail_the_deploy_check() -> None:
         ("RUMVAULT_BLIND_INDEX_KEYS", "rumvault.E003"),
         ("RUMVAULT_ENCRYPTION_KEYS", "rumvault.E004"),
         ("RUMVAULT_SESSION_ID_KEYS", "rumvault.E006"),
+        ("RUMVAULT_AUDIT_KEYS", "rumvault.E006"),
     ],
 )
 def test_each_development_key_alone_fails_the_check(settings, setting: str, check_id: str) -> None:

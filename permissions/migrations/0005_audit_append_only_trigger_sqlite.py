@@ -1,6 +1,7 @@
 """On SQLite too, the database itself refuses UPDATE and DELETE of audit records.
 
-Mirrors 0003 (PostgreSQL). There, TRUNCATE is no row event, so an operator
+Mirrors 0003 (PostgreSQL). Statements are idempotent (IF NOT EXISTS): a migration
+test that drops model tables without reversing migrations leaves the side table. There, TRUNCATE is no row event, so an operator
 and the test suite's ``flush`` can still empty the table on purpose; SQLite
 has no TRUNCATE (``flush`` runs ``DELETE FROM``), so the delete trigger
 stands down only while ``permissions_audit_purge`` holds a row. Only
@@ -18,16 +19,16 @@ alters it in ways ALTER TABLE cannot; this migration therefore runs after
 from django.db import migrations
 
 CREATE = [
-    "CREATE TABLE permissions_audit_purge (purging integer NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS permissions_audit_purge (purging integer NOT NULL)",
     """
-    CREATE TRIGGER permissions_auditrecord_no_update
+    CREATE TRIGGER IF NOT EXISTS permissions_auditrecord_no_update
     BEFORE UPDATE ON permissions_auditrecord
     BEGIN
         SELECT RAISE(ABORT, 'audit records are append-only');
     END
     """,
     """
-    CREATE TRIGGER permissions_auditrecord_no_delete
+    CREATE TRIGGER IF NOT EXISTS permissions_auditrecord_no_delete
     BEFORE DELETE ON permissions_auditrecord
     WHEN NOT EXISTS (SELECT 1 FROM permissions_audit_purge)
     BEGIN

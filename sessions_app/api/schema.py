@@ -59,6 +59,7 @@ class SessionSerializer(serializers.Serializer):
     user_id = serializers.CharField(
         allow_null=True,
         help_text="Keyed pseudonym of the user tag (e.g. u1_3f9a...), visible to every reader; "
+        "the same for one person within one application, different between applications; "
         "null for anonymous sessions.",
     )
     user_tag = _maskable(
@@ -208,7 +209,8 @@ class AuditRecordSerializer(serializers.Serializer):
     session_ids = serializers.ListField(child=serializers.IntegerField())
     fieldsets = serializers.ListField(child=serializers.CharField())
     search_tag_hash = serializers.CharField(
-        allow_null=True, help_text="Keyed hash of the searched tag (never the tag)."
+        allow_null=True,
+        help_text="Keyed hash of the searched tag (a1_...; never the tag, never a search key).",
     )
     changes = SettingsChangeSerializer(
         allow_null=True,
@@ -220,7 +222,7 @@ _FILTER_HELP = {
     "application": "Application slug.",
     "since": "Sessions started at or after (ISO 8601).",
     "until": "Sessions started before (ISO 8601).",
-    "user_id": "Exact pseudonymous user id.",
+    "user_id": "Exact pseudonymous user id (pseudonyms differ between applications).",
     "has_errors": "true: at least one failed action; false: none.",
     "converted": "true or false.",
     "country": "Country code, case-insensitive.",

@@ -43,11 +43,12 @@ from sessions_app.selectors import (
     ALLOWED_FILTERS,
     ORDERING,
     USER_TAG,
+    CustomerSearch,
     TagInUrl,
     UnknownFilters,
     canonical_parameters,
     check_url_parameters,
-    normalised_search_tag,
+    customer_search,
     parameter_name,
     session_get,
     session_list,
@@ -168,7 +169,7 @@ class SessionPageView(ReadAPIView):
         request: Request,
         rows_queryset: Any,
         *,
-        search: tuple[str, list[int]] | None = None,
+        search: tuple[CustomerSearch, list[int]] | None = None,
     ) -> Response:
         paginator = KeysetCursorPagination()
         rows = paginator.paginate_queryset(rows_queryset, request, view=self)
@@ -177,11 +178,11 @@ class SessionPageView(ReadAPIView):
         csv = self.wants_csv(request)
         who = {"username": request.user.get_username(), "path": request.path}
         if search is not None:
-            normalised_tag, scope = search
+            customer, scope = search
             audit_search(
                 **who,
                 method=request.method,
-                normalised_tag=normalised_tag,
+                search=customer,
                 applications=[self.policy.applications[app_id].slug for app_id in scope],
                 session_ids=[session["id"] for session in data],
                 disclosure=disclosure,
@@ -275,10 +276,10 @@ class SessionSearchView(SessionPageView):
     def post(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
         body = _search_body(request.data)
-        normalised_tag = normalised_search_tag(body.get(USER_TAG))
+        customer = customer_search(body.get(USER_TAG))
         rows = session_list(principal=self.policy, filters=body)
         scope = session_scope(principal=self.policy, filters=body)
-        return self.session_page(request, rows, search=(normalised_tag, scope))
+        return self.session_page(request, rows, search=(customer, scope))
 
 
 def _search_body(data: Any) -> dict[str, Any]:

@@ -82,8 +82,11 @@ def _tag_columns(
     return {
         "user_tag": normalised_tag if storage == UserTagStorage.RAW else None,
         "user_tag_encrypted": encrypted,
+        # One blind index for every application: the audited search may cross them.
         "user_tag_blind_index": user_tags.blind_index_for(normalised_tag),
-        "user_id": user_tags.pseudonym_for(normalised_tag),
+        # Scoped to the application: a reader who sees tags in one application
+        # cannot join them onto another one's user_ids.
+        "user_id": user_tags.pseudonym_for(normalised_tag, application_id=application.pk),
     }
 
 

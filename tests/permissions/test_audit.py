@@ -12,6 +12,7 @@ from fieldsets.policy import Disclosure
 from permissions.audit import audit_reveal, audit_search
 from permissions.models import AppendOnlyError, AuditRecord
 from sessions_app import user_tags
+from sessions_app.selectors import customer_search
 from tests.permissions.principals import api_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_search_records_a_keyed_hash_never_the_tag() -> None:
         username="agent",
         path="/api/v1/sessions/search/",
         method="POST",
-        normalised_tag="jane@example.com",
+        search=customer_search("Jane@Example.com"),
         applications=["b", "a"],
         session_ids=[7],
         disclosure=Disclosure(),

@@ -2,12 +2,15 @@
 
 For a principal without the fieldsets, every read path x every fieldset field
 x every lookup form is either refused (400/403, documented) or has no effect
-on which rows come back; no response body ever contains a hidden value.
+on which rows come back; no response body ever contains a hidden value. The
+cross-application join probe checks that ``user_id`` (visible to everyone)
+cannot carry what one application reveals onto another that masks it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -18,7 +21,8 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
-from permissions.services import grant_record_access
+from permissions.models import AuditRecord
+from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_session
 
@@ -411,3 +415,109 @@ def test_builtin_fieldset_is_the_one_under_test() -> None:
     # Guards the suite itself: the four built-in fields are in HIDDEN_FIELDS.
     builtin = Fieldset.objects.get(name=BUILTIN_SENSITIVE)
     assert set(builtin.fields) <= set(HIDDEN_FIELDS)
+
+
+# --- cross-application join probe ---------------------------------------------------
+#
+# One person with sessions in two applications; a reader who sees tags in one
+# ("web") and not in the other ("mobile"). user_id is visible to every reader,
+# so it must not be a join key: the only way across applications is the
+# audited user-tag search.
+
+PSEUDONYM = re.compile(r"u\d+_[0-9a-f]{32}")
+
+
+@dataclass
+class JoinWorld:
+    web: Application
+    mobile: Application
+    web_sessions: dict[str, list[int]]  # tag -> session ids
+    mobile_sessions: dict[str, list[int]]
+    api: Client
+    browser: Client
+
+
+@pytest.fixture
+def join_world() -> JoinWorld:
+    web = make_application("web")
+    mobile = make_application("mobile", user_tag_storage="encrypted")
+    customers = (JANE, MAX)
+    web_sessions = {
+        tag: [stored_session(web, user_tag=tag).pk for _ in range(2)] for tag in customers
+    }
+    mobile_sessions = {
+        tag: [stored_session(mobile, user_tag=tag).pk for _ in range(2)] for tag in customers
+    }
+    reader = User.objects.create_user("reader", password="pw", is_staff=True)
+    grant_record_access(user=reader, application=web)
+    grant_record_access(user=reader, application=mobile)
+    grant_fieldset(fieldset_name=BUILTIN_SENSITIVE, user=reader, application=web)
+    browser = Client()
+    browser.force_login(reader)
+    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=reader).key}"})
+    return JoinWorld(web, mobile, web_sessions, mobile_sessions, api, browser)
+
+
+def _api_rows(world: JoinWorld, **params: str) -> list[dict[str, object]]:
+    response = world.api.get("/api/v1/sessions/", {"page_size": "500", **params})
+    assert response.status_code == 200
+    return response.json()["results"]
+
+
+def _dashboard_ids(html: str) -> set[int]:
+    return {int(pk) for pk in re.findall(r'href="/dashboard/sessions/(\d+)/"', html)}
+
+
+def test_cross_application_join_probe(join_world: JoinWorld) -> None:
+    world = join_world
+    web_ids = {pk for pks in world.web_sessions.values() for pk in pks}
+    mobile_ids = {pk for pks in world.mobile_sessions.values() for pk in pks}
+    revealed = {row["user_id"]: row["user_tag"] for row in _api_rows(world, application="web")}
+    masked_rows = _api_rows(world, application="mobile")
+    assert set(revealed.values()) == {JANE, MAX}
+    assert all(row["user_tag"] is None for row in masked_rows)
+
+    # 1. No user_id of the masked application is a user_id of the revealed one,
+    #    in the API or on the admin changelist.
+    assert not set(revealed) & {row["user_id"] for row in masked_rows}
+    admin_web = world.browser.get(f"{ADMIN_CHANGELIST}?application=web").content.decode()
+    admin_mobile = world.browser.get(f"{ADMIN_CHANGELIST}?application=mobile").content.decode()
+    assert not set(PSEUDONYM.findall(admin_web)) & set(PSEUDONYM.findall(admin_mobile))
+
+    for user_id, tag in revealed.items():
+        # 2. API list filter: only the revealed application's sessions, also as CSV.
+        assert {row["id"] for row in _api_rows(world, user_id=user_id)} == set(
+            world.web_sessions[tag]
+        )
+        assert _api_rows(world, user_id=user_id, application="mobile") == []
+        csv = world.api.get("/api/v1/sessions/", {"user_id": user_id, "format": "csv"})
+        assert csv.status_code == 200
+        csv_ids = {int(line.split(",")[0]) for line in csv.content.decode().splitlines()[1:]}
+        assert csv_ids == set(world.web_sessions[tag])
+        # 3. Dashboard: the user_id filter and "Other sessions of this customer".
+        listed = world.browser.get(DASHBOARD, {"user_id": user_id}).content.decode()
+        assert _dashboard_ids(listed) == set(world.web_sessions[tag])
+        page = world.browser.get(f"{DASHBOARD}sessions/{world.web_sessions[tag][0]}/")
+        link = re.search(r'href="([^"]*)"[^>]*>Other sessions of this customer', page.text)
+        assert link is not None
+        others = world.browser.get(link[1].replace("&amp;", "&")).content.decode()
+        assert _dashboard_ids(others) == set(world.web_sessions[tag])
+        # 4. Admin: no URL lookup by user_id at all.
+        assert world.browser.get(f"{ADMIN_CHANGELIST}?user_id={user_id}").status_code == 400
+
+    # From the masked side the other way round: never a revealed session or tag.
+    for row in masked_rows:
+        joined = _api_rows(world, user_id=str(row["user_id"]))
+        assert {found["id"] for found in joined} <= mobile_ids
+        assert all(found["user_tag"] is None for found in joined)
+    assert web_ids.isdisjoint(mobile_ids)
+
+    # 5. Crossing applications: only through the user-tag search, and audited.
+    before = AuditRecord.objects.filter(kind="search").count()
+    searched = world.api.post(
+        "/api/v1/sessions/search/", data={"user_tag": JANE}, content_type="application/json"
+    )
+    assert set(session_ids_in(searched)) == set(
+        world.web_sessions[JANE] + world.mobile_sessions[JANE]
+    )
+    assert AuditRecord.objects.filter(kind="search").count() == before + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Count
 from django.test import Client
 
 from permissions.audit import Actor
@@ -259,7 +260,7 @@ def test_raw_storage_keeps_the_normalised_tag(client: Client) -> None:
     assert stored.user_tag == TAG
     assert stored.user_tag_encrypted is None
     assert stored.user_tag_blind_index == user_tags.blind_index_for(TAG)
-    assert stored.user_id == user_tags.pseudonym_for(TAG)
+    assert stored.user_id == user_tags.pseudonym_for(TAG, application_id=stored.application_id)
 
 
 def test_encrypted_storage_keeps_only_ciphertext_that_decrypts_to_the_tag(client: Client) -> None:
@@ -270,7 +271,7 @@ def test_encrypted_storage_keeps_only_ciphertext_that_decrypts_to_the_tag(client
     assert "jane" not in row_text(stored).lower()
     decrypted = user_tags.decrypt(stored.user_tag_encrypted, application_id=stored.application_id)
     assert decrypted == TAG
-    assert stored.user_id == user_tags.pseudonym_for(TAG)
+    assert stored.user_id == user_tags.pseudonym_for(TAG, application_id=stored.application_id)
 
 
 def test_pseudonym_only_storage_keeps_no_tag_but_search_and_user_id_work(client: Client) -> None:
@@ -283,16 +284,28 @@ def test_pseudonym_only_storage_keeps_no_tag_but_search_and_user_id_work(client:
         user_tag_blind_index__in=user_tags.blind_index_candidates_for(user_tags.normalise(TAG))
     )
     assert list(found) == [stored]
-    assert stored.user_id == user_tags.pseudonym_for(TAG)
+    assert stored.user_id == user_tags.pseudonym_for(TAG, application_id=stored.application_id)
 
 
-def test_one_person_has_one_user_id_across_applications(client: Client) -> None:
+def test_one_person_has_one_user_id_per_application_and_another_elsewhere(
+    client: Client,
+) -> None:
     first = new_application("first", user_tag_storage="encrypted")[1]
     second = new_application("second", user_tag_storage="pseudonym_only")[1]
-    post(client, first, batch(session(user_tag=TAG)))
-    post(client, second, batch(session(user_tag=TAG.upper())))
+    post(
+        client,
+        first,
+        batch(session(user_tag=TAG), session(session_id="s-0002", user_tag=TAG.upper())),
+    )
+    post(client, second, batch(session(user_tag=TAG)))
 
-    assert UserSession.objects.values("user_id").distinct().count() == 1
+    user_ids = dict(
+        UserSession.objects.values("application__slug")
+        .annotate(ids=Count("user_id", distinct=True))
+        .values_list("application__slug", "ids")
+    )
+    assert user_ids == {"first": 1, "second": 1}
+    assert UserSession.objects.values("user_id").distinct().count() == 2
 
 
 def test_resending_the_same_tag_keeps_the_ciphertext(client: Client) -> None:
