@@ -28,6 +28,17 @@ PYTHON = sys.executable
 APPLICATION_SLUG = "load-shop"
 READER = "load-reader"
 
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+from config.keys import generate_keys  # noqa: E402
+
+
+def production_environment(database_url: str) -> dict[str, str]:
+    """The environment of the server under test: DEBUG off, as in production, with
+    throwaway keys (the settings refuse to start without them)."""
+    return {**os.environ, **generate_keys(), "DATABASE_URL": database_url, "DEBUG": "false"}
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -1,29 +1,32 @@
 """rumvault settings: every knob comes from the environment (12-factor).
 
 Read top to bottom: paths, core Django, database, apps, security, REST API,
-rumvault's own keys and limits, logging. Development defaults work out of the
-box; ``python manage.py check --deploy`` fails while any development key is
-still in use (see ``config/checks.py``).
+rumvault's own keys and limits, logging. With ``DEBUG=true`` development
+defaults work out of the box; without it the process refuses to start while
+any key is missing or a public development value (``config/keys.py``).
 """
 
+import os
 from pathlib import Path
 
 import environ
 
-from privacy.keyring import parse_keyring
+from config.keys import read_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local .env is convenient in development; production passes real variables.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Only when asked: a forgotten .env (with development keys, say) must not
+# quietly configure a production process.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -------------------------------------------------------------------
-# Development values are public (they are in this file). The deploy check
-# refuses them, so they can never silently reach production.
-DEVELOPMENT_SECRET_KEY = "django-insecure-rumvault-development-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
+# Raises ImproperlyConfigured, naming the variables, when DEBUG is off and a
+# key is missing or a development value.
+_KEYS = read_keys(os.environ, debug=DEBUG)
+SECRET_KEY = _KEYS.secret_key
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -189,18 +192,10 @@ GUARDIAN_RAISE_403 = False
 # Separate from SECRET_KEY and from each other, so rotating Django's key does
 # not break search, and a leaked blind-index key does not decrypt tags.
 # Format: "<id>:<secret>[,<id>:<secret>...]", newest (highest) id used for writes.
-DEVELOPMENT_PSEUDONYM_KEYS = "1:development-pseudonym-key-not-for-production-use"
-DEVELOPMENT_BLIND_INDEX_KEYS = "1:development-blind-index-key-not-for-production-use"
-DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-use"
-RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
-    env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
-)
-RUMVAULT_BLIND_INDEX_KEYS = parse_keyring(
-    env.str("RUMVAULT_BLIND_INDEX_KEYS", default=DEVELOPMENT_BLIND_INDEX_KEYS)
-)
-RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
-    env.str("RUMVAULT_ENCRYPTION_KEYS", default=DEVELOPMENT_ENCRYPTION_KEYS)
-)
+# Each is declared once, with its development value, in config/keys.py.
+RUMVAULT_PSEUDONYM_KEYS = _KEYS.keyrings["RUMVAULT_PSEUDONYM_KEYS"]
+RUMVAULT_BLIND_INDEX_KEYS = _KEYS.keyrings["RUMVAULT_BLIND_INDEX_KEYS"]
+RUMVAULT_ENCRYPTION_KEYS = _KEYS.keyrings["RUMVAULT_ENCRYPTION_KEYS"]
 
 # --- rumvault ingest limits -------------------------------------------------------
 RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
