@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: request ids, and a clean 503 when the database is away."""
+"""Cross-cutting request handling: request ids, no caching, a 503 when the database is away."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 from config.logging import current_request_id
 
@@ -36,6 +37,26 @@ class RequestIdMiddleware:
         finally:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that is not a static file.
+
+    API JSON, CSV exports, the browsable API, the dashboard and the admin all
+    carry session data for one principal; no browser or proxy may keep a copy.
+    One rule for every response rather than a list of views that could miss
+    one: static files never reach this middleware (whitenoise, listed before it,
+    answers them with its own long-lived caching headers).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # max-age=0, no-cache, no-store, must-revalidate, private (and Expires).
+        add_never_cache_headers(response)
         return response
 
 
