@@ -1,0 +1,34 @@
+"""API tokens, stored as hashes (django-rest-knox).
+
+knox stores a SHA-512 digest of each token and a short lookup prefix, never
+the token; it is shown once, when created. ``ApiToken`` is knox's own model
+(``KNOX_TOKEN_MODEL``) with one change: an integer primary key. knox keys
+tokens by their digest, which would then appear in admin URLs and forms; a
+digest cannot authenticate, but no page needs to show it either.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
+
+# How much of the token the admin shows: enough to tell tokens apart, a small
+# part of the 15 characters knox keeps for lookups (the token has 64).
+DISPLAYED_PREFIX_LENGTH = 8
+
+
+class ApiToken(AbstractAuthToken):
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ("-created",)
+
+    def __str__(self) -> str:
+        return f"{self.displayed_prefix}… ({self.user})"
+
+    @property
+    def displayed_prefix(self) -> str:
+        return self.token_key[:DISPLAYED_PREFIX_LENGTH]
