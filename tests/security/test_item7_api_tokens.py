@@ -25,7 +25,7 @@ def create_token(username: str) -> str:
     call_command("drf_create_token", username, stdout=out)
     line = out.getvalue().strip()
     assert len(line.splitlines()) == 1
-    return line.split()[2]  # "Generated token <key> for user <name>, ..." (README: awk '{print $3}')
+    return line.split()[2]  # "Generated token <key> for user <name>, ..." (awk '{print $3}')
 
 
 def me(key: str) -> int:
@@ -75,9 +75,10 @@ def test_item7_a_staff_user_who_may_view_tokens_sees_a_prefix_at_most() -> None:
     assert token.digest not in page
     assert token.token_key not in page
     # No page of the token, no way to add one that would print the key there.
-    assert client.get(f"/admin/access/apitoken/{token.pk}/change/").content.decode().count(
-        key[:9]
-    ) == 0
+    assert (
+        client.get(f"/admin/access/apitoken/{token.pk}/change/").content.decode().count(key[:9])
+        == 0
+    )
     assert client.get("/admin/access/apitoken/add/").status_code == 403
 
 
