@@ -32,3 +32,19 @@ class ApiToken(AbstractAuthToken):
     @property
     def displayed_prefix(self) -> str:
         return self.token_key[:DISPLAYED_PREFIX_LENGTH]
+
+
+class RateLimitCounter(models.Model):
+    """Attempts of one caller against one rate limit in its current window (``access.throttling``).
+
+    ``key`` is a keyed hash of (limit, caller): the table never holds a
+    username, an address or a token. Rows whose window ended an hour ago are
+    deleted as new callers come.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField()
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.count} until {self.window_ends:%H:%M:%S}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 
+from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
 from config.keys import read_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "access.middleware.ThrottledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -168,6 +170,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client address for rate limits: behind our proxy, the address it
+    # appended to X-Forwarded-For; otherwise the connection's (a client's own
+    # X-Forwarded-For is never believed).
+    "NUM_PROXIES": 1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0,
 }
 
 # API tokens (django-rest-knox): stored as SHA-512 digests, shown once, expiring.
@@ -209,6 +215,19 @@ GUARDIAN_RAISE_403 = False
 RUMVAULT_PSEUDONYM_KEYS = _KEYS.keyrings["RUMVAULT_PSEUDONYM_KEYS"]
 RUMVAULT_BLIND_INDEX_KEYS = _KEYS.keyrings["RUMVAULT_BLIND_INDEX_KEYS"]
 RUMVAULT_ENCRYPTION_KEYS = _KEYS.keyrings["RUMVAULT_ENCRYPTION_KEYS"]
+
+# --- rumvault rate limits (access/throttling.py) --------------------------------
+# "N/period" with period s, min, h or d; over the limit a request gets 429 with
+# Retry-After. Counted in the database, shared by every worker.
+RUMVAULT_RATE_LIMITS = rates_from_environment(
+    {
+        SEARCH: ("RUMVAULT_RATE_SEARCH", "30/min"),  # per user: API, dashboard, admin
+        INGEST: ("RUMVAULT_RATE_INGEST", "100/s"),  # per application (ingest token)
+        LOGIN_ACCOUNT: ("RUMVAULT_RATE_LOGIN_ACCOUNT", "5/min"),  # per username tried
+        LOGIN_ADDRESS: ("RUMVAULT_RATE_LOGIN_ADDRESS", "20/min"),  # per client address
+    },
+    env,
+)
 
 # --- rumvault ingest limits -------------------------------------------------------
 RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)

@@ -27,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from access.throttling import search_throttled
 from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import audit_reveal, audit_search
 from sessions_app import user_tags
@@ -299,7 +300,9 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
         return queryset, False
 
     def get_urls(self) -> list[Any]:
-        customer_search = self.admin_site.admin_view(self.customer_search_view)
+        customer_search = self.admin_site.admin_view(
+            search_throttled("user_tag")(self.customer_search_view)
+        )
         return [
             path("customer-search/", customer_search, name="sessions_app_usersession_search"),
             *super().get_urls(),
