@@ -39,12 +39,13 @@ class RateLimitCounter(models.Model):
 
     ``key`` is a keyed hash of (limit, caller): the table never holds a
     username, an address or a token. Rows whose window ended an hour ago are
-    deleted as new callers come.
+    deleted as new windows start.
     """
 
     key = models.CharField(max_length=64, primary_key=True)
     count = models.PositiveIntegerField()
-    window_ends = models.DateTimeField(db_index=True)
+    # Seconds since the epoch, compared in SQL the same way on every database.
+    window_ends = models.FloatField(db_index=True)
 
     def __str__(self) -> str:
-        return f"{self.count} until {self.window_ends:%H:%M:%S}"
+        return f"{self.count} attempts"

@@ -6,8 +6,9 @@ Why the database and not Django's cache framework: the counters must be
 shared by every gunicorn worker (per-process memory is not), and exact under
 concurrency. Django's cache ``incr`` and DRF's throttles read, then write, so
 simultaneous requests each see the old count and a burst passes the limit
-several times over. Here one ``UPDATE ... SET count = count + 1`` per attempt
-is atomic in PostgreSQL and SQLite alike, and the database is already shared.
+several times over. Here each attempt is one upsert that adds 1 and returns
+the new count, atomic in PostgreSQL and SQLite alike; the database is
+already shared.
 
 Who is counted is never stored: the counter key is an HMAC (under
 SECRET_KEY) of the limit's name and the caller.
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 from rest_framework.exceptions import Throttled
@@ -35,7 +35,7 @@ from rest_framework.views import APIView
 from access.models import RateLimitCounter
 from access.rates import SEARCH, Rate
 
-_KEEP_ENDED = timedelta(hours=1)
+_KEEP_ENDED_SECONDS = 3600
 
 
 def hit(limit: str, caller: str) -> float | None:
@@ -50,29 +50,38 @@ def hit(limit: str, caller: str) -> float | None:
     key = salted_hmac(
         "rumvault.access.throttling", f"{limit}\x00{caller}", algorithm="sha256"
     ).hexdigest()
-    now = datetime.now(UTC)
-    counters = RateLimitCounter.objects.filter(key=key)
-    with transaction.atomic():
-        # Each UPDATE is atomic: a concurrent attempt waits for the row and
-        # re-reads it, so no two attempts ever see the same count.
-        if not counters.filter(window_ends__gt=now).update(count=F("count") + 1):
-            window_ends = now + timedelta(seconds=rate.period)
-            if not counters.filter(window_ends__lte=now).update(count=1, window_ends=window_ends):
-                _create(key, window_ends, now=now)
-        count, window_ends = counters.values_list("count", "window_ends").get()
+    now = time.time()
+    count_sql, forget_sql = _counter_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql, [key, now + rate.period, now, now])
+        count, window_ends = cursor.fetchone()
+        if count == 1:  # a new window: forget callers whose windows ended a while ago
+            cursor.execute(forget_sql, [now - _KEEP_ENDED_SECONDS])
     if count <= rate.limit:
         return None
-    return (window_ends - now).total_seconds()
+    return float(window_ends) - now
 
 
-def _create(key: str, window_ends: datetime, *, now: datetime) -> None:
-    # Forget callers whose windows ended a while ago; the table stays small.
-    RateLimitCounter.objects.filter(window_ends__lt=now - _KEEP_ENDED).delete()
-    try:
-        with transaction.atomic():
-            RateLimitCounter.objects.create(key=key, count=1, window_ends=window_ends)
-    except IntegrityError:  # a concurrent attempt created it first
-        RateLimitCounter.objects.filter(key=key).update(count=F("count") + 1)
+def _counter_sql() -> tuple[str, str]:
+    """One statement per attempt, atomic on its own: create the caller's row,
+    or count in its current window, or start a new window; return the count.
+
+    Why SQL: Django's ORM has no upsert that returns the updated row, and an
+    UPDATE followed by a SELECT needs a transaction and three more statements
+    (PostgreSQL and SQLite 3.35+ both run this one).
+    """
+    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    key, count, ends = (connection.ops.quote_name(name) for name in ("key", "count", "window_ends"))
+    open_window = f"{table}.{ends} > %s"
+    count_sql = (
+        f"INSERT INTO {table} ({key}, {count}, {ends}) VALUES (%s, 1, %s) "  # noqa: S608 (names from the model)
+        f"ON CONFLICT ({key}) DO UPDATE SET "
+        f"{count} = CASE WHEN {open_window} THEN {table}.{count} + 1 ELSE 1 END, "
+        f"{ends} = CASE WHEN {open_window} THEN {table}.{ends} ELSE excluded.{ends} END "
+        f"RETURNING {count}, {ends}"
+    )
+    forget_sql = f"DELETE FROM {table} WHERE {ends} < %s"  # noqa: S608 (names from the model)
+    return count_sql, forget_sql
 
 
 def check(limit: str, caller: str) -> None:
