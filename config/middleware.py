@@ -12,12 +12,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 
 from config.logging import current_request_id
+from privacy.detectors import mask_text
 
 logger = logging.getLogger("rumvault.requests")
 
-# A client-supplied id is echoed only if it is short and harmless; anything
-# else could smuggle personal data or control characters into the logs.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A client-supplied id is kept only in the shape of a random id: 16 to 64
+# letters, digits, "-" or "_", with a letter, and nothing any personal-data
+# detector finds in it. Anything else (an IP, an email, a phone or card
+# number, a UUID that may be a customer id) is replaced, never logged.
+_REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 RETRY_AFTER_SECONDS = 5
 
 
@@ -28,8 +31,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        supplied = request.headers.get("X-Request-ID", "")
-        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = accepted_request_id(request.headers.get("X-Request-ID", ""))
+        request_id = request_id or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = current_request_id.set(request_id)
         try:
@@ -38,6 +41,15 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+def accepted_request_id(supplied: str) -> str | None:
+    """``supplied`` if it looks like a random request id and carries no personal data."""
+    if _REQUEST_ID_SHAPE.fullmatch(supplied) is None:
+        return None
+    if not any(char.isalpha() for char in supplied) or mask_text(supplied) != supplied:
+        return None
+    return supplied
 
 
 class NoStoreMiddleware:

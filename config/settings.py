@@ -14,6 +14,7 @@ import environ
 
 from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
 from config.keys import read_keys
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -240,26 +241,9 @@ RUMVAULT_USER_TAG_MAX_LENGTH = 250
 DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES
 
 # --- Logging --------------------------------------------------------------------
-# One JSON object per line with the request id (config/logging.py); "plain" is
-# easier on the eyes in a terminal. Neither ever serialises the request.
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One JSON object per line with the request id; "plain" is easier on the eyes
+# in a terminal. Every line of every logger (Django's, runserver's, gunicorn's)
+# is masked on its way out, in both formats (config/logging.py).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
-    "formatters": {
-        "json": {"()": "config.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # SQL statements carry parameter values (tags, IPs); never log them.
-    "loggers": {"django.db.backends": {"level": "WARNING", "propagate": True}},
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
