@@ -6,3 +6,6 @@ class AccessConfig(AppConfig):
 
     name = "access"
     verbose_name = "API tokens and rate limits"
+
+    def ready(self) -> None:
+        from access import schema  # noqa: F401 (registers the OpenAPI extension)

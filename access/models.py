@@ -38,8 +38,9 @@ class RateLimitCounter(models.Model):
     """Attempts of one caller against one rate limit in its current window (``access.throttling``).
 
     ``key`` is a keyed hash of (limit, caller): the table never holds a
-    username, an address or a token. Rows whose window ended an hour ago are
-    deleted as new windows start.
+    username, an address or a token. Log-in counters whose window ended an
+    hour ago are deleted as new ones start (anyone can add usernames and
+    addresses); users and applications are few, their rows stay.
     """
 
     key = models.CharField(max_length=64, primary_key=True)

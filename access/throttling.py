@@ -33,9 +33,10 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from access.models import RateLimitCounter
-from access.rates import SEARCH, Rate
+from access.rates import LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, Rate
 
 _KEEP_ENDED_SECONDS = 3600
+_UNBOUNDED_CALLERS = (LOGIN_ACCOUNT, LOGIN_ADDRESS)
 
 
 def hit(limit: str, caller: str) -> float | None:
@@ -55,7 +56,10 @@ def hit(limit: str, caller: str) -> float | None:
     with connection.cursor() as cursor:
         cursor.execute(count_sql, [key, now + rate.period, now, now])
         count, window_ends = cursor.fetchone()
-        if count == 1:  # a new window: forget callers whose windows ended a while ago
+        if count == 1 and limit in _UNBOUNDED_CALLERS:
+            # A new window of a limit anyone can add callers to (any username,
+            # any address): forget callers whose windows ended a while ago.
+            # Users and applications are few; their rows stay.
             cursor.execute(forget_sql, [now - _KEEP_ENDED_SECONDS])
     if count <= rate.limit:
         return None
