@@ -10,7 +10,7 @@ from rest_framework import exceptions
 from access.models import ApiToken
 
 
-class TokenAuthentication(KnoxTokenAuthentication):
+class TokenAuthentication(KnoxTokenAuthentication):  # type: ignore[misc]  # knox is untyped
     """knox's authentication with two departures.
 
     * A header that is not UTF-8 is a 401, not a 500 (knox decodes it unguarded;
@@ -26,7 +26,8 @@ class TokenAuthentication(KnoxTokenAuthentication):
             token.decode("utf-8")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        return super().authenticate_credentials(token)
+        authenticated: tuple[AbstractBaseUser, ApiToken] = super().authenticate_credentials(token)
+        return authenticated
 
     def _cleanup_token(self, auth_token: ApiToken) -> bool:
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from access import throttling
@@ -50,7 +51,8 @@ class ThrottledMiddleware:
         match = request.resolver_match
         if request.method != "POST" or match is None or match.view_name not in LOGIN_VIEWS:
             return None
-        address = throttling.client_address(BaseThrottle().get_ident(request) or "")
+        # DRF's address rules (NUM_PROXIES), for a plain Django request.
+        address = throttling.client_address(BaseThrottle().get_ident(Request(request)) or "")
         waits = [throttling.hit(LOGIN_ADDRESS, f"address:{address}")]
         username = request.POST.get("username", "").strip().casefold()
         if username:
@@ -60,5 +62,5 @@ class ThrottledMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, Throttled):
-            return too_many_requests(exception.wait or 1)
+            return too_many_requests(getattr(exception, "wait", None) or 1)
         return None

@@ -18,7 +18,7 @@ from knox.settings import CONSTANTS
 DISPLAYED_PREFIX_LENGTH = 8
 
 
-class ApiToken(AbstractAuthToken):
+class ApiToken(AbstractAuthToken):  # type: ignore[misc]  # knox ships no type information
     id = models.BigAutoField(primary_key=True)
     digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
 
@@ -31,7 +31,7 @@ class ApiToken(AbstractAuthToken):
 
     @property
     def displayed_prefix(self) -> str:
-        return self.token_key[:DISPLAYED_PREFIX_LENGTH]
+        return str(self.token_key)[:DISPLAYED_PREFIX_LENGTH]
 
 
 class RateLimitCounter(models.Model):

@@ -7,6 +7,6 @@ Imported in ``AccessConfig.ready`` so the extension is registered.
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 
 
-class ApiTokenScheme(KnoxTokenScheme):
+class ApiTokenScheme(KnoxTokenScheme):  # type: ignore[no-untyped-call]  # registers itself
     target_class = "access.authentication.TokenAuthentication"
     name = "tokenAuth"

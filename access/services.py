@@ -22,4 +22,5 @@ def api_token_create(
     if not revoke_others:
         tokens = tokens.filter(expiry__lt=timezone.now())
     tokens.delete()
-    return ApiToken.objects.create(user=user)
+    created: tuple[ApiToken, str] = ApiToken.objects.create(user=user)  # knox's manager
+    return created

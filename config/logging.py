@@ -29,6 +29,7 @@ import contextvars
 import json
 import logging
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -61,7 +62,7 @@ def mask_log_text(text: str) -> str:
     return mask_text(_PATH.sub(_mask_path, text))
 
 
-def _unescaped(record: logging.LogRecord) -> tuple[object, ...] | object:
+def _unescaped(record: logging.LogRecord) -> tuple[object, ...] | Mapping[str, object] | None:
     args = record.args
     if not isinstance(args, tuple) or not record.name.startswith(_DJANGO_ESCAPING_LOGGERS):
         return args
