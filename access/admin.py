@@ -13,7 +13,7 @@ from access.models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at runtime
     list_display = ("displayed_prefix", "user", "created", "expiry")
     list_display_links = None
     list_select_related = ("user",)
