@@ -46,8 +46,10 @@ demo: install
 	DEBUG=true $(PYTHON) manage.py seed_demo --sessions $(DEMO_SESSIONS)
 	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
 
-# Production-style serving on DATABASE_URL: migrations, static files, gunicorn.
+# Production-style serving on DATABASE_URL: the deploy check (refuses DEBUG and
+# public keys), migrations, static files, gunicorn.
 serve: install
+	$(PYTHON) manage.py check --deploy --fail-level ERROR
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py

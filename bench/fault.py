@@ -36,6 +36,7 @@ from harness import (
     free_port,
     gunicorn_server,
     prepare_database,
+    production_environment,
     start_ingest_clients,
 )
 
@@ -64,11 +65,7 @@ def main() -> int:
     cluster_environment = {**os.environ, "POSTGRES_DIR": directory, "POSTGRES_PORT": str(port)}
     cluster("postgres_start", cluster_environment)
     try:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": f"postgres://rumvault@127.0.0.1:{port}/rumvault",
-            "DEBUG": "false",
-        }
+        environment = production_environment(f"postgres://rumvault@127.0.0.1:{port}/rumvault")
         ingest_token, _ = prepare_database(environment)
         stats, sent, stop = Stats(), Sent(), threading.Event()
         with gunicorn_server(environment, workers=2) as server_port:

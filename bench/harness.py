@@ -28,6 +28,27 @@ PYTHON = sys.executable
 APPLICATION_SLUG = "load-shop"
 READER = "load-reader"
 
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+from config.keys import generate_keys  # noqa: E402
+
+
+def production_environment(database_url: str) -> dict[str, str]:
+    """The environment of the server under test: DEBUG off, as in production, with
+    throwaway keys (the settings refuse to start without them). The readers all
+    search as one user, far more often than RUMVAULT_RATE_SEARCH allows a person;
+    the limit is raised so that the load test measures throughput (the limits
+    themselves are tested in tests/security/test_item12_rate_limits.py)."""
+    return {
+        **os.environ,
+        **generate_keys(),
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "RUMVAULT_RATE_SEARCH": "1000000/s",
+        "RUMVAULT_RATE_INGEST": "1000000/s",
+    }
+
 
 def free_port() -> int:
     with socket.socket() as probe:

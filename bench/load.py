@@ -13,7 +13,6 @@ is ``load: PASS`` or ``load: FAIL``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from harness import (
     exactly_once_check,
     gunicorn_server,
     prepare_database,
+    production_environment,
     reader_client,
     start_ingest_clients,
 )
@@ -42,7 +42,7 @@ def main() -> int:
     arguments = parser.parse_args()
 
     with throwaway_database("rumvault_load") as database_url:
-        environment = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
+        environment = production_environment(database_url)
         print(f"database: {'PostgreSQL' if is_postgresql(database_url) else 'SQLite'}")
         ingest_token, reader_token = prepare_database(environment)
         stats, sent, stop = Stats(), Sent(), threading.Event()

@@ -239,10 +239,11 @@ def install_plain_views() -> None:
 def client_for(username: str, *, superuser: bool = False) -> Any:
     from django.contrib.auth.models import User
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+
+    from access.services import api_token_create
 
     user = User.objects.create_user(username, is_superuser=superuser)
-    key = Token.objects.create(user=user).key
+    _, key = api_token_create(user=user)
     return Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT="application/json")
 
 

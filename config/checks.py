@@ -1,7 +1,9 @@
-"""Deploy-time system checks: refuse to run production on development keys.
+"""Deploy-time system checks: refuse to run production on development keys or DEBUG.
 
-``python manage.py check --deploy`` exits non-zero when any of these fire, so
-a deployment pipeline that runs it cannot ship the public development keys.
+Without DEBUG the settings already refuse development keys at start-up
+(``config/keys.py``); ``python manage.py check --deploy`` (which ``make serve``
+runs first) also catches DEBUG left on, together with the development keys it
+lets through, so a pipeline that runs it cannot ship either.
 """
 
 from __future__ import annotations
@@ -11,37 +13,32 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from privacy.keyring import parse_keyring
-
-_DEVELOPMENT_KEYS = (
-    ("RUMVAULT_PSEUDONYM_KEYS", "DEVELOPMENT_PSEUDONYM_KEYS", "rumvault.E002"),
-    ("RUMVAULT_BLIND_INDEX_KEYS", "DEVELOPMENT_BLIND_INDEX_KEYS", "rumvault.E003"),
-    ("RUMVAULT_ENCRYPTION_KEYS", "DEVELOPMENT_ENCRYPTION_KEYS", "rumvault.E004"),
-    ("RUMVAULT_SESSION_ID_KEYS", "DEVELOPMENT_SESSION_ID_KEYS", "rumvault.E006"),
-    ("RUMVAULT_AUDIT_KEYS", "DEVELOPMENT_AUDIT_KEYS", "rumvault.E006"),
+from config.keys import (
+    DEVELOPMENT_KEYRINGS,
+    SECRET_KEY_VARIABLE,
+    is_development_keyring,
+    is_development_secret_key,
 )
 
 
 @register(Tags.security, deploy=True)
 def development_keys_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
-    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+    if is_development_secret_key(settings.SECRET_KEY):
         errors.append(
             Error(
-                "SECRET_KEY is the public development key.",
-                hint="Set the SECRET_KEY environment variable to a long random value.",
+                f"{SECRET_KEY_VARIABLE} is the public development key.",
+                hint=f"Set the {SECRET_KEY_VARIABLE} environment variable to a long random value.",
                 id="rumvault.E001",
             )
         )
-    for setting_name, development_name, check_id in _DEVELOPMENT_KEYS:
-        development_keys = parse_keyring(getattr(settings, development_name)).keys.values()
-        in_use = getattr(settings, setting_name).keys.values()
-        if set(development_keys) & set(in_use):
+    for setting_name, _ in DEVELOPMENT_KEYRINGS:
+        if is_development_keyring(getattr(settings, setting_name)):
             errors.append(
                 Error(
-                    f"{setting_name} contains the public development key.",
+                    f"{setting_name} contains a public development key.",
                     hint=f"Set {setting_name} to '1:<random secret of 32+ characters>'.",
-                    id=check_id,
+                    id="rumvault.E002",
                 )
             )
     if settings.DEBUG:

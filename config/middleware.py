@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: request ids, and a clean 503 when the database is away."""
+"""Cross-cutting request handling: request ids, no caching, a 503 when the database is away."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 from config.logging import current_request_id
+from privacy.detectors import mask_text
 
 logger = logging.getLogger("rumvault.requests")
 
-# A client-supplied id is echoed only if it is short and harmless; anything
-# else could smuggle personal data or control characters into the logs.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A client-supplied id is kept only in the shape of a random id: 16 to 64
+# letters, digits, "-" or "_", with a letter, and nothing any personal-data
+# detector finds in it. Anything else (an IP, an email, a phone or card
+# number, a UUID that may be a customer id) is replaced, never logged.
+_REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 RETRY_AFTER_SECONDS = 5
 
 
@@ -27,8 +31,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        supplied = request.headers.get("X-Request-ID", "")
-        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = accepted_request_id(request.headers.get("X-Request-ID", ""))
+        request_id = request_id or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = current_request_id.set(request_id)
         try:
@@ -36,6 +40,35 @@ class RequestIdMiddleware:
         finally:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+def accepted_request_id(supplied: str) -> str | None:
+    """``supplied`` if it looks like a random request id and carries no personal data."""
+    if _REQUEST_ID_SHAPE.fullmatch(supplied) is None:
+        return None
+    if not any(char.isalpha() for char in supplied) or mask_text(supplied) != supplied:
+        return None
+    return supplied
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that is not a static file.
+
+    API JSON, CSV exports, the browsable API, the dashboard and the admin all
+    carry session data for one principal; no browser or proxy may keep a copy.
+    One rule for every response rather than a list of views that could miss
+    one: static files never reach this middleware (whitenoise, listed before it,
+    answers them with its own long-lived caching headers).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # max-age=0, no-cache, no-store, must-revalidate, private (and Expires).
+        add_never_cache_headers(response)
         return response
 
 

@@ -1,29 +1,35 @@
 """rumvault settings: every knob comes from the environment (12-factor).
 
 Read top to bottom: paths, core Django, database, apps, security, REST API,
-rumvault's own keys and limits, logging. Development defaults work out of the
-box; ``python manage.py check --deploy`` fails while any development key is
-still in use (see ``config/checks.py``).
+rumvault's own keys and limits, logging. With ``DEBUG=true`` development
+defaults work out of the box; without it the process refuses to start while
+any key is missing or a public development value (``config/keys.py``).
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 
-from privacy.keyring import parse_keyring
+from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
+from config.keys import read_keys
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local .env is convenient in development; production passes real variables.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Only when asked: a forgotten .env (with development keys, say) must not
+# quietly configure a production process.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -------------------------------------------------------------------
-# Development values are public (they are in this file). The deploy check
-# refuses them, so they can never silently reach production.
-DEVELOPMENT_SECRET_KEY = "django-insecure-rumvault-development-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
+# Raises ImproperlyConfigured, naming the variables, when DEBUG is off and a
+# key is missing or a development value.
+_KEYS = read_keys(os.environ, debug=DEBUG)
+SECRET_KEY = _KEYS.secret_key
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -62,7 +68,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -71,16 +77,22 @@ INSTALLED_APPS = [
     "fieldsets",
     "permissions",
     "dashboard",
+    "access",
 ]
+# knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
+KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
+MIGRATION_MODULES = {"knox": None}
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "access.middleware.ThrottledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -150,7 +162,7 @@ SECURE_PROXY_SSL_HEADER = (
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -160,6 +172,17 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client address for rate limits: behind our proxy, the address it
+    # appended to X-Forwarded-For; otherwise the connection's (a client's own
+    # X-Forwarded-For is never believed).
+    "NUM_PROXIES": 1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0,
+}
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, expiring.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=env.int("RUMVAULT_API_TOKEN_TTL_DAYS", default=30)),
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -193,30 +216,31 @@ SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 # Separate from SECRET_KEY and from each other, so rotating Django's key does
 # not break search, and a leaked blind-index key does not decrypt tags.
 # Format: "<id>:<secret>[,<id>:<secret>...]", newest (highest) id used for writes.
-DEVELOPMENT_PSEUDONYM_KEYS = "1:development-pseudonym-key-not-for-production-use"
-DEVELOPMENT_BLIND_INDEX_KEYS = "1:development-blind-index-key-not-for-production-use"
-DEVELOPMENT_ENCRYPTION_KEYS = "1:development-encryption-key-not-for-production-use"
+# Each is declared once, with its development value, in config/keys.py.
+RUMVAULT_PSEUDONYM_KEYS = _KEYS.keyrings["RUMVAULT_PSEUDONYM_KEYS"]
+RUMVAULT_BLIND_INDEX_KEYS = _KEYS.keyrings["RUMVAULT_BLIND_INDEX_KEYS"]
+RUMVAULT_ENCRYPTION_KEYS = _KEYS.keyrings["RUMVAULT_ENCRYPTION_KEYS"]
 # Keyed digest stored instead of a client session_id in which a detector found
 # personal data or a secret (docs/privacy-model.md).
-DEVELOPMENT_SESSION_ID_KEYS = "1:development-session-id-key-not-for-production-use"
-DEVELOPMENT_AUDIT_KEYS = "1:development-audit-key-not-for-production-use"
-RUMVAULT_PSEUDONYM_KEYS = parse_keyring(
-    env.str("RUMVAULT_PSEUDONYM_KEYS", default=DEVELOPMENT_PSEUDONYM_KEYS)
-)
-RUMVAULT_BLIND_INDEX_KEYS = parse_keyring(
-    env.str("RUMVAULT_BLIND_INDEX_KEYS", default=DEVELOPMENT_BLIND_INDEX_KEYS)
-)
-RUMVAULT_ENCRYPTION_KEYS = parse_keyring(
-    env.str("RUMVAULT_ENCRYPTION_KEYS", default=DEVELOPMENT_ENCRYPTION_KEYS)
-)
-RUMVAULT_SESSION_ID_KEYS = parse_keyring(
-    env.str("RUMVAULT_SESSION_ID_KEYS", default=DEVELOPMENT_SESSION_ID_KEYS)
-)
+RUMVAULT_SESSION_ID_KEYS = _KEYS.keyrings["RUMVAULT_SESSION_ID_KEYS"]
 # The audit trail's hash of a searched tag: its own key, so an audit record
 # is never a blind index that could be replayed as a search.
-RUMVAULT_AUDIT_KEYS = parse_keyring(env.str("RUMVAULT_AUDIT_KEYS", default=DEVELOPMENT_AUDIT_KEYS))
+RUMVAULT_AUDIT_KEYS = _KEYS.keyrings["RUMVAULT_AUDIT_KEYS"]
 # How long an admin customer search stays usable by its random id (seconds).
 RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
+
+# --- rumvault rate limits (access/throttling.py) --------------------------------
+# "N/period" with period s, min, h or d; over the limit a request gets 429 with
+# Retry-After. Counted in the database, shared by every worker.
+RUMVAULT_RATE_LIMITS = rates_from_environment(
+    {
+        SEARCH: ("RUMVAULT_RATE_SEARCH", "30/min"),  # per user: API, dashboard, admin
+        INGEST: ("RUMVAULT_RATE_INGEST", "100/s"),  # per application (ingest token)
+        LOGIN_ACCOUNT: ("RUMVAULT_RATE_LOGIN_ACCOUNT", "5/min"),  # per username tried
+        LOGIN_ADDRESS: ("RUMVAULT_RATE_LOGIN_ADDRESS", "20/min"),  # per client address
+    },
+    env,
+)
 
 # --- rumvault ingest limits -------------------------------------------------------
 RUMVAULT_INGEST_MAX_BODY_BYTES = env.int("RUMVAULT_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
@@ -229,26 +253,9 @@ RUMVAULT_USER_TAG_MAX_LENGTH = 250
 DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES
 
 # --- Logging --------------------------------------------------------------------
-# One JSON object per line with the request id (config/logging.py); "plain" is
-# easier on the eyes in a terminal. Neither ever serialises the request.
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One JSON object per line with the request id; "plain" is easier on the eyes
+# in a terminal. Every line of every logger (Django's, runserver's, gunicorn's)
+# is masked on its way out, in both formats (config/logging.py).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
-    "formatters": {
-        "json": {"()": "config.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # SQL statements carry parameter values (tags, IPs); never log them.
-    "loggers": {"django.db.backends": {"level": "WARNING", "propagate": True}},
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)

@@ -24,6 +24,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access.throttling import search_throttled
 from dashboard import presenters
 from dashboard.forms import URL_FORBIDDEN, FindForm, OverviewForm
 from dashboard.selectors import (
@@ -118,6 +119,7 @@ def _audit_path(request: HttpRequest) -> dict[str, str]:
 
 @dashboard_view
 @require_http_methods(["GET", "POST"])
+@search_throttled("email")
 def find(request: HttpRequest) -> HttpResponse:
     """Search form and results. The email travels only in a POST body and is never echoed.
 

@@ -37,6 +37,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from access.throttling import search_throttled
 from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import Actor, audit_reveal, audit_search
 from sessions_app import admin_search
@@ -382,7 +383,9 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
         return queryset, False
 
     def get_urls(self) -> list[Any]:
-        customer_search = self.admin_site.admin_view(self.customer_search_view)
+        customer_search = self.admin_site.admin_view(
+            search_throttled("user_tag")(self.customer_search_view)
+        )
         return [
             path("customer-search/", customer_search, name="sessions_app_usersession_search"),
             *super().get_urls(),

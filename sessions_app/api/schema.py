@@ -143,6 +143,10 @@ ERROR_RESPONSES = {
     ),
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
 }
+THROTTLED_RESPONSE = OpenApiResponse(
+    ErrorSerializer,
+    description="Over RUMVAULT_RATE_SEARCH for this user; retry after Retry-After seconds.",
+)
 # DRF's content negotiation answers a ``format`` it has no renderer for with 404.
 UNSUPPORTED_FORMAT_RESPONSE = OpenApiResponse(
     ErrorSerializer, description="Unsupported format: use format=json or format=csv."

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
+from access.throttling import SearchRateThrottle
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
@@ -243,6 +244,8 @@ class SessionSearchView(SessionPageView):
     """
 
     parser_classes = [JSONParser]
+    # Per user; the dashboard's and the admin's searches count against it too.
+    throttle_classes = [SearchRateThrottle]
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         # A GET search would carry the tag in its URL: say how to search
@@ -270,6 +273,7 @@ class SessionSearchView(SessionPageView):
             ),
             **schema.ERROR_RESPONSES,
             403: schema.HIDDEN_FIELD_RESPONSE,
+            429: schema.THROTTLED_RESPONSE,
             404: schema.UNSUPPORTED_FORMAT_RESPONSE,
         },
     )

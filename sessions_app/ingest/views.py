@@ -4,7 +4,7 @@ A DRF view only so drf-spectacular documents it: it authenticates with its
 own bearer token (an application, not a user), so DRF authentication,
 permissions, parsers and content negotiation are all switched off and the
 body is read from the underlying Django request. Order of checks: token,
-content type, size (header first, then the bytes actually read), JSON, then
+rate limit (per token), content type, size (header first, then the bytes actually read), JSON, then
 the batch.
 """
 
@@ -25,6 +25,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from access import throttling
+from access.rates import INGEST
 from sessions_app.ingest import schema
 from sessions_app.ingest.authentication import IngestAuthenticationFailed, authenticate_ingest
 from sessions_app.ingest.validation import BeaconInvalid
@@ -84,6 +86,9 @@ class SessionIngestView(APIView):
             400: _error("Invalid batch: every problem, each with a JSON pointer; nothing stored."),
             401: _error("Missing or wrong ingest token."),
             413: _error("Body over RUMVAULT_INGEST_MAX_BODY_BYTES."),
+            429: _error(
+                "Over RUMVAULT_RATE_INGEST for this token; retry after Retry-After seconds."
+            ),
             503: _error("Database unavailable; retry after Retry-After seconds."),
         },
     )
@@ -94,6 +99,11 @@ class SessionIngestView(APIView):
         except IngestAuthenticationFailed as error:
             response = error_response(401, str(error))
             response["WWW-Authenticate"] = "Bearer"
+            return response
+        wait = throttling.hit(INGEST, f"application:{application.pk}")
+        if wait is not None:
+            response = error_response(429, "Too many requests for this ingest token; retry later.")
+            response["Retry-After"] = str(throttling.retry_after(wait))
             return response
         if request.content_type != "application/json":
             return error_response(400, "Content-Type must be application/json.")

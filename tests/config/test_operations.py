@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
-from config.logging import JsonFormatter, RequestIdFilter
+from config.logging import JsonFormatter, MaskingFilter
 
 
 def database_down_view(request: HttpRequest) -> HttpResponse:
@@ -74,10 +74,22 @@ def test_every_response_carries_a_request_id(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_a_safe_client_request_id_is_kept_and_an_unsafe_one_replaced(client: Client) -> None:
-    kept = client.get("/healthz", headers={"X-Request-ID": "abc-123-def-456"})
-    assert kept["X-Request-ID"] == "abc-123-def-456"
-    replaced = client.get("/healthz", headers={"X-Request-ID": "jane.doe@example.com"})
-    assert replaced["X-Request-ID"] != "jane.doe@example.com"
+    for kept in ("0f8c1e2d3b4a59687766554433221100", "edge-7Hq2_x9Lm3Pz8Kd4"):
+        assert client.get("/healthz", headers={"X-Request-ID": kept})["X-Request-ID"] == kept
+    for unsafe in (
+        "jane.doe@example.com",
+        "203.0.113.42",
+        "2001:db8::1",
+        "4111111111111111",  # a card number: digits only
+        "+43-660-1234567890",
+        "123e4567-e89b-42d3-a456-426614174000",  # a UUID may be a customer id
+        "short-id",
+        "x" * 65,
+        "abc\ndef-ghijklmnop",
+    ):
+        replaced = client.get("/healthz", headers={"X-Request-ID": unsafe})["X-Request-ID"]
+        assert replaced != unsafe
+        assert len(replaced) == 32
 
 
 def test_log_lines_are_single_json_objects_without_the_request() -> None:
@@ -86,7 +98,7 @@ def test_log_lines_are_single_json_objects_without_the_request() -> None:
     )
     record.request = mock.Mock(META={"REMOTE_ADDR": "203.0.113.42"})
     record.status_code = 400
-    RequestIdFilter().filter(record)
+    MaskingFilter().filter(record)
     line = JsonFormatter().format(record)
     entry = json.loads(line)
     assert "\n" not in line

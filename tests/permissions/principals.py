@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services import api_token_create
 from fieldsets.models import BUILTIN_SENSITIVE
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
@@ -43,8 +43,8 @@ def reader(
 def api_client(user: User | None = None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = api_token_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

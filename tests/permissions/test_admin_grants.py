@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from access.services import api_token_create
 from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
 from permissions.services import grant_record_access
 from tests.factories import make_application, stored_session
@@ -21,7 +21,7 @@ def test_fieldset_granted_in_the_admin_is_revealed_by_the_api_at_once() -> None:
     session = stored_session(shop, user_tag=EMAIL)
     agent = User.objects.create_user("agent")
     grant_record_access(user=agent, application=shop)
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=agent).key}"})
+    api = Client(headers={"Authorization": f"Token {api_token_create(user=agent)[1]}"})
     detail = f"/api/v1/sessions/{session.pk}/"
     assert api.get(detail).json()["user_tag"] is None
 

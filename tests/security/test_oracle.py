@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from access.services import api_token_create
 from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
 from permissions.models import AuditRecord
 from permissions.services import grant_fieldset, grant_record_access
@@ -124,9 +124,7 @@ def world() -> World:
     grant_record_access(user=agent, application=shop)
     session_client = Client()
     session_client.force_login(agent)
-    token_client = Client(
-        headers={"Authorization": f"Token {Token.objects.create(user=agent).key}"}
-    )
+    token_client = Client(headers={"Authorization": f"Token {api_token_create(user=agent)[1]}"})
     return World(
         shop=shop,
         foreign=foreign,
