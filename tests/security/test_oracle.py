@@ -452,7 +452,7 @@ def join_world() -> JoinWorld:
     grant_fieldset(fieldset_name=BUILTIN_SENSITIVE, user=reader, application=web)
     browser = Client()
     browser.force_login(reader)
-    api = Client(headers={"Authorization": f"Token {Token.objects.create(user=reader).key}"})
+    api = Client(headers={"Authorization": f"Token {api_token_create(user=reader)[1]}"})
     return JoinWorld(web, mobile, web_sessions, mobile_sessions, api, browser)
 
 

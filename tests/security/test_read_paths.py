@@ -14,8 +14,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from access.services import api_token_create
 from fieldsets.models import BUILTIN_SENSITIVE, reveal_codename
 from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import audit_reveal
@@ -49,6 +49,7 @@ class Shops:
         )
         self.agent = User.objects.create_user("agent", password="pw", is_staff=True)
         grant_record_access(user=self.agent, application=self.shop)
+        self._agent_key: str | None = None
 
     def browser(self, user: User | None = None) -> Client:
         client = Client()
@@ -56,8 +57,10 @@ class Shops:
         return client
 
     def api(self, user: User | None = None) -> Client:
-        token, _ = Token.objects.get_or_create(user=user or self.agent)
-        return Client(headers={"Authorization": f"Token {token.key}"})
+        if user is None and self._agent_key is None:
+            self._agent_key = api_token_create(user=self.agent)[1]
+        key = self._agent_key if user is None else api_token_create(user=user)[1]
+        return Client(headers={"Authorization": f"Token {key}"})
 
 
 @pytest.fixture
