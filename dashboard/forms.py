@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -59,7 +59,9 @@ class FindForm(forms.Form):
         applications: Mapping[int, ApplicationRef],
     ) -> None:
         super().__init__(data=data)
-        self.fields["application"].choices = [("", "All applications")] + [
+        # ``fields`` is typed as plain Fields; this one is the ChoiceField declared above.
+        application = cast(forms.ChoiceField, self.fields["application"])
+        application.choices = [("", "All applications")] + [
             (app.slug, app.name) for app in applications.values()
         ]
 

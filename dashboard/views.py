@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -34,7 +34,7 @@ from dashboard.selectors import (
     overview_stats,
 )
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import audit_reveal, audit_search, request_method
 from sessions_app.selectors import normalised_search_tag, session_get
 
 LOGIN_URL = reverse_lazy("dashboard:login")
@@ -51,8 +51,18 @@ def dashboard_view(view: View) -> View:
     return login_required(never_cache(view), login_url=LOGIN_URL)
 
 
-def _audit_path(request: HttpRequest) -> dict[str, str]:
-    return {"username": request.user.get_username(), "path": request.path, "method": request.method}
+class _AuditPath(TypedDict):
+    username: str
+    path: str
+    method: str
+
+
+def _audit_path(request: HttpRequest) -> _AuditPath:
+    return {
+        "username": request.user.get_username(),
+        "path": request.path,
+        "method": request_method(request),
+    }
 
 
 @dashboard_view
@@ -191,8 +201,8 @@ class LoginView(auth_views.LoginView):
 
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("dashboard:find")
+    next_page = "dashboard:find"  # a URL name: Django resolves it (resolve_url)
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("dashboard:login")
+    next_page = "dashboard:login"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.http import HttpRequest
+
 from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
 from sessions_app import user_tags
@@ -63,3 +65,14 @@ def audit_search(
         fieldsets=sorted(disclosure.fieldsets),
         search_tag_hash=user_tags.audit_hash_for(normalised_tag),
     )
+
+
+def request_method(request: HttpRequest) -> str:
+    """The HTTP method to record for ``request``.
+
+    A served request always has one; only a hand-built ``HttpRequest()`` has
+    ``None``, and a record must not claim a method that was never used.
+    """
+    if request.method is None:
+        raise ValueError("an audited request needs an HTTP method")
+    return request.method

@@ -153,9 +153,10 @@ class ReadableApplicationFilter(admin.SimpleListFilter):
         return [(app.slug, app.name) for app in request_policy(request).applications.values()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        slug = self.value()
+        if slug is None:
             return queryset
-        application = request_policy(request).application_by_slug(self.value())
+        application = request_policy(request).application_by_slug(slug)
         return queryset.filter(application_id=application.id if application else -1)
 
 
@@ -170,7 +171,8 @@ class CustomerSearchFilter(admin.SimpleListFilter):
     parameter_name = "customer"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(self.value(), "the searched customer")] if self.value() else []
+        value = self.value()
+        return [(value, "the searched customer")] if value else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() is None:

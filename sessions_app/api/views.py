@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -25,7 +26,7 @@ from rest_framework.views import APIView
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import audit_reveal, audit_search, request_method
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.models import AuditKind
 from permissions.selectors import audit_record_list
@@ -136,7 +137,7 @@ class SessionPageView(ReadAPIView):
             normalised_tag, scope = search
             audit_search(
                 **who,
-                method=request.method,
+                method=request_method(request),
                 normalised_tag=normalised_tag,
                 applications=[self.policy.applications[app_id].slug for app_id in scope],
                 session_ids=[session["id"] for session in data],
@@ -146,7 +147,7 @@ class SessionPageView(ReadAPIView):
         else:
             audit_reveal(
                 **who,
-                method=request.method,
+                method=request_method(request),
                 disclosure=disclosure,
                 kind=AuditKind.EXPORT if csv else AuditKind.REVEAL,
             )
@@ -288,7 +289,7 @@ class SessionDetailView(ReadAPIView):
         audit_reveal(
             username=request.user.get_username(),
             path=request.path,
-            method=request.method,
+            method=request_method(request),
             disclosure=disclosure,
         )
         return Response(session)
