@@ -13,8 +13,8 @@ from dashboard.selectors import OVERVIEW_MAX_DAYS, FindCriteria
 from fieldsets.policy import ApplicationRef
 
 CONVERTED_CHOICES = [("", "Any"), ("yes", "Converted"), ("no", "Not converted")]
-# The only field that must never be taken from a URL (PRODUCT.md: a user tag is
-# never accepted in one). Also refused under the API's spelling.
+# The only field that must never be taken from a URL (README "Reading API": a user
+# tag is never accepted in one). Also refused under the API's spelling.
 EMAIL_FIELD = "email"
 URL_FORBIDDEN = frozenset({EMAIL_FIELD, "user_tag"})
 

@@ -58,7 +58,7 @@ class FindCriteria:
 
     @property
     def is_search(self) -> bool:
-        """A user-tag search, which PRODUCT.md audits even when it reveals nothing."""
+        """A user-tag search: audited even when it reveals nothing (docs/permissions.md)."""
         return bool(self.email)
 
 

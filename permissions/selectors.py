@@ -135,7 +135,7 @@ def principal_snapshot(
 ) -> PrincipalSnapshot:
     """Fieldsets, applications, and the grants of the user and its groups: one round trip.
 
-    Grants are the union over the user's groups (PRODUCT.md); inactive and
+    Grants are the union over the user's groups (docs/permissions.md); inactive and
     anonymous users hold none. ``with_grants=False`` skips them (superusers
     hold everything anyway).
     """
