@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -53,7 +54,8 @@ def production_environment(database_url: str) -> dict[str, str]:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def manage(*args: str, environment: dict[str, str]) -> str:
@@ -178,7 +180,7 @@ class Client:
         self.connection: http.client.HTTPConnection | None = None
 
     def request(
-        self, endpoint: str, method: str, path: str, *, body: object = None, headers: dict
+        self, endpoint: str, method: str, path: str, *, body: object = None, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         data = None if body is None else json.dumps(body).encode()
         started = time.monotonic()
@@ -208,7 +210,7 @@ class Client:
         return status, response_headers, payload
 
 
-def beacon(client_number: int, session_number: int, *, actions: int) -> dict:
+def beacon(client_number: int, session_number: int, *, actions: int) -> dict[str, Any]:
     """A session of ``actions`` actions; the same arguments always give the same beacon."""
     started = datetime(2026, 11, 28, 10, 0, tzinfo=UTC) + timedelta(seconds=session_number)
     return {
@@ -241,7 +243,7 @@ class Sent:
     lock: threading.Lock = field(default_factory=threading.Lock)
     gave_up: int = 0
 
-    def add(self, session: dict) -> None:
+    def add(self, session: dict[str, Any]) -> None:
         with self.lock:
             self.sessions[session["session_id"]].update(a["seq"] for a in session["actions"])
 

@@ -196,33 +196,34 @@ def install_plain_views() -> None:
     from sessions_app.api.pagination import KeysetCursorPagination
     from sessions_app.models import UserAction, UserSession
 
-    class PlainSessionSerializer(serializers.ModelSerializer):
+    class PlainSessionSerializer(serializers.ModelSerializer[UserSession]):
         class Meta:
             model = UserSession
             fields = "__all__"
 
-    class PlainActionSerializer(serializers.ModelSerializer):
+    class PlainActionSerializer(serializers.ModelSerializer[UserAction]):
         class Meta:
             model = UserAction
             fields = "__all__"
 
-    class PlainDetailSerializer(serializers.ModelSerializer):
+    class PlainDetailSerializer(serializers.ModelSerializer[UserSession]):
         actions = PlainActionSerializer(many=True, read_only=True)
 
         class Meta:
             model = UserSession
             fields = "__all__"
 
-    class PlainList(generics.ListAPIView):
+    class PlainList(generics.ListAPIView[UserSession]):
         queryset = UserSession.objects.order_by("-started_at", "-id")
         serializer_class = PlainSessionSerializer
         pagination_class = KeysetCursorPagination
 
-    class PlainDetail(generics.RetrieveAPIView):
+    class PlainDetail(generics.RetrieveAPIView[UserSession]):
         queryset = UserSession.objects.prefetch_related("actions")
         serializer_class = PlainDetailSerializer
 
     urls = types.ModuleType("bench_read_urls")
+    # A module made at run time has no declared attributes for mypy to know.
     urls.urlpatterns = [  # type: ignore[attr-defined]
         path("bench/plain/sessions/", PlainList.as_view()),
         path("bench/plain/sessions/<int:pk>/", PlainDetail.as_view()),

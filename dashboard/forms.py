@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -25,8 +25,8 @@ from privacy.email_shape import looks_like_email
 from sessions_app.selectors import USER_TAG
 
 CONVERTED_CHOICES = [("", "Any"), ("yes", "Converted"), ("no", "Not converted")]
-# The only field that must never be taken from a URL (PRODUCT.md: a user tag is
-# never accepted in one). Also refused under the API's spelling.
+# The only field that must never be taken from a URL (README "Reading API": a user
+# tag is never accepted in one). Also refused under the API's spelling.
 EMAIL_FIELD = "email"
 URL_FORBIDDEN = frozenset({EMAIL_FIELD, USER_TAG})
 
@@ -138,7 +138,9 @@ class FindForm(NoEchoForm):
         applications: Mapping[int, ApplicationRef],
     ) -> None:
         super().__init__(data=data)
-        self.fields["application"].choices = [("", "All applications")] + [
+        # ``fields`` is typed as plain Fields; this one is the ChoiceField declared above.
+        application = cast(forms.ChoiceField, self.fields["application"])
+        application.choices = [("", "All applications")] + [
             (app.slug, app.name) for app in applications.values()
         ]
 

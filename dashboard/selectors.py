@@ -14,14 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 
 from fieldsets.policy import ApplicationRef, FieldsetPolicy
 from sessions_app.models import UserSession
-from sessions_app.selectors import USER_TAG, UnknownFilters, check_filter_names, session_list
+from sessions_app.selectors import (
+    USER_TAG,
+    SessionRows,
+    UnknownFilters,
+    check_filter_names,
+    session_list,
+)
 
 # Enough for a help desk to spot the right visit; more means "narrow it down".
 RESULT_LIMIT = 100
@@ -52,7 +58,7 @@ class FindCriteria:
 
     @property
     def is_search(self) -> bool:
-        """A user-tag search, which PRODUCT.md audits even when it reveals nothing."""
+        """A user-tag search: audited even when it reveals nothing (docs/permissions.md)."""
         return bool(self.email)
 
 
@@ -123,7 +129,7 @@ def find_sessions(
     Raises what ``session_list`` raises: ``HiddenFieldLookup`` (a criterion
     touches a field the principal cannot see there) and ``ValidationError``.
     """
-    sessions: QuerySet[UserSession] = session_list(principal=policy, filters=_filters(criteria))
+    sessions = session_list(principal=policy, filters=_filters(criteria))
     scope = _scope(policy, criteria.application)
     if criteria.session:
         # ``session_list`` has no session-id filter; ``session_id`` can be put in
@@ -257,10 +263,12 @@ def overview_stats(*, policy: FieldsetPolicy, since: date, until: date) -> Overv
         DayStats(**by_day.get(day, {"day": day}))
         for day in (since + timedelta(days=n) for n in range((until - since).days + 1))
     ]
-    by_application = {
-        row.pop("application_id"): row
-        for row in sessions.values("application_id").annotate(**aggregates).order_by()
-    }
+    # Plain dicts: django-stubs types the row by its literal ``values()`` names
+    # only, and cannot see the keys ``annotate(**aggregates)`` adds.
+    per_application = cast(
+        SessionRows, sessions.values("application_id").annotate(**aggregates).order_by()
+    )
+    by_application = {row.pop("application_id"): row for row in per_application}
     overview.per_application = [
         ApplicationStats(day=until, application=app, **by_application.get(app.id, {}))
         for app in applications

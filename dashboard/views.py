@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -37,7 +37,7 @@ from dashboard.selectors import (
     overview_stats,
 )
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import audit_reveal, audit_search, request_method
 from sessions_app.selectors import (
     RepeatedParameter,
     TagInUrl,
@@ -113,8 +113,18 @@ def _check_names(policy: FieldsetPolicy, names: Collection[str], known: Collecti
     check_parameter_names(policy=policy, names=names, known=known)
 
 
-def _audit_path(request: HttpRequest) -> dict[str, str]:
-    return {"username": request.user.get_username(), "path": request.path, "method": request.method}
+class _AuditPath(TypedDict):
+    username: str
+    path: str
+    method: str
+
+
+def _audit_path(request: HttpRequest) -> _AuditPath:
+    return {
+        "username": request.user.get_username(),
+        "path": request.path,
+        "method": request_method(request),
+    }
 
 
 @dashboard_view
@@ -270,8 +280,8 @@ class LoginView(auth_views.LoginView):
 
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("dashboard:find")
+    next_page = "dashboard:find"  # a URL name: Django resolves it (resolve_url)
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("dashboard:login")
+    next_page = "dashboard:login"

@@ -19,7 +19,7 @@ Fieldsets, applications and the principal's grants are loaded lazily in one
 query (``permissions.selectors.principal_snapshot``) and cached on the
 instance only, so a revocation takes effect on the next request.
 
-Rule (PRODUCT.md, fail closed): a field is hidden for an application when
+Rule (docs/permissions.md, fail closed): a field is hidden for an application when
 *any* fieldset containing it is not granted there; fields in no fieldset are
 visible to every reader of the application.
 """
@@ -49,7 +49,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "city", "browser", "os", "device", "properties", "action_count", "error_count", "converted",
     "revenue",
 )  # fmt: skip
-# Output order of a session (PRODUCT.md "Reading"); ``masked_fields`` follows.
+# Output order of a session (README "Reading API"); ``masked_fields`` follows.
 _COPIED = tuple(
     name for name in SESSION_COLUMNS if name not in ("id", "application_id", "user_tag_encrypted")
 )

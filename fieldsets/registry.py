@@ -8,7 +8,7 @@ to every reader by design:
   whether the caller may see it at all);
 * ``started_at`` is the cursor-pagination key and the ``since``/``until``
   filter: hiding it would make every list request a 403;
-* ``user_id`` is the keyed pseudonym PRODUCT.md makes visible to every reader
+* ``user_id`` is the keyed pseudonym every reader sees (docs/privacy-model.md),
   so one customer's sessions can be grouped without knowing who it is.
 """
 
@@ -18,7 +18,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-# Output order of the session fields a fieldset can hide (PRODUCT.md "Reading").
+# Output order of the session fields a fieldset can hide (README "Reading API").
 SESSION_FIELDS: tuple[str, ...] = (
     "session_id",
     "ended_at",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from fieldsets.models import Fieldset
 
 
-def fieldset_list() -> list[dict[str, Any]]:
+class FieldsetRow(TypedDict):
+    name: str
+    description: str
+    fields: list[str]
+    builtin: bool
+
+
+def fieldset_list() -> list[FieldsetRow]:
     return list(
         Fieldset.objects.order_by("name").values("name", "description", "fields", "builtin")
     )

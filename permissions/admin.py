@@ -6,9 +6,10 @@ Global grants are the ordinary model-level permissions "Can read sessions" and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.db.models import ForeignKey, Q, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
@@ -50,13 +51,13 @@ def _grant_permissions() -> Q:
 
 class _GrantAdmin(admin.ModelAdmin):
     list_filter = ("content_object", "permission")
-    list_select_related = ("permission", "content_object")
+    list_select_related: ClassVar[tuple[str, ...]] = ("permission", "content_object")
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
         if db_field.name == "permission":
-            kwargs["queryset"] = db_field.related_model.objects.filter(_grant_permissions())
+            kwargs["queryset"] = Permission.objects.filter(_grant_permissions())
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

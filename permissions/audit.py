@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpRequest
+
 from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
 from sessions_app.selectors import CustomerSearch
@@ -102,3 +104,14 @@ def audit_settings_change(
         applications=[application],
         changes={"before": dict(before), "after": dict(after)},
     )
+
+
+def request_method(request: HttpRequest) -> str:
+    """The HTTP method to record for ``request``.
+
+    A served request always has one; only a hand-built ``HttpRequest()`` has
+    ``None``, and a record must not claim a method that was never used.
+    """
+    if request.method is None:
+        raise ValueError("an audited request needs an HTTP method")
+    return request.method

@@ -17,7 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 
 from fieldsets.models import Fieldset
 from permissions.models import (
@@ -53,7 +53,10 @@ def _table(model: type[Model]) -> str:
 
 
 def _column(model: type[Model], field_name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field_name).column)
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field) or field.column is None:  # a reverse relation has no column
+        raise ValueError(f"{model.__name__}.{field_name} is not a column")
+    return connection.ops.quote_name(field.column)
 
 
 def _row(kind: int, number: str, text: str, more: str, application: str) -> str:
@@ -75,8 +78,8 @@ def _snapshot_sql(*, with_grants: bool) -> str:
     Parameters, per grant branch: [app label, model,] user id.
     """
     user_model = get_user_model()
-    own = user_model.user_permissions.through  # type: ignore[attr-defined]
-    member = user_model.groups.through  # type: ignore[attr-defined]
+    own = user_model.user_permissions.through
+    member = user_model.groups.through
     group_perm = Group.permissions.through
     by_user, by_group = ApplicationUserObjectPermission, ApplicationGroupObjectPermission
     perm, perm_id = _table(Permission), _column(Permission, "id")
@@ -132,7 +135,7 @@ def principal_snapshot(
 ) -> PrincipalSnapshot:
     """Fieldsets, applications, and the grants of the user and its groups: one round trip.
 
-    Grants are the union over the user's groups (PRODUCT.md); inactive and
+    Grants are the union over the user's groups (docs/permissions.md); inactive and
     anonymous users hold none. ``with_grants=False`` skips them (superusers
     hold everything anyway).
     """
@@ -163,6 +166,10 @@ def principal_snapshot(
     )
 
 
-def audit_record_list() -> QuerySet[AuditRecord]:
+def audit_record_list() -> QuerySet[AuditRecord, dict[str, Any]]:
     """Audit records newest first, as ``.values()`` rows (callers check view_auditrecord)."""
-    return AuditRecord.objects.order_by("-created_at", "-id").values("id", *AUDIT_RECORD_FIELDS)
+    # Annotated: django-stubs types ``.values()`` only for literal field names.
+    rows: QuerySet[AuditRecord, dict[str, Any]] = AuditRecord.objects.order_by(
+        "-created_at", "-id"
+    ).values("id", *AUDIT_RECORD_FIELDS)
+    return rows

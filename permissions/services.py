@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission, PermissionsMixin
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from fieldsets.models import Fieldset
 from permissions.models import (
@@ -31,17 +32,19 @@ class UnknownFieldset(LookupError):
     pass
 
 
-def _model_level_holders(user: PermissionsMixin | None, group: Group | None) -> Any:
+def _model_level_holders(user: User | None, group: Group | None) -> Any:
     """The principal's model-level permissions (a related manager): where global grants live."""
-    if (user is None) == (group is None):
-        raise ValueError("give exactly one of user= or group=")
-    return user.user_permissions if user is not None else group.permissions  # type: ignore[union-attr]
+    if user is not None and group is None:
+        return user.user_permissions
+    if group is not None and user is None:
+        return group.permissions
+    raise ValueError("give exactly one of user= or group=")
 
 
 def _grant(
     *,
     permission: Permission,
-    user: PermissionsMixin | None,
+    user: User | None,
     group: Group | None,
     application: Application | None,
 ) -> bool:
@@ -65,11 +68,12 @@ def _grant(
 def _revoke(
     *,
     permission: Permission,
-    user: PermissionsMixin | None,
+    user: User | None,
     group: Group | None,
     application: Application | None,
 ) -> bool:
     holders = _model_level_holders(user, group)
+    rows: QuerySet[ApplicationUserObjectPermission] | QuerySet[ApplicationGroupObjectPermission]
     if user is not None:
         rows = ApplicationUserObjectPermission.objects.filter(user=user, permission=permission)
     else:
@@ -91,7 +95,7 @@ def _fieldset_permission(fieldset_name: str) -> Permission:
 
 def grant_record_access(
     *,
-    user: PermissionsMixin | None = None,
+    user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
 ) -> bool:
@@ -103,7 +107,7 @@ def grant_record_access(
 
 def revoke_record_access(
     *,
-    user: PermissionsMixin | None = None,
+    user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
 ) -> bool:
@@ -115,7 +119,7 @@ def revoke_record_access(
 def grant_fieldset(
     *,
     fieldset_name: str,
-    user: PermissionsMixin | None = None,
+    user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
 ) -> bool:
@@ -131,7 +135,7 @@ def grant_fieldset(
 def revoke_fieldset(
     *,
     fieldset_name: str,
-    user: PermissionsMixin | None = None,
+    user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
 ) -> bool:

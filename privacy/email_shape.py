@@ -22,7 +22,7 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
-from privacy.detectors import until_stable
+from privacy.stable import until_stable
 
 # local@domain.tld: one non-blank character before the at sign, a dot somewhere
 # after it, one non-blank character after that dot. Linear: no part can cross

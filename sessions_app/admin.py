@@ -227,9 +227,10 @@ class ReadableApplicationFilter(admin.SimpleListFilter):
         return [(app.slug, app.name) for app in request_policy(request).applications.values()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        slug = self.value()
+        if slug is None:
             return queryset
-        application = request_policy(request).application_by_slug(self.value())
+        application = request_policy(request).application_by_slug(slug)
         if application is None:
             # Refused (the admin redirects to ?e=1) rather than shown: the
             # filter links would carry the typed value, which may be anything.
@@ -439,6 +440,9 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
         )
 
 
+ACTION_ADMIN_FIELDS: tuple[str, ...] = ("session", *ACTION_COLUMNS)
+
+
 @admin.register(UserAction)
 class UserActionAdmin(ReadOnlyPolicyAdmin):
     """Actions hold no fieldset fields (URLs, headers and errors are masked at ingest).
@@ -453,7 +457,7 @@ class UserActionAdmin(ReadOnlyPolicyAdmin):
     show_full_result_count = False
     # Exactly what the API shows of an action (one list, ACTION_COLUMNS): no
     # error_stack, which repeats exception messages and is in no fieldset.
-    fields = ("session", *ACTION_COLUMNS)
+    fields = ACTION_ADMIN_FIELDS
     readonly_fields = fields
 
     def application_id_of(self, obj: UserAction) -> int:

@@ -57,7 +57,7 @@ class Application(models.Model):
     ingest_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Privacy settings; defaults as in PRODUCT.md. Not retroactive.
+    # Privacy settings; defaults as in docs/privacy-model.md ("Ingest"). Not retroactive.
     ip_masking = models.CharField(max_length=16, choices=IpMasking, default=IpMasking.ALL)
     mask_personal_data_in_uris = models.BooleanField(default=True)
     do_not_track = models.CharField(max_length=16, choices=DoNotTrack, default=DoNotTrack.ANONYMOUS)

@@ -30,6 +30,8 @@ from sessions_app.api.filters import FILTER_FIELDS, SessionFilterSet
 from sessions_app.models import UserAction, UserSession
 
 Principal = FieldsetPolicy | AbstractBaseUser | AnonymousUser
+# Sessions as ``.values()`` dicts (what ``FieldsetPolicy.mask`` takes), not model instances.
+SessionRows = QuerySet[UserSession, dict[str, Any]]
 
 USER_TAG = "user_tag"
 ORDERING = "ordering"
@@ -167,7 +169,7 @@ def check_filter_names(
         raise UnknownFilters(name for name in allowed if name != USER_TAG)
 
 
-def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySet[UserSession]:
+def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> SessionRows:
     """Readable sessions matching ``filters``, ordered, as ``.values()`` rows.
 
     ``filters`` holds filter names (``FILTER_FIELDS``), ``ordering`` and, for
@@ -191,8 +193,9 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         for name, value in filterset.form.cleaned_data.items():
-            if value is not None and value != "" and FILTER_FIELDS[name] is not None:
-                policy.check_lookup(FILTER_FIELDS[name], scope)  # type: ignore[arg-type]
+            revealed = FILTER_FIELDS[name]
+            if value is not None and value != "" and revealed is not None:
+                policy.check_lookup(revealed, scope)
         sessions = filterset.qs
     ordering_name = filters.get(ORDERING) or DEFAULT_ORDERING
     sort, descending = _ordering(policy, ordering_name, scope)
@@ -201,7 +204,9 @@ def session_list(*, principal: Principal, filters: Mapping[str, Any]) -> QuerySe
         sessions = sessions.annotate(duration_sort=Coalesce(F("duration_ms"), Value(-1)))
         columns.append(sort)
     sign = "-" if descending else ""
-    return sessions.order_by(f"{sign}{sort}", f"{sign}id").values(*columns)
+    # Annotated: django-stubs types ``.values()`` only for literal field names.
+    rows: SessionRows = sessions.order_by(f"{sign}{sort}", f"{sign}id").values(*columns)
+    return rows
 
 
 def _ordering(policy: FieldsetPolicy, value: object, scope: list[int]) -> tuple[str, bool]:
@@ -215,9 +220,9 @@ def _ordering(policy: FieldsetPolicy, value: object, scope: list[int]) -> tuple[
         raise ValidationError(
             {ORDERING: f"Order by one of {', '.join(ORDERINGS)}, optionally with '-'."}
         )
-    sort, field_name = ORDERINGS[name]
-    if field_name is not None:
-        policy.check_lookup(field_name, scope)
+    sort, revealed = ORDERINGS[name]
+    if revealed is not None:
+        policy.check_lookup(revealed, scope)
     return sort, isinstance(value, str) and value.startswith("-")
 
 
@@ -277,7 +282,9 @@ def session_get(*, principal: Principal, pk: int, with_actions: bool = False) ->
     A missing id and a session of an unreadable application raise the same ``Http404``.
     """
     policy = policy_for(principal)
-    row = _readable_sessions(policy).filter(pk=pk).values(*SESSION_COLUMNS).first()
+    row: dict[str, Any] | None = (
+        _readable_sessions(policy).filter(pk=pk).values(*SESSION_COLUMNS).first()
+    )
     if row is None:
         raise Http404
     if with_actions:

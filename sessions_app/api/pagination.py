@@ -57,15 +57,19 @@ class KeysetCursorPagination(BasePagination):
             )
         return int(text)
 
-    def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+    # Narrower than BasePagination's (a queryset or a sequence): keyset pages
+    # need the queryset's own order_by, which a list does not have.
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet[Any, Any], request: Request, view: APIView | None = None
     ) -> list[Any]:
         self.request = request
         size = self.get_page_size(request)
         ordering = tuple(queryset.query.order_by)
-        if len(ordering) != 2 or ordering[1].lstrip("-") != "id":
+        key, tie = ordering if len(ordering) == 2 else (None, None)
+        # Field names only: an expression (F("x").desc()) has no name to put in a cursor.
+        if not isinstance(key, str) or not isinstance(tie, str) or tie.lstrip("-") != "id":
             raise ValueError(f"keyset pagination needs order_by(key, id), got {ordering!r}")
-        self.ordering, self.key = ordering[0], ordering[0].lstrip("-")
+        self.ordering, self.key = key, key.lstrip("-")
         try:
             field = queryset.model._meta.get_field(self.key)
         except FieldDoesNotExist:  # an annotation such as duration_sort: an integer
@@ -129,16 +133,15 @@ class KeysetCursorPagination(BasePagination):
             return None
         try:
             cursor = json.loads(base64.urlsafe_b64decode(encoded.encode("ascii")))
-            valid = (
-                isinstance(cursor, dict)
-                and cursor.get("o") == self.ordering
-                and isinstance(cursor.get("r"), bool)
-                and isinstance(cursor.get("v"), (str, int, float))
-                and isinstance(cursor.get("i"), int)
-            )
         except (ValueError, UnicodeError, binascii.Error):
-            valid = False
-        if not valid:
+            cursor = None
+        if not (
+            isinstance(cursor, dict)
+            and cursor.get("o") == self.ordering
+            and isinstance(cursor.get("r"), bool)
+            and isinstance(cursor.get("v"), (str, int, float))
+            and isinstance(cursor.get("i"), int)
+        ):
             raise ValidationError({CURSOR_PARAM: "Invalid cursor."})
         return cursor
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from fieldsets.registry import SESSION_FIELDS
@@ -168,7 +169,9 @@ class ApplicationSerializer(serializers.Serializer):
 class FieldsetSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
-    fields = serializers.ListField(child=serializers.CharField())
+    # DRF's metaclass moves declared fields out of the class, so this is the
+    # response's "fields" key and does not replace Serializer.fields.
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     builtin = serializers.BooleanField()
     all_applications = serializers.BooleanField(
         help_text="Held for every application (global grant, own or a group's, or superuser)."

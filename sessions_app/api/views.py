@@ -8,12 +8,13 @@ access, masking and lookups are decided in one place, afresh per request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -27,7 +28,7 @@ from access.throttling import SearchRateThrottle
 from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import audit_reveal, audit_search, request_method
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.models import AuditKind
 from permissions.selectors import audit_record_list
@@ -182,7 +183,7 @@ class SessionPageView(ReadAPIView):
             customer, scope = search
             audit_search(
                 **who,
-                method=request.method,
+                method=request_method(request),
                 search=customer,
                 applications=[self.policy.applications[app_id].slug for app_id in scope],
                 session_ids=[session["id"] for session in data],
@@ -192,7 +193,7 @@ class SessionPageView(ReadAPIView):
         else:
             audit_reveal(
                 **who,
-                method=request.method,
+                method=request_method(request),
                 disclosure=disclosure,
                 kind=AuditKind.EXPORT if csv else AuditKind.REVEAL,
             )
@@ -247,7 +248,9 @@ class SessionSearchView(SessionPageView):
     # Per user; the dashboard's and the admin's searches count against it too.
     throttle_classes = [SearchRateThrottle]
 
-    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> Response:
         # A GET search would carry the tag in its URL: say how to search
         # instead (a 400 like a tag in any other URL) rather than a bare 405.
         if request.method in ("GET", "HEAD"):
@@ -257,7 +260,8 @@ class SessionSearchView(SessionPageView):
                     "search": reverse("api-session-search"),
                 }
             )
-        return super().http_method_not_allowed(request, *args, **kwargs)
+        # DRF passes its Request here (django-stubs and DRF's stubs disagree on the type).
+        return super().http_method_not_allowed(cast(Request, request), *args, **kwargs)
 
     @extend_schema(
         operation_id="sessions_search",
@@ -355,7 +359,7 @@ class SessionDetailView(ReadAPIView):
         audit_reveal(
             username=request.user.get_username(),
             path=request.path,
-            method=request.method,
+            method=request_method(request),
             disclosure=disclosure,
         )
         return Response(session)

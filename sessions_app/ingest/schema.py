@@ -8,13 +8,22 @@ from the validator's own constants, so the two cannot drift apart silently;
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from sessions_app.ingest import validation
 from sessions_app.models import ActionType, ProductEvent
 
-_OPTIONAL = {"required": False, "allow_null": True}
+
+class _Optional(TypedDict):
+    required: bool
+    allow_null: bool
+
+
+# A TypedDict, so mypy checks ``**_OPTIONAL`` against each field's keyword arguments.
+_OPTIONAL = _Optional(required=False, allow_null=True)
 
 
 def _keys(serializer: type[serializers.Serializer]) -> frozenset[str]:
@@ -107,7 +116,9 @@ class IngestErrorSerializer(serializers.Serializer):
 
 
 class IngestErrorsSerializer(serializers.Serializer):
-    errors = IngestErrorSerializer(many=True)
+    # DRF's metaclass moves declared fields out of the class, so this is the
+    # response's "errors" key and does not replace Serializer.errors.
+    errors = IngestErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 # The documented keys are exactly the validator's: a new field must be added

@@ -499,7 +499,7 @@ class _Validator:
         value = self.present(raw, key, path, required=required)
         if value is None:
             return None
-        if value not in choices:  # also catches non-strings, without echoing them
+        if not isinstance(value, str) or value not in choices:  # never echoes the value
             self.error(f"{path}/{key}", f"must be one of: {', '.join(choices)}")
             return None
         return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, NoReturn
 
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -47,13 +48,14 @@ def _reject_constant(name: str) -> NoReturn:
 class AlwaysJson(BaseContentNegotiation):
     """Agents send any ``Accept`` (or none); the answer is JSON either way, never a 406."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
         return None  # the view parses the body itself
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -78,7 +80,9 @@ class SessionIngestView(APIView):
         operation_id="ingest_sessions",
         summary="Ingest RUM sessions (privacy rules applied before anything is stored)",
         tags=["ingest"],
-        auth=[{"ingestToken": []}],
+        # drf-spectacular annotates ``auth`` as a list of names, but it is a list
+        # of OpenAPI security requirement objects (what its own get_auth returns).
+        auth=[{"ingestToken": []}],  # type: ignore[list-item]
         request=schema.BeaconSerializer,
         examples=[schema.EXAMPLE],
         responses={

@@ -1,4 +1,4 @@
-"""python manage.py grant / revoke, exactly as PRODUCT.md writes them."""
+"""python manage.py grant / revoke, exactly as README.md and docs/permissions.md write them."""
 
 from __future__ import annotations
 

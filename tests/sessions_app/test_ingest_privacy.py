@@ -1,4 +1,4 @@
-"""Every privacy setting of PRODUCT.md, checked on the rows ingest wrote (never the response)."""
+"""Every privacy setting (docs/privacy-model.md), checked on the rows ingest wrote."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared arguments and lookups of ``grant`` and ``revoke`` (PRODUCT.md "Commands")."""
+"""Shared arguments and lookups of ``grant`` and ``revoke`` (docs/permissions.md "Granting")."""
 
 from __future__ import annotations
 

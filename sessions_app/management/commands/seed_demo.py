@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -106,9 +106,7 @@ class Command(BaseCommand):
             flush(slug)
         return statuses, actions
 
-    def _summary(
-        self, users: dict[str, AbstractUser], statuses: Counter[str], actions: int
-    ) -> None:
+    def _summary(self, users: dict[str, User], statuses: Counter[str], actions: int) -> None:
         self.stdout.write(
             f"Sessions: {statuses['created']} created, {statuses['updated']} already there, "
             f"{statuses['discarded']} discarded (Do-Not-Track); {actions} actions added."
@@ -124,9 +122,9 @@ class Command(BaseCommand):
         )
 
 
-def _demo_users() -> dict[str, AbstractUser]:
+def _demo_users() -> dict[str, User]:
     user_model = get_user_model()
-    users: dict[str, AbstractUser] = {}
+    users: dict[str, User] = {}
     for username in ("agent", "lead", "privacy", "admin"):
         user, _ = user_model.objects.get_or_create(
             username=username, defaults={"email": f"{username}@rumvault.example"}
@@ -139,9 +137,7 @@ def _demo_users() -> dict[str, AbstractUser]:
     return users
 
 
-def _grant_demo_access(
-    *, users: dict[str, AbstractUser], applications: dict[str, Application]
-) -> None:
+def _grant_demo_access(*, users: dict[str, User], applications: dict[str, Application]) -> None:
     """The demo's access model: who reads which application, who sees personal data.
 
     - group "help-desk" (agent, lead): record access to both applications;
