@@ -248,9 +248,7 @@ class SessionSearchView(SessionPageView):
     # Per user; the dashboard's and the admin's searches count against it too.
     throttle_classes = [SearchRateThrottle]
 
-    def http_method_not_allowed(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> Response:
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         # A GET search would carry the tag in its URL: say how to search
         # instead (a 400 like a tag in any other URL) rather than a bare 405.
         if request.method in ("GET", "HEAD"):
