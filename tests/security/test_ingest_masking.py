@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from privacy.keyring import parse_keyring
+from privacy.keyring import Keyring
 from sessions_app.models import UserAction, UserSession
 from tests.sessions_app.ingest_support import action, batch, new_application, post, session
 
@@ -176,14 +176,15 @@ def test_item2_session_ids_with_personal_data_become_a_stable_keyed_digest(
         UserSession.objects.filter(application=shop).values_list("session_id", flat=True)
     )
     assert len(shop_ids) == 2
-    assert all(stored_id.startswith("<masked:s1_") for stored_id in shop_ids)
+    assert all(stored_id.startswith("<masked:s") for stored_id in shop_ids)
     assert stored[other.pk] not in shop_ids  # a digest does not join applications
     assert "planted.jane" not in stored_text()
     assert "max.muster" not in stored_text()
 
     # A re-send, also after a key rotation, updates the same session.
-    settings.RUMVAULT_SESSION_ID_KEYS = parse_keyring(
-        f"1:{'development-session-id-key-not-for-production-use'},2:{'n' * 40}"
+    current = settings.RUMVAULT_SESSION_ID_KEYS
+    settings.RUMVAULT_SESSION_ID_KEYS = Keyring(
+        keys={**current.keys, current.current_id + 1: b"n" * 40}
     )
     again = post(client, token, batch(session(session_id=jane, actions=[action(0), action(1)])))
     assert again.json()["sessions"] == [
