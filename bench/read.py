@@ -66,8 +66,9 @@ class Seeder:
     """bulk_create sessions the way ingest stores them, caching per-customer hashes."""
 
     def __init__(self) -> None:
+        from privacy.user_tags import UserTagStorage
         from sessions_app.applications import application_create
-        from sessions_app.models import Application, UserTagStorage
+        from sessions_app.models import Application
 
         self.apps: list[Application] = [
             application_create(slug="bench-shop", name="Shop")[0],
@@ -91,8 +92,9 @@ class Seeder:
         return self.hashes[tag, application_id]
 
     def add(self, total: int, *, customers_from: int) -> None:
+        from privacy.user_tags import UserTagStorage
         from sessions_app import user_tags
-        from sessions_app.models import UserSession, UserTagStorage
+        from sessions_app.models import UserSession
 
         batch: list[UserSession] = []
         for offset in range(total):
@@ -279,7 +281,7 @@ def run(*, sessions: int, big: int, repeat: int) -> None:
     from django.db import connection
 
     from fieldsets.models import BUILTIN_SENSITIVE
-    from fieldsets.policy import FieldsetPolicy
+    from permissions.policy import FieldsetPolicy
     from permissions.services import grant_fieldset, grant_record_access
     from sessions_app.models import UserSession
     from sessions_app.selectors import session_list

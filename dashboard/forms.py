@@ -20,9 +20,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dashboard.selectors import OVERVIEW_MAX_DAYS, FindCriteria
-from fieldsets.policy import ApplicationRef
+from fieldsets.registry import SESSION
+from permissions.policy import ApplicationRef
 from privacy.email_shape import looks_like_email
-from sessions_app.selectors import USER_TAG
+from sessions_app.user_tags import USER_TAG
 
 CONVERTED_CHOICES = [("", "Any"), ("yes", "Converted"), ("no", "Not converted")]
 # The only field that must never be taken from a URL (README "Reading API": a user
@@ -119,14 +120,14 @@ class FindForm(NoEchoForm):
     user_id = forms.CharField(
         label="User ID",
         required=False,
-        max_length=48,
+        max_length=SESSION.max_length("user_id"),
         validators=[_not_an_email],
         widget=forms.TextInput(attrs={"spellcheck": "false", "placeholder": "u1_…"}),
     )
     session = forms.CharField(
         label="Session id",
         required=False,
-        max_length=128,
+        max_length=SESSION.max_length("session_id"),
         validators=[_not_an_email],
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )

@@ -15,19 +15,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fieldsets.registry import PROPERTY_PREFIX
+from fieldsets.registry import ACTION, SESSION
+from sessions_app.models import ActionType, ProductEvent, is_failure
 
 if TYPE_CHECKING:
     from dashboard.selectors import Overview
-
-PRODUCT_EVENT_LABELS = {"view": "Viewed", "add_to_cart": "Added to cart", "purchase": "Bought"}
-ACTION_TYPE_LABELS = {
-    "page_view": "Page view",
-    "xhr": "Request",
-    "click": "Click",
-    "custom": "Custom",
-    "error": "Error",
-}
 
 
 @dataclass(frozen=True)
@@ -134,24 +126,12 @@ class SummaryItem:
     cell: Cell
 
 
-# Session page header: (label, field). Fields a fieldset may hide go through ``cell``.
-SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
-    ("Started", "started_at"),
-    ("Ended", "ended_at"),
-    ("Duration", "duration_ms"),
-    ("User tag", "user_tag"),
-    ("Client IP", "client_ip"),
-    ("Country", "country"),
-    ("City", "city"),
-    ("Latitude", "geo_latitude"),
-    ("Longitude", "geo_longitude"),
-    ("Browser", "browser"),
-    ("OS", "os"),
-    ("Device", "device"),
-    ("Actions", "action_count"),
-    ("Errors", "error_count"),
-    ("Converted", "converted"),
-    ("Revenue", "revenue"),
+# Session page header: the registry's session fields that describe the visit
+# (identity and keys are shown elsewhere on the page), properties one by one.
+SUMMARY_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (f.label, f.name)
+    for f in SESSION.fields
+    if (f.hideable and f.name not in ("session_id", "properties")) or f.name == "started_at"
 )
 
 
@@ -162,7 +142,7 @@ def summary(values: Mapping[str, Any], masked: Sequence[str]) -> list[SummaryIte
         return items
     properties = values.get("properties") or {}
     for key in sorted(properties):
-        if PROPERTY_PREFIX + key in masked:
+        if f"properties.{key}" in masked:
             items.append(SummaryItem(key, Cell(masked=True)))
         else:
             items.append(SummaryItem(key, Cell(text=_property_text(properties[key]))))
@@ -180,71 +160,84 @@ def _property_text(value: Any) -> str:
 @dataclass(frozen=True)
 class TimelineEntry:
     seq: int
-    offset: str
+    offset: Cell
     type: str
-    type_label: str
-    name: str
-    url: str
-    duration: str
+    type_label: Cell
+    name: Cell
+    url: Cell
+    duration: Cell
     bar_percent: float  # of the longest action in the session
     http_status: int | None
     failed_request: bool
-    error_message: str
+    error_message: Cell
     is_error: bool
     product_label: str
     product: str
-    details: list[tuple[str, str]]  # headers and request attributes (masked at ingest)
-
-    @property
-    def stands_out(self) -> bool:
-        return self.failed_request or self.is_error
+    details: list[tuple[str, Cell]]  # headers and request attributes (masked at ingest)
+    stands_out: bool  # a failed action (sessions_app.models.is_failure)
 
 
-def timeline(actions: Sequence[Mapping[str, Any]], *, started_at: datetime) -> list[TimelineEntry]:
-    longest = max((a["duration_ms"] or 0 for a in actions), default=0)
-    entries = []
-    for action in actions:
-        status = action["http_status"]
-        duration = action["duration_ms"]
-        offset = int((action["timestamp"] - started_at).total_seconds() * 1000)
-        entries.append(
-            TimelineEntry(
-                seq=action["seq"],
-                offset=format_offset(offset),
-                type=action["type"],
-                type_label=ACTION_TYPE_LABELS.get(action["type"], action["type"]),
-                name=action["name"],
-                url=action["url"],
-                duration=format_duration(duration),
-                # Rounded so the inline style is stable; a tiny action still shows a sliver.
-                bar_percent=round(max(duration or 0, 0) * 100 / longest, 1) if longest else 0.0,
-                http_status=status,
-                failed_request=status is not None and status >= 400,
-                error_message=action["error_message"],
-                is_error=action["type"] == "error" or bool(action["error_message"]),
-                product_label=PRODUCT_EVENT_LABELS.get(action["product_event"], ""),
-                product=_product(action),
-                details=_details(action),
-            )
-        )
-    return entries
+def timeline(actions: Sequence[Any], *, started_at: datetime) -> list[TimelineEntry]:
+    """The session page's rows from the reader's masked actions (``values``, ``masked``)."""
+    longest = max((a.values["duration_ms"] or 0 for a in actions), default=0)
+    return [_entry(a.values, a.masked, started_at, longest) for a in actions]
 
 
-def _details(action: Mapping[str, Any]) -> list[tuple[str, str]]:
-    headers = action["headers"] or {}
-    attributes = action["request_attributes"] or {}
-    return [
-        *((f"Header {name}", str(value)) for name, value in sorted(headers.items())),
-        *((name, str(value)) for name, value in sorted(attributes.items())),
-    ]
+def _entry(
+    action: Mapping[str, Any], masked: Sequence[str], started_at: datetime, longest: int
+) -> TimelineEntry:
+    def shown(name: str, text: str) -> Cell:
+        return Cell(masked=True) if name in masked else Cell(text=text)
+
+    status = action["http_status"]
+    duration = action["duration_ms"]
+    kind = action["type"] or ""
+    offset = (
+        format_offset(int((action["timestamp"] - started_at).total_seconds() * 1000))
+        if action["timestamp"] is not None
+        else ""
+    )
+    event = action["product.event"] or ""
+    return TimelineEntry(
+        seq=action["seq"],
+        offset=shown("timestamp", offset),
+        type=kind,
+        type_label=shown("type", ActionType(kind).label if kind in ActionType.values else kind),
+        name=shown("name", action["name"] or ""),
+        url=shown("url", action["url"] or ""),
+        duration=shown("duration_ms", format_duration(duration)),
+        # Rounded so the inline style is stable; a tiny action still shows a sliver.
+        bar_percent=round(max(duration or 0, 0) * 100 / longest, 1) if longest else 0.0,
+        http_status=status,
+        failed_request=status is not None and status >= 400,
+        error_message=shown("error_message", action["error_message"] or ""),
+        is_error=kind == ActionType.ERROR or bool(action["error_message"]),
+        product_label=ProductEvent(event).label if event in ProductEvent.values else "",
+        product=_product(action),
+        details=_details(action, masked),
+        stands_out=is_failure(type=kind, error_message=action["error_message"], http_status=status),
+    )
+
+
+def _details(action: Mapping[str, Any], masked: Sequence[str]) -> list[tuple[str, Cell]]:
+    details: list[tuple[str, Cell]] = []
+    for name, label in (("headers", "Header "), ("request_attributes", "")):
+        if name in masked:
+            details.append((ACTION.field(name).label, Cell(masked=True)))
+            continue
+        for key, value in sorted((action[name] or {}).items()):
+            hidden = f"{name}.{key}" in masked
+            details.append((f"{label}{key}", Cell(masked=True) if hidden else Cell(str(value))))
+    return details
 
 
 def _product(action: Mapping[str, Any]) -> str:
-    parts = [action["product_name"] or action["product_sku"]]
-    if action["product_quantity"] and action["product_quantity"] != 1:
-        parts.append(f"x {action['product_quantity']}")
-    if action["product_price"] is not None:
-        parts.append(format_money(action["product_price"], action["product_currency"]))
+    parts = [action["product.name"] or action["product.sku"] or ""]
+    quantity = action["product.quantity"]
+    if quantity and quantity != 1:
+        parts.append(f"x {quantity}")
+    if action["product.price"] is not None:
+        parts.append(format_money(action["product.price"], action["product.currency"] or ""))
     return " ".join(part for part in parts if part)
 
 

@@ -1,12 +1,13 @@
-"""Reads for the help-desk dashboard, all through the request's ``FieldsetPolicy``.
+"""Reads for the help-desk dashboard, all through the request's reader.
 
-Session rows come from ``sessions_app.selectors`` (``session_list`` /
-``session_get``), so record access, the fieldset check on every lookup and
-the blind-index search are the API's own. This module only translates the
-dashboard's form into those filters, and adds the one read the API does not
-have: per-day aggregates for the overview, computed in the database from
-non-fieldset columns and restricted to the applications the policy answers.
-Nothing here reads a personal column (user tag, IP, coordinates) itself.
+Session rows come from the read layer (``request.reader``): record access,
+the fieldset check on every lookup and the blind-index search are the API's
+own, and the reader masks and audits what the pages show. This module only
+translates the dashboard's form into a typed ``SessionQuery``, and adds the
+one read the API does not have: per-day aggregates for the overview,
+computed in the database from non-fieldset columns and restricted to the
+applications the policy answers. Nothing here reads a personal column (user
+tag, IP, coordinates) itself.
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ from typing import Any, cast
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 
-from fieldsets.policy import ApplicationRef, FieldsetPolicy
+from permissions.policy import ApplicationRef, FieldsetPolicy
 from sessions_app.models import UserSession
-from sessions_app.selectors import (
-    USER_TAG,
-    SessionRows,
-    UnknownFilters,
-    check_filter_names,
-    session_list,
-)
+from sessions_app.queries import SessionQuery, UnknownFilters, check_filter_names
+from sessions_app.reads import Reader
+from sessions_app.selectors import SessionRows
+from sessions_app.user_tags import CustomerSearch
 
 # Enough for a help desk to spot the right visit; more means "narrow it down".
 RESULT_LIMIT = 100
@@ -40,7 +38,6 @@ OVERVIEW_MAX_DAYS = 366
 # a custom fieldset; then that application's metric is left out (fail closed).
 ERROR_FIELD = "error_count"
 CONVERSION_FIELD = "converted"
-SESSION_ID_FIELD = "session_id"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,44 +58,29 @@ class FindCriteria:
         """A user-tag search: audited even when it reveals nothing (docs/permissions.md)."""
         return bool(self.email)
 
-
-@dataclass(frozen=True)
-class FindResult:
-    rows: list[dict[str, Any]]  # ``.values()`` rows for ``FieldsetPolicy.mask``
-    truncated: bool  # more rows matched than ``RESULT_LIMIT``
-    scope: list[ApplicationRef]  # the applications the search looked in (for the audit)
+    def query(self) -> SessionQuery:
+        """The criteria as the read layer's typed query (whole days become UTC instants)."""
+        filters: dict[str, Any] = {}
+        if self.application:
+            filters["application"] = self.application
+        if self.since is not None:
+            filters["since"] = _start_of(self.since)
+        if self.until is not None:
+            # The form's "until" is a whole day; the filter is exclusive.
+            filters["until"] = _start_of(self.until + timedelta(days=1))
+        if self.errors_only:
+            filters["has_errors"] = True
+        if self.converted is not None:
+            filters["converted"] = self.converted
+        if self.user_id:
+            filters["user_id"] = self.user_id
+        if self.session:
+            filters["session_id"] = self.session
+        return SessionQuery(filters=filters)
 
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _filters(criteria: FindCriteria) -> dict[str, Any]:
-    """The dashboard criteria as ``session_list`` filters (ISO strings, as the API sends them)."""
-    filters: dict[str, Any] = {}
-    if criteria.application:
-        filters["application"] = criteria.application
-    if criteria.since is not None:
-        filters["since"] = _start_of(criteria.since).isoformat()
-    if criteria.until is not None:
-        # The form's "until" is a whole day; the filter is exclusive.
-        filters["until"] = _start_of(criteria.until + timedelta(days=1)).isoformat()
-    if criteria.errors_only:
-        filters["has_errors"] = "true"
-    if criteria.converted is not None:
-        filters["converted"] = "true" if criteria.converted else "false"
-    if criteria.user_id:
-        filters["user_id"] = criteria.user_id
-    if criteria.email:
-        filters[USER_TAG] = criteria.email
-    return filters
-
-
-def _scope(policy: FieldsetPolicy, slug: str) -> list[ApplicationRef]:
-    if slug:
-        application = policy.application_by_slug(slug)
-        return [application] if application is not None else []
-    return list(policy.applications.values())
 
 
 class UnknownParameters(ValueError):
@@ -110,10 +92,9 @@ def check_parameter_names(
 ) -> None:
     """403 for a name that touches a hidden fieldset field, then ``UnknownParameters``.
 
-    The API's check (``sessions_app.selectors.check_filter_names``) with the
+    The API's check (``sessions_app.queries.check_filter_names``) with the
     dashboard's names: a hand-made ``?client_ip=...`` is refused naming the
-    field, never silently ignored; ``user_tag`` is no dashboard parameter
-    (the email travels as ``email`` in a POST), so it is merely unknown.
+    field, never silently ignored.
     """
     try:
         check_filter_names(policy=policy, names=names, allowed=frozenset(known))
@@ -122,25 +103,23 @@ def check_parameter_names(
 
 
 def find_sessions(
-    *, policy: FieldsetPolicy, criteria: FindCriteria, limit: int = RESULT_LIMIT
-) -> FindResult:
-    """Readable sessions matching ``criteria``, newest first, at most ``limit`` of them.
+    *,
+    reader: Reader,
+    criteria: FindCriteria,
+    search: CustomerSearch | None,
+    limit: int = RESULT_LIMIT,
+) -> tuple[list[Any], bool]:
+    """Readable sessions matching ``criteria``, newest first, masked and audited by the reader.
 
-    Raises what ``session_list`` raises: ``HiddenFieldLookup`` (a criterion
-    touches a field the principal cannot see there) and ``ValidationError``.
+    At most ``limit``; the flag says more matched. Raises what the read layer
+    raises: ``HiddenFieldLookup`` (a criterion touches a field the principal
+    cannot see there) and ``ValidationError``.
     """
-    sessions = session_list(principal=policy, filters=_filters(criteria))
-    scope = _scope(policy, criteria.application)
-    if criteria.session:
-        # ``session_list`` has no session-id filter; ``session_id`` can be put in
-        # a fieldset, so ask the policy first exactly as session_list would.
-        policy.check_lookup(SESSION_ID_FIELD, [app.id for app in scope])
-        lookup = Q(session_id=criteria.session)
-        if criteria.session.isdigit():
-            lookup |= Q(pk=int(criteria.session))
-        sessions = sessions.filter(lookup)
-    rows = list(sessions[: limit + 1])
-    return FindResult(rows=rows[:limit], truncated=len(rows) > limit, scope=scope)
+    query = criteria.query()
+    rows = reader.customer_sessions(search, query) if search else reader.sessions(query)
+    found = list(rows[: limit + 1])
+    page = reader.present_sessions(found[:limit], search=search, query=query)
+    return page, len(found) > limit
 
 
 # --- overview -------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Help-desk dashboard views: thin glue between forms, selectors, masking and audit.
+"""Help-desk dashboard views: thin glue between forms, the read layer and presenters.
 
-Every view builds one ``FieldsetPolicy`` per request, reads through
-``dashboard.selectors`` (which reads through ``sessions_app.selectors``),
-masks every row with ``policy.mask`` and writes the audit record before the
-response is returned, exactly like the API. Pages carrying session data are
-``never_cache``: a shared browser's back button must not replay them.
+Every view reads through the request's reader (``request.reader``, the read
+layer every path shares), which masks what it returns and writes the audit
+record before the response is returned, exactly like the API. Pages carrying
+session data are ``never_cache``: a shared browser's back button must not
+replay them.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypedDict, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -36,16 +36,15 @@ from dashboard.selectors import (
     latest_session_day,
     overview_stats,
 )
-from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
-from permissions.audit import audit_reveal, audit_search, request_method
-from sessions_app.selectors import (
+from permissions.policy import FieldsetPolicy, HiddenFieldLookup
+from sessions_app.queries import (
     RepeatedParameter,
     TagInUrl,
     canonical_parameters,
     check_url_parameters,
-    customer_search,
-    session_get,
 )
+from sessions_app.reads import Reader
+from sessions_app.user_tags import customer_search
 
 LOGIN_URL = reverse_lazy("dashboard:login")
 # Names a find request may carry: the form's fields and Django's CSRF token.
@@ -113,18 +112,8 @@ def _check_names(policy: FieldsetPolicy, names: Collection[str], known: Collecti
     check_parameter_names(policy=policy, names=names, known=known)
 
 
-class _AuditPath(TypedDict):
-    username: str
-    path: str
-    method: str
-
-
-def _audit_path(request: HttpRequest) -> _AuditPath:
-    return {
-        "username": request.user.get_username(),
-        "path": request.path,
-        "method": request_method(request),
-    }
+def _reader(request: HttpRequest) -> Reader:
+    return request.reader  # type: ignore[attr-defined, no-any-return]
 
 
 @dashboard_view
@@ -137,53 +126,53 @@ def find(request: HttpRequest) -> HttpResponse:
     after a search only the criteria that validated are shown again, the
     email never.
     """
-    policy = FieldsetPolicy(user=request.user)
+    reader = _reader(request)
+    policy = reader.policy
     context: dict[str, Any] = {"policy": policy, "searched": False, "error": ""}
     empty_form = FindForm(applications=policy.applications)
-    page = "dashboard/find.html"
+    page_template = "dashboard/find.html"
     try:
         data = _form_data(request.POST if request.method == "POST" else request.GET)
     except RepeatedParameter:
         return _refused(
-            request, page, {**context, "form": empty_form}, error=REPEATED_MESSAGE, status=400
+            request,
+            page_template,
+            {**context, "form": empty_form},
+            error=REPEATED_MESSAGE,
+            status=400,
         )
     form = FindForm(data or None, applications=policy.applications)
     context["form"] = form
     if not form.is_bound:
-        return render(request, page, context)
+        return render(request, page_template, context)
     try:
         _check_names(policy, data.keys(), FORM_PARAMETERS)
     except HiddenFieldLookup as refused:
         return _refused(
-            request, page, {**context, "form": empty_form}, error=str(refused), status=403
+            request, page_template, {**context, "form": empty_form}, error=str(refused), status=403
         )
     except UnknownParameters:
         return _refused(
-            request, page, {**context, "form": empty_form}, error=UNKNOWN_MESSAGE, status=400
+            request,
+            page_template,
+            {**context, "form": empty_form},
+            error=UNKNOWN_MESSAGE,
+            status=400,
         )
     if not form.is_valid():
-        return render(request, page, context, status=400)
+        return render(request, page_template, context, status=400)
     criteria = form.criteria()
     try:
         search = customer_search(criteria.email) if criteria.is_search else None
-        result = find_sessions(policy=policy, criteria=criteria)
+        page, truncated = find_sessions(reader=reader, criteria=criteria, search=search)
     except HiddenFieldLookup as refused:
-        return _refused(request, page, context, error=str(refused), status=403)
+        return _refused(request, page_template, context, error=str(refused), status=403)
     except ValidationError as invalid:
-        # Messages from the selectors never echo the submitted value.
-        return _refused(request, page, context, error=" ".join(_messages(invalid)), status=400)
-    disclosure = Disclosure()
-    rows = [presenters.result_row(*policy.mask(row, disclosure)) for row in result.rows]
-    if search is not None:
-        audit_search(
-            **_audit_path(request),
-            search=search,
-            applications=[app.slug for app in result.scope],
-            session_ids=[row.id for row in rows],
-            disclosure=disclosure,
+        # Messages from the read layer never echo the submitted value.
+        return _refused(
+            request, page_template, context, error=" ".join(_messages(invalid)), status=400
         )
-    else:
-        audit_reveal(**_audit_path(request), disclosure=disclosure)
+    rows = [presenters.result_row(item.values, item.masked) for item in page]
     # Answered: the validated criteria (never the email) stay in the form so
     # the search can be refined.
     form.accepted = True
@@ -191,10 +180,10 @@ def find(request: HttpRequest) -> HttpResponse:
         searched=True,
         searched_email=criteria.is_search,
         rows=rows,
-        truncated=result.truncated,
+        truncated=truncated,
         result_limit=RESULT_LIMIT,
     )
-    return render(request, page, context)
+    return render(request, page_template, context)
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -207,27 +196,22 @@ def _messages(error: ValidationError) -> list[str]:
 @require_GET
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One session with its timeline; a foreign application's session is a 404 like a missing id."""
-    policy = FieldsetPolicy(user=request.user)
+    reader = _reader(request)
     try:
         # The page takes no parameters; a hand-made ?client_ip= is refused like on the list.
-        _check_names(policy, request.GET.keys(), known=())
+        _check_names(reader.policy, request.GET.keys(), known=())
     except UnknownParameters:
         return render(request, "dashboard/refused.html", {"error": UNKNOWN_MESSAGE}, status=400)
-    row = session_get(principal=policy, pk=pk, with_actions=True)
-    actions = row.pop("actions")
-    disclosure = Disclosure()
-    values, masked = policy.mask(row, disclosure)
-    audit_reveal(**_audit_path(request), disclosure=disclosure)
-    application = policy.applications.get(row["application_id"])
-    if application is None:  # session_get already refused it; fail closed anyway
-        raise Http404
-    timeline = presenters.timeline(actions, started_at=row["started_at"])
+    session = reader.session_with_actions(pk)
+    application = reader.policy.application_by_slug(session.values["application"])
+    timeline = presenters.timeline(session.actions or [], started_at=session.values["started_at"])
     context = {
-        "session": values,
+        "session": session.values,
         "application": application,
-        "masked": masked,
-        "summary": presenters.summary(values, masked),
+        "masked": session.masked,
+        "summary": presenters.summary(session.values, session.masked),
         "timeline": timeline,
+        "actions_masked": session.actions is None and "actions" in session.masked,
         "failures": sum(1 for entry in timeline if entry.stands_out),
     }
     return render(request, "dashboard/session.html", context)
@@ -237,7 +221,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """Sessions per day, error and conversion rates of the readable applications (SVG)."""
-    policy = FieldsetPolicy(user=request.user)
+    policy = _reader(request).policy
     page = "dashboard/overview.html"
     try:
         data = _form_data(request.GET)

@@ -22,12 +22,17 @@ from fieldsets.registry import validate_fieldset_fields
 from sessions_app.models import Application
 
 BUILTIN_SENSITIVE = "builtin-sensitive-user-events-and-sessions"
-# Name -> (description, fields). Mirrored by migration 0002, which seeds them;
+BUILTIN_REQUEST_DETAILS = "builtin-request-details"
+# Name -> (description, fields). Mirrored by migrations 0002 and 0003, which seed them;
 # ``ensure_builtin_fieldsets`` re-creates them after a test database flush.
 BUILTIN_FIELDSETS: dict[str, tuple[str, list[str]]] = {
     BUILTIN_SENSITIVE: (
         "Who the user is and where they are: user tag, client IP and coordinates.",
         ["user_tag", "client_ip", "geo_latitude", "geo_longitude"],
+    ),
+    BUILTIN_REQUEST_DETAILS: (
+        "Request details of actions: headers, request attributes and stack traces.",
+        ["actions.headers", "actions.request_attributes", "actions.error_stack"],
     ),
 }
 
@@ -81,7 +86,8 @@ class Fieldset(models.Model):
     description = models.TextField(blank=True, default="")
     fields = models.JSONField(
         validators=[validate_fieldset_fields],
-        help_text='Session field names, e.g. ["client_ip", "properties.loyalty_tier"].',
+        help_text='Registry paths, e.g. ["client_ip", "properties.loyalty_tier", '
+        '"actions.request_attributes.order_id"].',
     )
     builtin = models.BooleanField(default=False, editable=False)
     # PROTECT: the permission goes away only together with its fieldset (delete()).

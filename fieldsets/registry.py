@@ -1,93 +1,398 @@
-"""Which session fields a fieldset may contain, and how they are spelled.
+"""The field registry: every record type rumvault serves, and every field of it, declared once.
 
-A fieldset lists names from ``SESSION_FIELDS`` or ``properties.<key>`` (one
-key of the session's ``properties``). Fields outside the registry are visible
-to every reader by design:
+Everything that names a field asks here: the fieldset policy (what a fieldset
+may contain, output order, what a hidden field drags along), the API's JSON
+and CSV shapes and its OpenAPI components, the admin's columns and inlines,
+the dashboard's summary and timeline, and ingest's column lengths (read from
+the models, which own the storage).
 
-* ``id`` and ``application`` identify the row (record access already decides
-  whether the caller may see it at all);
-* ``started_at`` is the cursor-pagination key and the ``since``/``until``
-  filter: hiding it would make every list request a 403;
-* ``user_id`` is the keyed pseudonym every reader sees (docs/privacy-model.md),
-  so one customer's sessions can be grouped without knowing who it is.
+Names and paths
+    A field's ``name`` is its JSON path inside its record (``client_ip``,
+    ``product.price``). Its *registry path* puts the record's prefix in front:
+    session fields have none (``client_ip``), action fields ``actions.``
+    (``actions.product.price``). A field with ``open_keys`` also has a path per
+    key of its JSON object (``properties.loyalty_tier``,
+    ``actions.request_attributes.order_id``). The path of a record type that
+    is a collection of its parent (``actions``) stands for the records
+    themselves. Fieldsets list registry paths; ``masked_fields`` lists names.
+
+Derivations
+    ``derived_from`` names the paths a field's value can be recomputed from
+    (``action_count`` from the actions themselves, ``revenue`` from the
+    purchases' prices). Hiding a field while showing its sources hides
+    nothing, so a fieldset must contain the sources of what it contains
+    (``missing_sources``), and the policy hides them too (``closure``).
+
+Always visible, by design: ``id`` and ``application`` identify the row
+(record access decides whether the caller sees it at all); ``started_at`` is
+the pagination key and the since/until filter; ``user_id`` is the
+per-application pseudonym that groups one customer's sessions without saying
+who it is; an action's ``seq`` orders the timeline.
+
+Adding a record type (log records next) is one ``RecordType`` declaration
+appended to ``RECORD_TYPES``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
+from django.db import models
 
-# Output order of the session fields a fieldset can hide (README "Reading API").
-SESSION_FIELDS: tuple[str, ...] = (
-    "session_id",
-    "ended_at",
-    "duration_ms",
-    "user_tag",
-    "client_ip",
-    "geo_latitude",
-    "geo_longitude",
-    "country",
-    "city",
-    "browser",
-    "os",
-    "device",
-    "properties",
-    "action_count",
-    "error_count",
-    "converted",
-    "revenue",
-)
-SESSION_FIELD_SET = frozenset(SESSION_FIELDS)
-
-PROPERTY_PREFIX = "properties."
-# Property keys come from the application's ``allowed_properties``; any
-# printable key without whitespace is accepted, bounded so names stay readable.
-_PROPERTY_KEY = re.compile(r"^[^\s]{1,100}$")
+from sessions_app.models import ActionType, ProductEvent, UserAction, UserSession
 
 
-def is_property_field(name: str) -> bool:
-    return name.startswith(PROPERTY_PREFIX)
+class Kind(StrEnum):
+    """How a value is typed, rendered and documented."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    IP = "ip"
+    CHOICE = "choice"
+    OBJECT = "object"  # a JSON object (properties, headers, request attributes)
 
 
-def property_key(name: str) -> str:
-    """``properties.loyalty_tier`` -> ``loyalty_tier``."""
-    return name[len(PROPERTY_PREFIX) :]
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    name: str  # JSON path inside the record, e.g. "client_ip", "product.price"
+    label: str  # for people: admin columns, dashboard, CSV readers
+    kind: Kind
+    help: str = ""  # the OpenAPI description
+    # The model column; None for a value computed from other columns (the
+    # application's slug). ``extra_columns`` are read too (the ciphertext of
+    # an encrypted user tag).
+    column: str | None = ""
+    extra_columns: tuple[str, ...] = ()
+    hideable: bool = True  # may go into a fieldset
+    open_keys: bool = False  # each key of the JSON object is a path of its own
+    derived_from: tuple[str, ...] = ()  # registry paths the value can be recomputed from
+    in_list: bool = False  # a column of list views (admin changelist, dashboard rows)
+    nullable: bool = False  # null also when visible (no data)
+    choices: type[models.TextChoices] | None = None
+
+    @property
+    def storage(self) -> str | None:
+        return self.name.replace(".", "_") if self.column == "" else self.column
+
+    @property
+    def json_path(self) -> tuple[str, ...]:
+        return tuple(self.name.split("."))
 
 
-def is_fieldset_field(name: str) -> bool:
-    """True for a name a fieldset may contain (a registry field or ``properties.<key>``)."""
-    if name in SESSION_FIELD_SET:
-        return True
-    return is_property_field(name) and bool(_PROPERTY_KEY.match(property_key(name)))
+@dataclass(frozen=True, eq=False)
+class RecordType:
+    name: str  # "session", "action"
+    prefix: str  # prefix of its registry paths ("" or "actions.")
+    model: type[models.Model]
+    fields: tuple[Field, ...]
+    # Columns read besides the fields' own (keys and the link to the parent).
+    key_columns: tuple[str, ...] = ("id",)
+    # The path that stands for the records themselves, for a child collection.
+    collection_path: str | None = None
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    def field(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+    def path(self, name: str) -> str:
+        return self.prefix + name
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the read layer fetches for this record type, each once."""
+        names: list[str] = list(self.key_columns)
+        for f in self.fields:
+            for column in (f.storage, *f.extra_columns):
+                if column is not None and column not in names:
+                    names.append(column)
+        return tuple(names)
+
+    @cached_property
+    def hideable(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.hideable)
+
+    def max_length(self, name: str) -> int:
+        """The column's length (ingest truncates and validates to it)."""
+        column = self.field(name).storage
+        length = getattr(self.model._meta.get_field(column or name), "max_length", None)
+        if not isinstance(length, int):
+            raise LookupError(f"{self.name}.{name} has no column length")
+        return length
+
+
+_MASKED = "Null when masked (then named in masked_fields) or when there is no data."
+
+SESSION = RecordType(
+    name="session",
+    prefix="",
+    model=UserSession,
+    key_columns=("id", "application_id"),
+    fields=(
+        Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False,
+              help="Use with /api/v1/sessions/{id}/."),
+        Field(name="application", label="Application", kind=Kind.TEXT, column=None,
+              hideable=False, in_list=True, help="Slug of the application."),
+        Field(name="session_id", label="Session id", kind=Kind.TEXT,
+              help="The client's session id (a keyed digest if it held personal data)."),
+        Field(name="started_at", label="Started", kind=Kind.DATETIME, hideable=False,
+              in_list=True, help="Start of the visit (UTC)."),
+        Field(name="ended_at", label="Ended", kind=Kind.DATETIME, nullable=True,
+              derived_from=("duration_ms",), help="End of the visit (UTC)."),
+        Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
+              in_list=True, derived_from=("ended_at", "actions.timestamp", "actions.duration_ms"),
+              help="Duration in milliseconds."),
+        Field(name="user_id", label="User id", kind=Kind.TEXT, hideable=False, nullable=True,
+              in_list=True,
+              help="Keyed pseudonym of the user tag (e.g. u1_3f9a...), the same for one person "
+              "within one application and different between applications; visible to every "
+              "reader; null for anonymous sessions."),
+        Field(name="user_tag", label="User tag", kind=Kind.TEXT, nullable=True, in_list=True,
+              extra_columns=("user_tag_encrypted",),
+              help="The user tag (normalised), revealed only with the fieldset that contains "
+              "it; also null for applications storing a pseudonym only."),
+        Field(name="client_ip", label="Client IP", kind=Kind.IP, nullable=True, in_list=True,
+              help="Client IP, masked at ingest per the application's settings."),
+        Field(name="geo_latitude", label="Latitude", kind=Kind.FLOAT, nullable=True,
+              help="Latitude."),
+        Field(name="geo_longitude", label="Longitude", kind=Kind.FLOAT, nullable=True,
+              help="Longitude."),
+        Field(name="country", label="Country", kind=Kind.TEXT, in_list=True,
+              help="ISO 3166 country code."),
+        Field(name="city", label="City", kind=Kind.TEXT, help="City."),
+        Field(name="browser", label="Browser", kind=Kind.TEXT, help="Browser."),
+        Field(name="os", label="OS", kind=Kind.TEXT, help="Operating system."),
+        Field(name="device", label="Device", kind=Kind.TEXT, help="Device class."),
+        Field(name="properties", label="Properties", kind=Kind.OBJECT, open_keys=True,
+              help="Allowed session properties; a masked properties.<key> keeps its key "
+              "with null."),
+        Field(name="action_count", label="Actions", kind=Kind.INTEGER, in_list=True,
+              derived_from=("actions",), help="Number of actions."),
+        Field(name="error_count", label="Errors", kind=Kind.INTEGER, in_list=True,
+              derived_from=("actions.type", "actions.http_status", "actions.error_message"),
+              help="Actions that failed (error, error message, or HTTP status 400 and up)."),
+        Field(name="converted", label="Converted", kind=Kind.BOOLEAN, in_list=True,
+              derived_from=("actions.product.event",), help="Whether something was bought."),
+        Field(name="revenue", label="Revenue", kind=Kind.DECIMAL, in_list=True,
+              derived_from=("actions.product.event", "actions.product.price",
+                            "actions.product.quantity"),
+              help="Sum of the purchases (decimal string)."),
+    ),
+)  # fmt: skip
+
+ACTION = RecordType(
+    name="action",
+    prefix="actions.",
+    model=UserAction,
+    key_columns=("id", "session_id"),
+    collection_path="actions",
+    fields=(
+        Field(name="seq", label="#", kind=Kind.INTEGER, hideable=False, in_list=True,
+              help="Position in the session."),
+        Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True),
+        Field(name="name", label="Name", kind=Kind.TEXT, in_list=True,
+              help="Masked at ingest."),
+        Field(name="url", label="URL", kind=Kind.TEXT, in_list=True, help="Masked at ingest."),
+        Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True),
+        Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
+              in_list=True),
+        Field(name="http_status", label="HTTP status", kind=Kind.INTEGER, nullable=True,
+              in_list=True),
+        Field(name="error_message", label="Error", kind=Kind.TEXT, in_list=True,
+              help="Masked at ingest."),
+        Field(name="error_stack", label="Stack trace", kind=Kind.TEXT,
+              help="Masked at ingest; in the built-in request-details fieldset."),
+        Field(name="headers", label="Headers", kind=Kind.OBJECT,
+              help="Request headers; credentials dropped and values masked at ingest."),
+        Field(name="request_attributes", label="Request attributes", kind=Kind.OBJECT,
+              open_keys=True, help="Masked at ingest; a masked key keeps its key with null."),
+        Field(name="product.sku", label="Product SKU", kind=Kind.TEXT),
+        Field(name="product.name", label="Product", kind=Kind.TEXT),
+        Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True),
+        Field(name="product.currency", label="Currency", kind=Kind.TEXT),
+        Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True),
+        Field(name="product.event", label="Product event", kind=Kind.CHOICE,
+              choices=ProductEvent),
+    ),
+)  # fmt: skip
+
+RECORD_TYPES: tuple[RecordType, ...] = (SESSION, ACTION)
+
+# Fieldset paths that name a record type's whole collection ("actions").
+_COLLECTIONS = {r.collection_path: r for r in RECORD_TYPES if r.collection_path}
+# Keys of open objects: printable, no whitespace, bounded so names stay readable.
+_OPEN_KEY = re.compile(r"^[^\s]{1,100}$")
+
+
+@dataclass(frozen=True)
+class Path:
+    """A registry path, resolved: the record type, its field (None: the collection), a key."""
+
+    record: RecordType
+    field: Field | None
+    key: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.field is None:
+            return self.record.collection_path or self.record.name
+        name = self.field.name if self.key is None else f"{self.field.name}.{self.key}"
+        return self.record.path(name)
+
+    @property
+    def name(self) -> str:
+        """The path inside its record (``masked_fields`` uses this)."""
+        return self.text.removeprefix(self.record.prefix)
+
+    def covered_by(self, paths: Iterable[str]) -> bool:
+        """Whether a set of paths hides this one (itself, its field, or its collection)."""
+        names = set(paths)
+        if self.text in names or self.record.collection_path in names:
+            return True
+        return (
+            self.key is not None
+            and self.field is not None
+            and (self.record.path(self.field.name) in names)
+        )
+
+
+def _record_for(path: str) -> tuple[RecordType, str]:
+    for record in RECORD_TYPES:
+        if record.prefix and path.startswith(record.prefix):
+            return record, path[len(record.prefix) :]
+    return SESSION, path
+
+
+def resolve(path: str) -> Path | None:
+    """The registry path ``path`` names, or None if it names nothing hideable."""
+    if path in _COLLECTIONS:
+        return Path(_COLLECTIONS[path], None)
+    record, name = _record_for(path)
+    if record.has(name):
+        f = record.field(name)
+        return Path(record, f) if f.hideable else None
+    for f in record.fields:
+        if f.open_keys and name.startswith(f.name + "."):
+            key = name[len(f.name) + 1 :]
+            return Path(record, f, key) if _OPEN_KEY.match(key) else None
+    return None
+
+
+def is_fieldset_path(path: str) -> bool:
+    return resolve(path) is not None
+
+
+def fieldset_paths() -> list[str]:
+    """Every path a fieldset may name (open objects also take ``<path>.<key>``)."""
+    paths = [r.collection_path for r in RECORD_TYPES if r.collection_path]
+    for record in RECORD_TYPES:
+        paths += [record.path(f.name) for f in record.hideable]
+    return paths
+
+
+def _sources(path: Path) -> tuple[str, ...]:
+    return () if path.field is None else path.field.derived_from
+
+
+def missing_sources(paths: Iterable[str]) -> dict[str, list[str]]:
+    """For each path whose sources the set does not hide: the sources to add."""
+    chosen = list(paths)
+    missing: dict[str, list[str]] = {}
+    for text in chosen:
+        path = resolve(text)
+        if path is None:
+            continue
+        absent = [s for s in _sources(path) if not _resolved(s).covered_by(chosen)]
+        if absent:
+            missing[text] = absent
+    return missing
+
+
+def closure(paths: Iterable[str]) -> frozenset[str]:
+    """``paths`` and, transitively, every source of what they contain."""
+    result = set(paths)
+    pending = list(result)
+    while pending:
+        path = resolve(pending.pop())
+        for source in () if path is None else _sources(path):
+            if source not in result:
+                result.add(source)
+                pending.append(source)
+    return frozenset(result)
+
+
+def _resolved(text: str) -> Path:
+    path = resolve(text)
+    if path is None:
+        raise LookupError(f"the registry declares an unknown source {text!r}")
+    return path
 
 
 def validate_fieldset_fields(value: object) -> None:
-    """A fieldset's ``fields``: a non-empty list of distinct registry names."""
+    """A fieldset's ``fields``: distinct registry paths, closed under derivation."""
     if not isinstance(value, list) or not value:
         raise ValidationError("Enter a non-empty list of field names.")
-    invalid = [item for item in value if not isinstance(item, str) or not is_fieldset_field(item)]
+    invalid = [item for item in value if not isinstance(item, str) or not is_fieldset_path(item)]
     if invalid:
         raise ValidationError(
-            "Unknown field(s): %(fields)s. Allowed: %(allowed)s, or properties.<key>.",
-            params={"fields": ", ".join(map(str, invalid)), "allowed": ", ".join(SESSION_FIELDS)},
+            "Unknown field(s): %(fields)s. Allowed: %(allowed)s, or properties.<key> / "
+            "actions.request_attributes.<key>.",
+            params={
+                "fields": ", ".join(map(str, invalid)),
+                "allowed": ", ".join(fieldset_paths()),
+            },
         )
     if len(set(value)) != len(value):
         raise ValidationError("Field names must be distinct.")
+    missing = missing_sources(value)
+    if missing:
+        raise ValidationError(
+            "A hidden field must not be computable from visible ones. %(detail)s",
+            params={
+                "detail": " ".join(
+                    f"{name} is derived from {', '.join(sources)}: add them too."
+                    for name, sources in missing.items()
+                )
+            },
+        )
+
+
+# Separators a caller may use between a field and its key or lookup.
+_SEPARATOR = re.compile(r"__|\.")
 
 
 def fields_referenced_by(parameter: str) -> list[str]:
-    """The fieldset-relevant field names a query parameter or body key refers to.
+    """The fieldset-relevant paths a query parameter, ordering or body key refers to.
 
     ``client_ip__startswith`` -> ``["client_ip"]``;
-    ``properties__tier`` / ``properties.tier`` -> ``["properties.tier", "properties"]``
-    (the most specific name first, so a refusal names it).
-    Used to refuse lookups on hidden fields before asking whether a parameter
-    is known at all, so a hidden field is always a 403 naming it.
+    ``properties__tier`` / ``properties.tier`` -> ``["properties.tier", "properties"]``;
+    ``actions__request_attributes__order_id`` -> the key's path, then the field's,
+    then ``actions`` (the most specific first, so a refusal names it). Used to
+    refuse lookups on hidden fields before asking whether a parameter is known
+    at all, so a hidden field is always a 403 naming it.
     """
-    base, _, rest = parameter.partition("__")
-    if is_property_field(base):
-        return [base, "properties"]
-    if base == "properties" and rest:
-        return [PROPERTY_PREFIX + rest.split("__")[0], "properties"]
-    return [base]
+    parts = _SEPARATOR.split(parameter)
+    found: list[str] = []
+    # The longest prefix of the parts that resolves, then shorter ones.
+    for end in range(len(parts), 0, -1):
+        path = resolve(".".join(parts[:end]))
+        if path is not None and path.text not in found:
+            found.append(path.text)
+    return found or [parts[0]]

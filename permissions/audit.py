@@ -16,27 +16,42 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from fieldsets.policy import Disclosure
 from permissions.models import AuditKind, AuditRecord
-from sessions_app.selectors import CustomerSearch
+from permissions.policy import Disclosure
+from sessions_app.user_tags import CustomerSearch
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who changed something, and through which door: a request, or a management command."""
+
+    username: str
+    method: str  # the HTTP method, or COMMAND
+    path: str  # request.path (never the query string), or "manage.py <command>"
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Actor:
+        return cls(
+            username=request.user.get_username(),
+            method=request_method(request),
+            path=request.path,
+        )
+
+
+COMMAND_METHOD = "COMMAND"
 
 
 def audit_reveal(
-    *,
-    username: str,
-    path: str,
-    method: str,
-    disclosure: Disclosure,
-    kind: AuditKind = AuditKind.REVEAL,
+    *, actor: Actor, disclosure: Disclosure, kind: AuditKind = AuditKind.REVEAL
 ) -> AuditRecord | None:
     """Record what ``disclosure`` collected; nothing revealed, no record."""
     if not disclosure:
         return None
     return AuditRecord.objects.create(
-        username=username,
+        username=actor.username,
         kind=kind,
-        method=method,
-        path=path,
+        method=actor.method,
+        path=actor.path,
         applications=sorted(disclosure.applications),
         session_ids=list(disclosure.session_ids),
         fieldsets=sorted(disclosure.fieldsets),
@@ -45,9 +60,7 @@ def audit_reveal(
 
 def audit_search(
     *,
-    username: str,
-    path: str,
-    method: str,
+    actor: Actor,
     search: CustomerSearch,
     applications: Iterable[str],
     session_ids: Iterable[int],
@@ -61,27 +74,15 @@ def audit_search(
     returned; ``fieldsets`` are those whose values the response revealed.
     """
     return AuditRecord.objects.create(
-        username=username,
+        username=actor.username,
         kind=kind,
-        method=method,
-        path=path,
+        method=actor.method,
+        path=actor.path,
         applications=sorted(applications),
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
         search_tag_hash=search.audit_hash,
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Actor:
-    """Who changed something, and through which door: a request, or a management command."""
-
-    username: str
-    method: str  # the HTTP method, or COMMAND
-    path: str  # request.path, or "manage.py <command>"
-
-
-COMMAND_METHOD = "COMMAND"
 
 
 def audit_settings_change(

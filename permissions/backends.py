@@ -21,8 +21,8 @@ from django.db.models import Model
 from guardian.backends import ObjectPermissionBackend
 
 from fieldsets.models import REVEAL_CODENAME_PREFIX, reveal_codename
-from fieldsets.policy import FieldsetPolicy
 from permissions.models import READ_SESSIONS
+from permissions.policy import FieldsetPolicy
 from sessions_app.models import Application
 
 _APP_LABEL = Application._meta.app_label

@@ -1,7 +1,7 @@
 """DRF permission classes of the read API.
 
 Record access and fieldsets are not permission classes: they are answered per
-application by ``fieldsets.policy.FieldsetPolicy`` (a session of another
+application by ``permissions.policy.FieldsetPolicy`` (a session of another
 application is a 404, a hidden field is masked or a 403 naming it).
 """
 

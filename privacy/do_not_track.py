@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from privacy.choices import LabelledChoices
 
 
-class DoNotTrack(StrEnum):
+class DoNotTrack(LabelledChoices):
     """The ``do_not_track`` privacy setting of an application."""
 
-    ANONYMOUS = "anonymous"  # keep the session, without what identifies the visitor
-    DISABLE = "disable"  # do not store the session at all
-    IGNORE = "ignore"  # store it like any other session
+    ANONYMOUS = "anonymous", "Keep the session, drop IP and user tag"
+    DISABLE = "disable", "Discard the session"
+    IGNORE = "ignore", "Ignore the browser's request"
 
 
 @dataclass(frozen=True)

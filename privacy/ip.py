@@ -8,7 +8,8 @@ subscriber line.
 from __future__ import annotations
 
 import ipaddress
-from enum import StrEnum
+
+from privacy.choices import LabelledChoices
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -31,12 +32,12 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # Teredo (2001::/32) holds the client's IPv4 (obfuscated by XOR, so as good as
 # plain) in the last 32 bits; the /48 rule zeroes all of it and keeps only part of
 # the Teredo server's address.
-class IpMasking(StrEnum):
+class IpMasking(LabelledChoices):
     """The ``ip_masking`` privacy setting of an application."""
 
-    ALL = "all"
-    PUBLIC = "public"
-    OFF = "off"
+    ALL = "all", "Mask all addresses"
+    PUBLIC = "public", "Mask public addresses only"
+    OFF = "off", "Keep addresses"
 
 
 def mask_ip(address: str, *, mode: str) -> str:

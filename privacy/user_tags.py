@@ -29,7 +29,17 @@ import unicodedata
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy.choices import LabelledChoices
 from privacy.keyring import Keyring
+
+
+class UserTagStorage(LabelledChoices):
+    """The ``user_tag_storage`` privacy setting: which form of the tag is kept."""
+
+    RAW = "raw", "Raw"
+    ENCRYPTED = "encrypted", "Encrypted at rest"
+    PSEUDONYM_ONLY = "pseudonym_only", "Pseudonym only (tag not kept)"
+
 
 PSEUDONYM_PREFIX = "u"
 BLIND_INDEX_PREFIX = "b"

@@ -7,15 +7,15 @@ A staff user sees and changes only applications it can read (record access,
 as the policy decides), on top of ``change_application``; every settings
 change goes through ``application_configure``, which audits it.
 
-Sessions and actions: a read path like the API, so the same ``FieldsetPolicy``
-decides everything. A staff user sees only sessions of applications granted
-to it; every personal value is rendered through ``FieldsetPolicy.mask``; no
-sensitive field is sortable, searchable, filterable or reachable by a URL
-lookup. The search box takes an email and runs the API's own user-tag search
-(``sessions_app.selectors.customer_sessions``) through a POST, so the email
-never lands in a URL; the URL carries only a random, user-bound, short-lived
-search id (``sessions_app.admin_search``), and every page shown for it is
-audited.
+Sessions and actions: a read path like the API, through the same read layer
+(``request.reader``). A staff user sees only sessions of applications granted
+to it. The columns are the registry's fields; before a page is drawn, the
+reader masks (and audits) every record on it at once, and each column shows
+its record's masked value. No fieldset field is sortable, searchable,
+filterable or reachable by a URL lookup. The search box takes an email and
+runs the read layer's user-tag search through a POST, so the email never
+lands in a URL; the URL carries only a random, user-bound, short-lived search
+id (``sessions_app.admin_search``), and every page shown for it is audited.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -38,18 +38,24 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from access.throttling import search_throttled
-from fieldsets.policy import Disclosure, FieldsetPolicy
-from permissions.audit import Actor, audit_reveal, audit_search
+from fieldsets.registry import ACTION, SESSION, Field, RecordType
+from permissions.audit import Actor
+from permissions.policy import FieldsetPolicy
 from sessions_app import admin_search
 from sessions_app.applications import PRIVACY_SETTING_FIELDS, application_configure
 from sessions_app.models import Application, UserAction, UserSession
-from sessions_app.selectors import (
-    ACTION_COLUMNS,
-    CustomerSearch,
-    customer_search,
-    customer_sessions,
-    session_scope,
-)
+from sessions_app.queries import SessionQuery
+from sessions_app.reads import Masked, Reader, row_of
+from sessions_app.user_tags import CustomerSearch, customer_search
+
+
+def request_reader(request: HttpRequest) -> Reader:
+    return request.reader  # type: ignore[attr-defined, no-any-return]
+
+
+def request_policy(request: HttpRequest) -> FieldsetPolicy:
+    """The request's one policy (grants read once, a revocation applies next request)."""
+    return request_reader(request).policy
 
 
 @admin.register(Application)
@@ -95,45 +101,63 @@ class ApplicationAdmin(admin.ModelAdmin):
         if others:
             obj.save(update_fields=others)
         settings = {name: form.cleaned_data[name] for name in PRIVACY_SETTING_FIELDS}
-        actor = Actor(
-            username=request.user.get_username(), method=request.method or "POST", path=request.path
-        )
         application_configure(
             application=obj,
-            actor=actor,
+            actor=Actor.of(request),
             **{name: value for name, value in settings.items() if name in changed},
         )
 
 
-# --- request-scoped policy ----------------------------------------------------
-
-
-def request_policy(request: HttpRequest) -> FieldsetPolicy:
-    """One policy per request (grants read once, a revocation applies next request)."""
-    policy = getattr(request, "_fieldset_policy", None)
-    if policy is None:
-        policy = FieldsetPolicy(user=request.user)
-        request._fieldset_policy = policy  # type: ignore[attr-defined]
-        request._fieldset_disclosure = Disclosure()  # type: ignore[attr-defined]
-    return policy
-
-
-# The request being rendered. Django calls list_display/readonly callables with
-# the object only; a context variable (per thread and per request) hands them
-# the request-scoped policy without storing state on the shared ModelAdmin.
+# --- masked values for the columns ------------------------------------------------
+# Django calls column callables with the object only. ``render_and_audit`` has
+# the reader mask (and audit) every record of a page at once, keeps the results
+# on the request, and sets this context variable (per thread and request) while
+# the page is drawn, so a column finds its object's masked values without state
+# on the shared ModelAdmin. An object it does not find is drawn masked (fail closed).
 _current_request: ContextVar[HttpRequest] = ContextVar("rumvault_admin_request")
+_MASKED = "_rumvault_masked"
+MASKED_BADGE = format_html('<span class="masked-badge" title="{}">masked</span>', "Not granted")
 
 
-def masked_values(session: UserSession) -> tuple[dict[str, Any], list[str]]:
-    """``FieldsetPolicy.mask`` for one session, memoised per request (many columns, one row)."""
-    request = _current_request.get()
-    cache: dict[int, tuple[dict[str, Any], list[str]]] = request.__dict__.setdefault(
-        "_masked_sessions", {}
+def _cache(request: HttpRequest) -> dict[tuple[str, Any], Masked]:
+    return request.__dict__.setdefault(_MASKED, {})  # type: ignore[no-any-return]
+
+
+def _present_page(
+    request: HttpRequest, context: dict[str, Any], search: CustomerSearch | None
+) -> None:
+    reader, cache = request_reader(request), _cache(request)
+    original = context.get("original")
+    if "cl" in context:  # a changelist
+        objects = list(context["cl"].result_list)
+        if context["cl"].model is UserAction:
+            _present_actions(reader, cache, objects)
+            return
+        page = reader.present_sessions(
+            [row_of(obj, SESSION) for obj in objects], search=search, query=SessionQuery()
+        )
+        cache.update((("session", item.values["id"]), item) for item in page)
+    elif isinstance(original, UserSession):
+        actions = list(original.actions.order_by("seq"))
+        masked = reader.present_session(
+            row_of(original, SESSION), actions=[row_of(a, ACTION) for a in actions]
+        )
+        cache[("session", original.pk)] = masked
+        for action, item in zip(actions, masked.actions or [], strict=False):
+            cache[("action", action.pk)] = item
+    elif isinstance(original, UserAction):
+        _present_actions(reader, cache, [original])
+
+
+def _present_actions(
+    reader: Reader, cache: dict[tuple[str, Any], Masked], actions: list[UserAction]
+) -> None:
+    masked = reader.present_actions(
+        [(row_of(a.session, SESSION), row_of(a, ACTION)) for a in actions]
     )
-    if session.pk not in cache:
-        policy = request_policy(request)
-        cache[session.pk] = policy.mask(session, request._fieldset_disclosure)  # type: ignore[attr-defined]
-    return cache[session.pk]
+    for action, item in zip(actions, masked, strict=True):
+        if item is not None:
+            cache[("action", action.pk)] = item
 
 
 def render_and_audit(
@@ -142,46 +166,57 @@ def render_and_audit(
     *,
     search: CustomerSearch | None = None,
 ) -> HttpResponse:
-    """Run an admin view with masking enabled; render now and audit what was revealed.
+    """Run an admin view; mask (and audit) its records through the reader, then render.
 
-    Rendering inside the context lets the column callables find the request,
-    and the audit record is written before the values leave the server. A
-    page of customer-search results is a search record (like the API's),
-    whether it revealed anything or not: the first page, a reload, page 2.
+    The audit record is written before the values leave the server. A page of
+    customer-search results is a search record (like the API's), whether it
+    revealed anything or not: the first page, a reload, page 2.
     """
     token = _current_request.set(request)
     try:
         response = view()
         if isinstance(response, TemplateResponse) and not response.is_rendered:
+            _present_page(request, response.context_data or {}, search)
             response.render()
     finally:
         _current_request.reset(token)
-    disclosure = getattr(request, "_fieldset_disclosure", None) or Disclosure()
-    username, method = request.user.get_username(), request.method or "GET"
-    context = getattr(response, "context_data", None) or {}
-    if search is not None and "cl" in context:
-        policy = request_policy(request)
-        scope = session_scope(principal=policy, filters=request.GET)
-        audit_search(
-            username=username,
-            path=request.path,
-            method=method,
-            search=search,
-            applications=[policy.applications[app_id].slug for app_id in scope],
-            session_ids=[session.pk for session in context["cl"].result_list],
-            disclosure=disclosure,
-        )
-    elif disclosure:
-        audit_reveal(username=username, path=request.path, method=method, disclosure=disclosure)
     return response
 
 
-CUSTOMER_PARAMETER = "customer"
-SEARCH_EXPIRED = (
-    "This customer search has expired or belongs to another sign-in. Search for the customer again."
-)
+def _column(record: RecordType, f: Field) -> Callable[[Any, Model], Any]:
+    """A column showing one registry field of a record as the reader masked it."""
+    kind = record.name
 
-MASKED_BADGE = format_html('<span class="masked-badge" title="{}">masked</span>', "Not granted")
+    def column(self: Any, obj: Model) -> Any:
+        item = _cache(_current_request.get()).get((kind, obj.pk))
+        if item is None or f.name in item.masked:
+            return MASKED_BADGE
+        value = item.values[f.name]
+        return self.get_empty_value_display() if value in (None, "", {}) else value
+
+    column.short_description = f.label  # type: ignore[attr-defined]
+    return column
+
+
+def column_name(f: Field) -> str:
+    """The admin column of a field: a masking column, or the model attribute for a
+    computed field (``application``: the row's application, never masked)."""
+    if f.storage is None:
+        return f.name
+    return f.name.replace(".", "_") + "_column"
+
+
+def columns_of(record: RecordType) -> type:
+    """A mixin with one column per registry field of ``record`` (``<name>_column``)."""
+    return type(
+        f"{record.name.title()}Columns",
+        (),
+        {column_name(f): _column(record, f) for f in record.fields if f.storage is not None},
+    )
+
+
+SessionColumns = columns_of(SESSION)
+ActionColumns = columns_of(ACTION)
 
 
 class ReadOnlyPolicyAdmin(admin.ModelAdmin):
@@ -213,8 +248,32 @@ class ReadOnlyPolicyAdmin(admin.ModelAdmin):
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return {}  # no bulk actions (in particular no delete) on RUM data
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        return render_and_audit(request, partial(super().changelist_view, request, extra_context))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> Any:
+        return render_and_audit(
+            request, partial(super().change_view, request, object_id, form_url, extra_context)
+        )
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        return render_and_audit(
+            request, partial(super().history_view, request, object_id, extra_context)
+        )
+
 
 # --- sessions -------------------------------------------------------------------
+
+CUSTOMER_PARAMETER = "customer"
+SEARCH_EXPIRED = (
+    "This customer search has expired or belongs to another sign-in. Search for the customer again."
+)
 
 
 class ReadableApplicationFilter(admin.SimpleListFilter):
@@ -242,8 +301,8 @@ class CustomerSearchFilter(admin.SimpleListFilter):
     """Applies a customer search kept server-side under the random id in ``?customer=``.
 
     ``changelist_view`` has looked the id up (``admin_search.recall``) before
-    the changelist runs; the rows come from ``customer_sessions``, the same
-    search as the API's and the dashboard's. The sidebar shows the filter
+    the changelist runs; the rows come from the read layer's customer search,
+    the same as the API's and the dashboard's. The sidebar shows the filter
     only while one is active, so it can be cleared.
     """
 
@@ -260,12 +319,14 @@ class CustomerSearchFilter(admin.SimpleListFilter):
         search = getattr(request, "_customer_search", None)
         if search is None:  # not looked up by changelist_view: fail closed
             return queryset.none()
-        return queryset & customer_sessions(principal=request_policy(request), search=search)
+        # The changelist keeps its model instances: the search's rows, as ids.
+        rows = request_reader(request).customer_sessions(search, SessionQuery())
+        return queryset.filter(pk__in=rows.values("id"))
 
 
-class UserActionInline(admin.TabularInline):
+class UserActionInline(ActionColumns, admin.TabularInline):  # type: ignore[misc, valid-type]
     model = UserAction
-    fields = ("seq", "type", "name", "url", "http_status", "duration_ms", "error_message")
+    fields = tuple(column_name(f) for f in ACTION.fields if f.in_list)
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -278,40 +339,24 @@ class UserActionInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None or request_policy(request).can_read(obj.application_id)
-
-
-def _masked_column(field_name: str, description: str) -> Any:
-    """A changelist/change-form column showing one session field as the policy allows."""
-
-    def column(self: UserSessionAdmin, session: UserSession) -> Any:
-        values, masked = masked_values(session)
-        if field_name in masked:
-            return MASKED_BADGE
-        value = values[field_name]
-        return self.get_empty_value_display() if value in (None, "", {}) else value
-
-    column.short_description = description  # type: ignore[attr-defined]
-    return column
+        if obj is None:
+            return True
+        policy = request_policy(request)
+        # Actions in a fieldset the user does not hold there: no inline at all.
+        hidden = policy.hidden_fields(obj.application_id)
+        return policy.can_read(obj.application_id) and ACTION.collection_path not in hidden
 
 
 @admin.register(UserSession)
-class UserSessionAdmin(ReadOnlyPolicyAdmin):
+class UserSessionAdmin(SessionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc, valid-type]
     change_list_template = "admin/sessions_app/usersession/change_list.html"
+    # The registry's list fields; started_at (the pagination key, in no
+    # fieldset) links to the session and is the only one that sorts.
     list_display = (
         "started_at",
-        "application",
-        "user_id_column",
-        "user_tag_column",
-        "duration_column",
-        "action_count_column",
-        "error_count_column",
-        "converted_column",
-        "revenue_column",
-        "country_column",
+        *(column_name(f) for f in SESSION.fields if f.in_list and f.name != "started_at"),
     )
     list_display_links = ("started_at",)
-    # started_at is in no fieldset (it is the pagination key); nothing else sorts.
     sortable_by = ("started_at",)
     list_filter = (ReadableApplicationFilter, CustomerSearchFilter)
     search_fields = ()  # the customer search is an exact blind-index POST, below
@@ -319,48 +364,8 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
     list_per_page = 50
     show_full_result_count = False
     inlines = (UserActionInline,)
-    fields = (
-        "application",
-        "session_id_column",
-        "started_at",
-        "ended_at_column",
-        "duration_column",
-        "user_id_column",
-        "user_tag_column",
-        "client_ip_column",
-        "geo_latitude_column",
-        "geo_longitude_column",
-        "country_column",
-        "city_column",
-        "browser_column",
-        "os_column",
-        "device_column",
-        "properties_column",
-        "action_count_column",
-        "error_count_column",
-        "converted_column",
-        "revenue_column",
-    )
+    fields = tuple(column_name(f) for f in SESSION.fields if f.name != "id")
     readonly_fields = fields
-
-    session_id_column = _masked_column("session_id", "session id")
-    ended_at_column = _masked_column("ended_at", "ended at")
-    duration_column = _masked_column("duration_ms", "duration (ms)")
-    user_id_column = _masked_column("user_id", "user id")
-    user_tag_column = _masked_column("user_tag", "user tag")
-    client_ip_column = _masked_column("client_ip", "client IP")
-    geo_latitude_column = _masked_column("geo_latitude", "latitude")
-    geo_longitude_column = _masked_column("geo_longitude", "longitude")
-    country_column = _masked_column("country", "country")
-    city_column = _masked_column("city", "city")
-    browser_column = _masked_column("browser", "browser")
-    os_column = _masked_column("os", "OS")
-    device_column = _masked_column("device", "device")
-    properties_column = _masked_column("properties", "properties")
-    action_count_column = _masked_column("action_count", "actions")
-    error_count_column = _masked_column("error_count", "errors")
-    converted_column = _masked_column("converted", "converted")
-    revenue_column = _masked_column("revenue", "revenue")
 
     def application_id_of(self, obj: UserSession) -> int:
         return obj.application_id
@@ -420,44 +425,25 @@ class UserSessionAdmin(ReadOnlyPolicyAdmin):
             request._customer_search = search  # type: ignore[attr-defined]
         extra_context = {**(extra_context or {}), "customer_search_active": search is not None}
         return render_and_audit(
-            request, partial(super().changelist_view, request, extra_context), search=search
-        )
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> Any:
-        return render_and_audit(
-            request, partial(super().change_view, request, object_id, form_url, extra_context)
-        )
-
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        return render_and_audit(
-            request, partial(super().history_view, request, object_id, extra_context)
+            request,
+            partial(admin.ModelAdmin.changelist_view, self, request, extra_context),
+            search=search,
         )
 
 
-ACTION_ADMIN_FIELDS: tuple[str, ...] = ("session", *ACTION_COLUMNS)
+# --- actions --------------------------------------------------------------------
 
 
 @admin.register(UserAction)
-class UserActionAdmin(ReadOnlyPolicyAdmin):
-    """Actions hold no fieldset fields (URLs, headers and errors are masked at ingest).
+class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc, valid-type]
+    """Actions, each masked as its session's application's fieldsets say."""
 
-    The change page shows the API's action fields and nothing more.
-    """
-
-    list_display = ("session", "seq", "type", "name", "http_status", "timestamp")
+    list_display = ("session", *(column_name(f) for f in ACTION.fields if f.in_list))
     list_select_related = ("session",)
-    sortable_by = ("timestamp",)
+    sortable_by = ()
     list_per_page = 100
     show_full_result_count = False
-    # Exactly what the API shows of an action (one list, ACTION_COLUMNS): no
-    # error_stack, which repeats exception messages and is in no fieldset.
-    fields = ACTION_ADMIN_FIELDS
+    fields = ("session", *(column_name(f) for f in ACTION.fields))
     readonly_fields = fields
 
     def application_id_of(self, obj: UserAction) -> int:

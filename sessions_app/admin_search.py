@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from sessions_app.selectors import CustomerSearch
+from sessions_app.user_tags import CustomerSearch
 
 SESSION_KEY = "rumvault_customer_searches"
 # A user rarely has more than a few searches open; the oldest go first.

@@ -16,24 +16,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-
-class IpMasking(models.TextChoices):
-    ALL = "all", "Mask all addresses"
-    PUBLIC = "public", "Mask public addresses only"
-    OFF = "off", "Keep addresses"
-
-
-class DoNotTrack(models.TextChoices):
-    ANONYMOUS = "anonymous", "Keep the session, drop IP and user tag"
-    DISABLE = "disable", "Discard the session"
-    IGNORE = "ignore", "Ignore the browser's request"
-
-
-class UserTagStorage(models.TextChoices):
-    RAW = "raw", "Raw"
-    ENCRYPTED = "encrypted", "Encrypted at rest"
-    PSEUDONYM_ONLY = "pseudonym_only", "Pseudonym only (tag not kept)"
-
+from privacy.do_not_track import DoNotTrack
+from privacy.ip import IpMasking
+from privacy.user_tags import UserTagStorage
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3657
@@ -58,14 +43,16 @@ class Application(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Privacy settings; defaults as in docs/privacy-model.md ("Ingest"). Not retroactive.
-    ip_masking = models.CharField(max_length=16, choices=IpMasking, default=IpMasking.ALL)
+    ip_masking = models.CharField(max_length=16, choices=IpMasking.choices(), default=IpMasking.ALL)
     mask_personal_data_in_uris = models.BooleanField(default=True)
-    do_not_track = models.CharField(max_length=16, choices=DoNotTrack, default=DoNotTrack.ANONYMOUS)
+    do_not_track = models.CharField(
+        max_length=16, choices=DoNotTrack.choices(), default=DoNotTrack.ANONYMOUS
+    )
     allowed_properties = models.JSONField(
         default=list, blank=True, validators=[validate_property_names]
     )
     user_tag_storage = models.CharField(
-        max_length=16, choices=UserTagStorage, default=UserTagStorage.RAW
+        max_length=16, choices=UserTagStorage.choices(), default=UserTagStorage.RAW
     )
     retention_days = models.PositiveSmallIntegerField(
         default=35,
@@ -81,15 +68,15 @@ class Application(models.Model):
                 name="application_retention_days_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(ip_masking__in=IpMasking.values),
+                condition=models.Q(ip_masking__in=IpMasking.values()),
                 name="application_ip_masking_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(do_not_track__in=DoNotTrack.values),
+                condition=models.Q(do_not_track__in=DoNotTrack.values()),
                 name="application_do_not_track_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(user_tag_storage__in=UserTagStorage.values),
+                condition=models.Q(user_tag_storage__in=UserTagStorage.values()),
                 name="application_user_tag_storage_valid",
             ),
         ]
@@ -156,17 +143,27 @@ class UserSession(models.Model):
 
 
 class ActionType(models.TextChoices):
-    PAGE_VIEW = "page_view"
-    XHR = "xhr"
-    CLICK = "click"
-    CUSTOM = "custom"
-    ERROR = "error"
+    PAGE_VIEW = "page_view", "Page view"
+    XHR = "xhr", "Request"
+    CLICK = "click", "Click"
+    CUSTOM = "custom", "Custom"
+    ERROR = "error", "Error"
 
 
 class ProductEvent(models.TextChoices):
-    VIEW = "view"
-    ADD_TO_CART = "add_to_cart"
-    PURCHASE = "purchase"
+    VIEW = "view", "Viewed"
+    ADD_TO_CART = "add_to_cart", "Added to cart"
+    PURCHASE = "purchase", "Bought"
+
+
+def is_failure(*, type: str | None, error_message: str | None, http_status: int | None) -> bool:
+    """What counts as a failed action, everywhere: an error action, an error message,
+    or a request the server answered with 4xx/5xx (``error_count`` counts these)."""
+    return (
+        type == ActionType.ERROR
+        or bool(error_message)
+        or (http_status is not None and http_status >= 400)
+    )
 
 
 class UserAction(models.Model):
@@ -208,9 +205,6 @@ class UserAction(models.Model):
 
     @property
     def is_failure(self) -> bool:
-        """An error action, or a request the server answered with 4xx/5xx."""
-        return (
-            self.type == ActionType.ERROR
-            or bool(self.error_message)
-            or (self.http_status is not None and self.http_status >= 400)
+        return is_failure(
+            type=self.type, error_message=self.error_message, http_status=self.http_status
         )

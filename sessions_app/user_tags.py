@@ -5,9 +5,15 @@ Callers in Django code use these so no module reads key material itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from privacy import user_tags
+
+# The one name a user tag goes by in a search body (and is refused under in a URL).
+USER_TAG = "user_tag"
 
 
 def normalise(tag: str) -> str:
@@ -54,3 +60,41 @@ def decrypt(value: str, *, application_id: int) -> str:
 def audit_hash_for(normalised_tag: str) -> str:
     """The keyed hash an audit record keeps for a searched tag: not the tag, not a blind index."""
     return user_tags.audit_hash(normalised_tag, keyring=settings.RUMVAULT_AUDIT_KEYS)
+
+
+def normalised_search_tag(value: object) -> str:
+    """The normalised tag of a search, or ``ValidationError`` (the message never echoes it)."""
+    if not isinstance(value, str):
+        raise ValidationError({USER_TAG: "Give the user tag as a string."})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON: cannot be hashed
+        raise ValidationError({USER_TAG: "The user tag is not valid Unicode text."}) from None
+    normalised = normalise(value)
+    if not normalised:
+        raise ValidationError({USER_TAG: "The user tag is empty."})
+    if len(normalised) > settings.RUMVAULT_USER_TAG_MAX_LENGTH:
+        raise ValidationError({USER_TAG: "The user tag is too long."})
+    return normalised
+
+
+@dataclass(frozen=True)
+class CustomerSearch:
+    """A user-tag search as keyed values only, never the tag.
+
+    ``blind_indexes`` (the tag's blind index under every key of the keyring)
+    say which sessions match; ``audit_hash`` (under the audit keyring) names
+    the search in the audit trail and is never accepted as a search key.
+    """
+
+    blind_indexes: tuple[str, ...]
+    audit_hash: str
+
+
+def customer_search(value: object) -> CustomerSearch:
+    """The keyed values of a searched tag, or ``ValidationError`` (never echoing it)."""
+    normalised = normalised_search_tag(value)
+    return CustomerSearch(
+        blind_indexes=tuple(blind_index_candidates_for(normalised)),
+        audit_hash=audit_hash_for(normalised),
+    )

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from privacy.user_tags import UserTagStorage
 from sessions_app import user_tags
 from sessions_app.applications import application_create
-from sessions_app.models import Application, UserAction, UserSession, UserTagStorage
+from sessions_app.models import Application, UserAction, UserSession
 
 BASE_TIME = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 _session_numbers = itertools.count(1)

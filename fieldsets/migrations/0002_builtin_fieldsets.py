@@ -6,6 +6,8 @@ migration must not change when application code changes later.
 
 from django.db import migrations
 
+from fieldsets.migrations._builtins import seed_builtins, unseed_builtins
+
 BUILTINS = {
     "builtin-sensitive-user-events-and-sessions": (
         "Who the user is and where they are: user tag, client IP and coordinates.",
@@ -15,35 +17,11 @@ BUILTINS = {
 
 
 def seed(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    Permission = apps.get_model("auth", "Permission")
-    Fieldset = apps.get_model("fieldsets", "Fieldset")
-    content_type, _ = ContentType.objects.get_or_create(app_label="sessions_app", model="application")
-    for name, (description, fields) in BUILTINS.items():
-        permission, _ = Permission.objects.get_or_create(
-            content_type=content_type,
-            codename=f"reveal_{name}",
-            defaults={"name": f"Can reveal fieldset {name}"},
-        )
-        Fieldset.objects.get_or_create(
-            name=name,
-            defaults={
-                "description": description,
-                "fields": fields,
-                "builtin": True,
-                "permission": permission,
-            },
-        )
+    seed_builtins(apps, BUILTINS)
 
 
 def unseed(apps, schema_editor):
-    Fieldset = apps.get_model("fieldsets", "Fieldset")
-    Permission = apps.get_model("auth", "Permission")
-    for name in BUILTINS:
-        Fieldset.objects.filter(name=name, builtin=True).delete()
-        Permission.objects.filter(
-            content_type__app_label="sessions_app", codename=f"reveal_{name}"
-        ).delete()
+    unseed_builtins(apps, BUILTINS)
 
 
 class Migration(migrations.Migration):

@@ -1,121 +1,127 @@
-"""OpenAPI documentation of the read API's shapes (drf-spectacular).
+"""OpenAPI documentation of the read API's shapes (drf-spectacular), from the registry.
 
-These serializers only describe; responses are built by the hand-written
-functions in ``sessions_app.api.serializers``. Every field a fieldset can
-contain is documented as nullable, because any of them may be masked.
+These serializers only describe; responses are rendered by
+``sessions_app.api.serializers``. The session and action components are
+built from ``fieldsets.registry`` (field, type, description, order), and the
+search body from ``SessionFilterSet``, so the documentation cannot drift from
+what is served. Every field a fieldset can contain is documented as nullable,
+because any of them may be masked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from fieldsets.registry import SESSION_FIELDS
+from fieldsets.registry import ACTION, SESSION, Field, Kind, RecordType
 from permissions.models import AuditKind
-from sessions_app.api.filters import FILTER_FIELDS
-from sessions_app.selectors import ORDERINGS
+from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
+from sessions_app.queries import ORDERINGS
 
-MASKED = " Null when masked (then listed in masked_fields) or when there is no data."
+MASKED = " Null when masked (then named in masked_fields) or when there is no data."
+
+_FIELD_CLASSES: dict[Kind, type[serializers.Field]] = {  # type: ignore[type-arg]
+    Kind.TEXT: serializers.CharField,
+    Kind.INTEGER: serializers.IntegerField,
+    Kind.FLOAT: serializers.FloatField,
+    Kind.BOOLEAN: serializers.BooleanField,
+    Kind.DATETIME: serializers.DateTimeField,
+    Kind.IP: serializers.IPAddressField,
+    Kind.OBJECT: serializers.DictField,
+}
 
 
-def _maskable(field_class: type[serializers.Field], text: str, **kwargs: Any) -> Any:
+def _field(f: Field) -> serializers.Field:  # type: ignore[type-arg]
     # Fields are re-instantiated from their constructor arguments when the
     # serializer is copied, so nullability must be passed in, not set after.
-    return field_class(allow_null=True, help_text=text + MASKED, **kwargs)
+    kwargs: dict[str, Any] = {
+        "allow_null": f.hideable or f.nullable,
+        "help_text": (f.help or f.label) + (MASKED if f.hideable else ""),
+    }
+    if f.kind is Kind.CHOICE:
+        values = f.choices.values if f.choices is not None else []
+        return serializers.ChoiceField(choices=[*values, ""], **kwargs)
+    if f.kind is Kind.DECIMAL:
+        return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+    return _FIELD_CLASSES[f.kind](**kwargs)
 
 
-class ProductSerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    name = serializers.CharField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    currency = serializers.CharField()
-    quantity = serializers.IntegerField(allow_null=True)
-    event = serializers.CharField(help_text="view, add_to_cart, purchase or empty.")
+def _masked_fields_help(record: RecordType) -> str:
+    names = [f.name for f in record.hideable]
+    opens = [f"{f.name}.<key>" for f in record.hideable if f.open_keys]
+    return (
+        "Names of the fields this response masked because the caller does not hold a "
+        "fieldset containing them for the session's application; a field that is null "
+        "because there is no data is not listed. Possible names: " + ", ".join(names + opens) + "."
+    )
 
 
-class ActionSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    type = serializers.ChoiceField(choices=["page_view", "xhr", "click", "custom", "error"])
-    name = serializers.CharField()
-    url = serializers.CharField(help_text="Personal data masked at ingest.")
-    timestamp = serializers.DateTimeField()
-    duration_ms = serializers.IntegerField(allow_null=True)
-    http_status = serializers.IntegerField(allow_null=True)
-    error_message = serializers.CharField()
-    headers = serializers.DictField(child=serializers.CharField())
-    request_attributes = serializers.DictField()
-    product = ProductSerializer(allow_null=True)
+def record_serializer(record: RecordType, name: str) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+    """A describing serializer of one record type: its fields in output order."""
+    attrs: dict[str, Any] = {"__module__": __name__}
+    done: set[str] = set()
+    for f in record.fields:
+        if len(f.json_path) == 1:
+            attrs[f.name] = _field(f)
+            continue
+        group = f.json_path[0]
+        if group in done:
+            continue
+        done.add(group)
+        members = {m.json_path[1]: _field(m) for m in record.fields if m.json_path[:1] == (group,)}
+        group_class = type(f"{name}{group.title()}", (serializers.Serializer,), members)
+        attrs[group] = group_class(
+            allow_null=True, help_text=f"Null when the {name.lower()} has no {group}."
+        )
+    attrs["masked_fields"] = serializers.ListField(
+        child=serializers.CharField(), help_text=_masked_fields_help(record)
+    )
+    return type(name, (serializers.Serializer,), attrs)
 
 
-class SessionSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="Use with /api/v1/sessions/{id}/.")
-    application = serializers.SlugField(help_text="Slug of the application.")
-    session_id = _maskable(serializers.CharField, "Client session id.")
-    started_at = serializers.DateTimeField()
-    ended_at = _maskable(serializers.DateTimeField, "End of the visit.")
-    duration_ms = _maskable(serializers.IntegerField, "Duration in milliseconds.")
-    user_id = serializers.CharField(
+SessionSerializer = record_serializer(SESSION, "Session")
+ActionSerializer = record_serializer(ACTION, "Action")
+
+
+class SessionDetailSerializer(SessionSerializer):  # type: ignore[valid-type, misc]
+    actions = ActionSerializer(
+        many=True,
         allow_null=True,
-        help_text="Keyed pseudonym of the user tag (e.g. u1_3f9a...), visible to every reader; "
-        "the same for one person within one application, different between applications; "
-        "null for anonymous sessions.",
-    )
-    user_tag = _maskable(
-        serializers.CharField,
-        "The user tag (normalised), revealed only with the fieldset that contains it. Also null "
-        "for applications storing a pseudonym only.",
-    )
-    client_ip = _maskable(serializers.IPAddressField, "Client IP (masked at ingest).")
-    geo_latitude = _maskable(serializers.FloatField, "Latitude.")
-    geo_longitude = _maskable(serializers.FloatField, "Longitude.")
-    country = _maskable(serializers.CharField, "ISO 3166 country code.")
-    city = _maskable(serializers.CharField, "City.")
-    browser = _maskable(serializers.CharField, "Browser.")
-    os = _maskable(serializers.CharField, "Operating system.")
-    device = _maskable(serializers.CharField, "Device class.")
-    properties = _maskable(
-        serializers.DictField,
-        "Allowed session properties; a masked properties.<key> keeps its key with null.",
-    )
-    action_count = _maskable(serializers.IntegerField, "Number of actions.")
-    error_count = _maskable(serializers.IntegerField, "Number of failed actions.")
-    converted = _maskable(serializers.BooleanField, "Whether the visit purchased.")
-    revenue = _maskable(
-        serializers.DecimalField, "Revenue (decimal string).", max_digits=14, decimal_places=2
-    )
-    masked_fields = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="Names of the fields (or properties.<key>) this response masked because the "
-        "caller does not hold a fieldset containing them for this session's application. A "
-        "field that is null because there is no data is not listed. Possible names: "
-        + ", ".join(SESSION_FIELDS)
-        + ", properties.<key>.",
+        help_text="In seq order; null when they are in a fieldset you do not hold "
+        "(then masked_fields names actions).",
     )
 
 
-class SessionDetailSerializer(SessionSerializer):
-    actions = ActionSerializer(many=True, help_text="In seq order.")
+def _search_field(name: str, filter_: django_filters.Filter) -> serializers.Field:  # type: ignore[type-arg]
+    help_text = str(filter_.extra.get("help_text", ""))
+    if isinstance(filter_, StrictBooleanFilter):
+        return serializers.BooleanField(required=False, help_text=help_text)
+    if isinstance(filter_, django_filters.IsoDateTimeFilter):
+        return serializers.DateTimeField(required=False, help_text=help_text)
+    return serializers.CharField(required=False, help_text=help_text)
 
 
-class SessionSearchSerializer(serializers.Serializer):
-    user_tag = serializers.CharField(
-        help_text="Exact, case-insensitive match on the normalised tag (surrounding space "
-        "ignored), answered from a keyed blind index. Allowed to every reader of the "
-        "application; the tag is revealed in results only with the fieldset."
-    )
-    application = serializers.SlugField(required=False)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
-    user_id = serializers.CharField(required=False)
-    has_errors = serializers.BooleanField(required=False)
-    converted = serializers.BooleanField(required=False)
-    country = serializers.CharField(required=False)
-    browser = serializers.CharField(required=False)
-    device = serializers.CharField(required=False)
-    ordering = serializers.CharField(required=False, help_text="As for the list endpoint.")
+SessionSearchSerializer = type(
+    "SessionSearch",
+    (serializers.Serializer,),
+    {
+        "__module__": __name__,
+        "user_tag": serializers.CharField(
+            help_text="Exact, case-insensitive match on the normalised tag (surrounding space "
+            "ignored), answered from a keyed blind index. Allowed to every reader of the "
+            "application; the tag is revealed in results only with the fieldset."
+        ),
+        **{
+            name: _search_field(name, filter_)
+            for name, filter_ in SessionFilterSet.base_filters.items()
+        },
+        "ordering": serializers.CharField(required=False, help_text="As for the list endpoint."),
+    },
+)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -225,20 +231,6 @@ class AuditRecordSerializer(serializers.Serializer):
     )
 
 
-_FILTER_HELP = {
-    "application": "Application slug.",
-    "since": "Sessions started at or after (ISO 8601).",
-    "until": "Sessions started before (ISO 8601).",
-    "user_id": "Exact pseudonymous user id (pseudonyms differ between applications).",
-    "has_errors": "true: at least one failed action; false: none.",
-    "converted": "true or false.",
-    "country": "Country code, case-insensitive.",
-    "browser": "Browser name prefix, case-insensitive (e.g. Chrome).",
-    "device": "Device class, case-insensitive (e.g. mobile).",
-}
-_FILTER_TYPES = {"since": OpenApiTypes.DATETIME, "until": OpenApiTypes.DATETIME}
-_BOOLEAN_FILTERS = {"has_errors", "converted"}
-
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "cursor",
@@ -261,26 +253,14 @@ PAGE_PARAMETERS = [
     ),
 ]
 
-SESSION_FILTER_PARAMETERS = [
-    OpenApiParameter(
-        name,
-        OpenApiTypes.BOOL
-        if name in _BOOLEAN_FILTERS
-        else _FILTER_TYPES.get(name, OpenApiTypes.STR),
-        OpenApiParameter.QUERY,
-        description=_FILTER_HELP[name]
-        + (" 403 if the field is in a fieldset you do not hold." if FILTER_FIELDS[name] else ""),
-    )
-    for name in FILTER_FIELDS
-] + [
-    OpenApiParameter(
-        "ordering",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        enum=[prefix + name for name in ORDERINGS for prefix in ("", "-")],
-        description="Sort order (default -started_at, newest first).",
-    ),
-]
+ORDERING_PARAMETER = OpenApiParameter(
+    "ordering",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    enum=[prefix + name for name in ORDERINGS for prefix in ("", "-")],
+    description="Sort order (default -started_at, newest first). 403 if it orders by a field "
+    "in a fieldset you do not hold.",
+)
 
 CSV_DESCRIPTION = (
     "With ?format=csv or Accept: text/csv: the same rows as CSV (header = session keys; "

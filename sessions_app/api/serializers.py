@@ -1,31 +1,30 @@
-"""Hand-written read serializers: ``.values()`` rows -> JSON-ready dicts.
+"""Read serializers: DRF ``BaseSerializer`` classes over the read layer's masked records.
 
-Deliberately not DRF ``Serializer`` classes: a list page of 500 sessions with
-~20 fields each would build 10,000 field calls per request. Masking is one
-call to ``FieldsetPolicy.mask`` per row with a plan precomputed per
-application; formatting matches DRF's defaults (ISO 8601 with ``Z``,
-decimals as strings). ``sessions_app.api.schema`` documents the shapes.
+DRF's wiring (``get_serializer``, ``many=True``, ``serializer.data``) at the
+speed of a dict copy: a ``ModelSerializer`` list page of 500 sessions would
+run 10,000 field objects; these render each record with one precomputed
+plan per record type from the registry (``fieldsets.registry``), formatting
+like DRF's defaults (ISO 8601 with ``Z``, decimals as strings).
+
+Masking and the audit happen in the read layer: ``SessionListSerializer``
+hands its rows to ``request.reader.present_sessions`` (one audit record per
+page), the detail view passes an already masked ``MaskedSession``.
+``sessions_app.api.schema`` documents the shapes, from the same registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldsets.policy import Disclosure, FieldsetPolicy
+from rest_framework import serializers
 
-SESSION_KEYS: tuple[str, ...] = (
-    "id", "application", "session_id", "started_at", "ended_at", "duration_ms", "user_id",
-    "user_tag", "client_ip", "geo_latitude", "geo_longitude", "country", "city", "browser", "os",
-    "device", "properties", "action_count", "error_count", "converted", "revenue", "masked_fields",
-)  # fmt: skip
-ACTION_KEYS: tuple[str, ...] = (
-    "seq", "type", "name", "url", "timestamp", "duration_ms", "http_status", "error_message",
-    "headers", "request_attributes", "product",
-)  # fmt: skip
-_PRODUCT = ("sku", "name", "price", "currency", "quantity", "event")
+from fieldsets.registry import ACTION, SESSION, Kind, RecordType
+from sessions_app.reads import Masked, MaskedSession, Reader
+
+MASKED_FIELDS = "masked_fields"
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -39,40 +38,92 @@ def decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def serialize_sessions(
-    rows: Iterable[dict[str, Any]], *, policy: FieldsetPolicy, disclosure: Disclosure
-) -> list[dict[str, Any]]:
-    """Masked, JSON-ready sessions; what they revealed is added to ``disclosure``."""
-    mask = policy.mask
-    result = []
-    for row in rows:
-        values, masked = mask(row, disclosure)
-        values["started_at"] = iso_datetime(values["started_at"])
-        values["ended_at"] = iso_datetime(values["ended_at"])
-        values["revenue"] = decimal_text(values["revenue"])
-        values["masked_fields"] = masked
-        result.append(values)
-    return result
+_FORMAT: dict[Kind, Callable[[Any], Any]] = {
+    Kind.DATETIME: iso_datetime,
+    Kind.DECIMAL: decimal_text,
+}
 
 
-def serialize_action(row: dict[str, Any]) -> dict[str, Any]:
-    product = {key: row[f"product_{key}"] for key in _PRODUCT}
-    has_product = any(value not in (None, "") for value in product.values())
-    if has_product:
-        product["price"] = decimal_text(product["price"])
-    return {
-        "seq": row["seq"],
-        "type": row["type"],
-        "name": row["name"],
-        "url": row["url"],
-        "timestamp": iso_datetime(row["timestamp"]),
-        "duration_ms": row["duration_ms"],
-        "http_status": row["http_status"],
-        "error_message": row["error_message"],
-        "headers": row["headers"],
-        "request_attributes": row["request_attributes"],
-        "product": product if has_product else None,
-    }
+class _Layout:
+    """How one record type's values become JSON: key order, formatting, nested groups."""
+
+    def __init__(self, record: RecordType) -> None:
+        self.flat: list[tuple[str, Callable[[Any], Any] | None]] = []
+        self.groups: dict[str, list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
+        for f in record.fields:
+            formatter = _FORMAT.get(f.kind)
+            if len(f.json_path) == 1:
+                self.flat.append((f.name, formatter))
+            else:
+                group, key = f.json_path
+                if group not in self.groups:
+                    self.flat.append((group, None))  # placeholder keeps the key order
+                    self.groups[group] = []
+                self.groups[group].append((f.name, key, formatter))
+
+    def render(self, values: Mapping[str, Any], masked: list[str]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name, formatter in self.flat:
+            if name in self.groups:
+                group = {
+                    key: formatter(values[source]) if formatter else values[source]
+                    for source, key, formatter in self.groups[name]
+                }
+                # A group with nothing in it (an action without a product) is null.
+                data[name] = group if any(v not in (None, "") for v in group.values()) else None
+            else:
+                value = values[name]
+                data[name] = formatter(value) if formatter and value is not None else value
+        data[MASKED_FIELDS] = masked
+        return data
+
+
+SESSION_LAYOUT = _Layout(SESSION)
+ACTION_LAYOUT = _Layout(ACTION)
+# The keys of a session in JSON and the CSV header, in order.
+SESSION_KEYS: tuple[str, ...] = (*(name for name, _ in SESSION_LAYOUT.flat), MASKED_FIELDS)
+
+
+class SessionListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
+    """A page of session rows: masked and audited by the request's reader, then rendered.
+
+    ``context``: ``reader``; for a customer search ``search`` and ``query``;
+    ``export`` for a CSV download.
+    """
+
+    def to_representation(self, data: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        reader: Reader = self.context["reader"]
+        page = reader.present_sessions(
+            data,
+            search=self.context.get("search"),
+            query=self.context.get("query"),
+            export=self.context.get("export", False),
+        )
+        render = SESSION_LAYOUT.render
+        return [render(item.values, item.masked) for item in page]
+
+
+class SessionSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
+    """One masked session (``many=True``: rows of a page, see ``SessionListSerializer``)."""
+
+    class Meta:
+        list_serializer_class = SessionListSerializer
+
+    def to_representation(self, instance: Masked) -> dict[str, Any]:
+        return SESSION_LAYOUT.render(instance.values, instance.masked)
+
+
+class SessionDetailSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
+    """A masked session with its masked actions (``actions`` null when they are hidden)."""
+
+    def to_representation(self, instance: MaskedSession) -> dict[str, Any]:
+        data = SESSION_LAYOUT.render(instance.values, instance.masked)
+        data["actions"] = (
+            None
+            if instance.actions is None
+            else [ACTION_LAYOUT.render(a.values, a.masked) for a in instance.actions]
+        )
+        return data
 
 
 def serialize_audit_record(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""Read API views: thin - parse the request, call a selector, mask, audit, respond.
+"""Read API views: thin - parse the request into a typed query, read, respond.
 
-Every view builds one ``FieldsetPolicy`` for the request (after
-authentication) and hands it to the selectors and serializers, so record
-access, masking and lookups are decided in one place, afresh per request.
+Views are DRF generic views: ``pagination_class`` pages, ``serializer_class``
+renders. Everything between is the read layer's (``request.reader``): the
+request's one ``FieldsetPolicy`` (built lazily after authentication), the
+selectors, masking and the audit record. A view only turns the URL or the
+JSON body into a ``SessionQuery`` (``sessions_app.queries``) and maps the
+read layer's refusals to HTTP.
 """
 
 from __future__ import annotations
@@ -13,63 +16,67 @@ from typing import Any, cast
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.views import APIView
 
 from access.throttling import SearchRateThrottle
-from fieldsets.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
-from permissions.audit import audit_reveal, audit_search, request_method
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
-from permissions.models import AuditKind
+from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list
 from sessions_app.api import schema
-from sessions_app.api.filters import FILTER_FIELDS
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
 from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
 from sessions_app.api.serializers import (
-    serialize_action,
+    SessionDetailSerializer,
+    SessionSerializer,
     serialize_audit_record,
-    serialize_sessions,
 )
-from sessions_app.selectors import (
+from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
+from sessions_app.queries import (
     ALLOWED_FILTERS,
     ORDERING,
-    USER_TAG,
-    CustomerSearch,
+    SessionQuery,
     TagInUrl,
     UnknownFilters,
     canonical_parameters,
     check_url_parameters,
-    customer_search,
     parameter_name,
-    session_get,
-    session_list,
-    session_scope,
+    parse_session_query,
 )
+from sessions_app.reads import Reader
+from sessions_app.user_tags import USER_TAG, customer_search
 
 FORMAT_PARAM = "format"
 PAGE_PARAMS = (CURSOR_PARAM, PAGE_SIZE_PARAM, FORMAT_PARAM)
 SESSION_RENDERERS = [JSONRenderer, RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer]
 
 
-class ReadAPIView(APIView):
-    """Base of every read view: request policy, strict query parameters, error mapping."""
+class ReadAPIView(GenericAPIView):  # type: ignore[type-arg]
+    """Base of every read view: the request's reader, strict query parameters, error mapping."""
 
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer, RefusalQuietBrowsableAPIRenderer]
     # Query parameters besides filters; anything else is a 400 listing these.
     query_params: tuple[str, ...] = (FORMAT_PARAM,)
-    policy: FieldsetPolicy
+
+    @property
+    def reader(self) -> Reader:
+        return self.request.reader  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def policy(self) -> FieldsetPolicy:
+        return self.reader.policy
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication and content negotiation: an email in the URL is
@@ -83,7 +90,6 @@ class ReadAPIView(APIView):
         # django-stubs type GET as an "immutable" QueryDict; this one is made immutable too.
         request._request.GET = _canonical_query(query)  # type: ignore[assignment]
         super().initial(request, *args, **kwargs)
-        self.policy = FieldsetPolicy(user=request.user)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TagInUrl):
@@ -159,47 +165,46 @@ def _unknown(*, allowed: Iterable[str]) -> ValidationError:
     )
 
 
+class DocumentedFilters(DjangoFilterBackend):
+    """Documents ``SessionFilterSet`` through drf-spectacular's django-filter support.
+
+    Filtering itself is the read layer's: the view validates the parameters
+    into a ``SessionQuery`` and the selectors apply it with this same
+    FilterSet. So this backend passes the queryset through unchanged.
+    """
+
+    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+        return queryset
+
+
 class SessionPageView(ReadAPIView):
-    """Base of list and search: one page of masked sessions, audited before the response."""
+    """Base of list and search: one page of sessions, masked and audited by the reader."""
 
     renderer_classes = SESSION_RENDERERS
-    pagination_class = KeysetCursorPagination  # for the schema
+    pagination_class = KeysetCursorPagination
+    serializer_class = SessionSerializer
     query_params = PAGE_PARAMS
 
     def session_page(
-        self,
-        request: Request,
-        rows_queryset: Any,
-        *,
-        search: tuple[CustomerSearch, list[int]] | None = None,
+        self, rows: Any, *, search: Any = None, query: SessionQuery | None = None
     ) -> Response:
-        paginator = KeysetCursorPagination()
-        rows = paginator.paginate_queryset(rows_queryset, request, view=self)
-        disclosure = Disclosure()
-        data = serialize_sessions(rows, policy=self.policy, disclosure=disclosure)
-        csv = self.wants_csv(request)
-        who = {"username": request.user.get_username(), "path": request.path}
-        if search is not None:
-            customer, scope = search
-            audit_search(
-                **who,
-                method=request_method(request),
-                search=customer,
-                applications=[self.policy.applications[app_id].slug for app_id in scope],
-                session_ids=[session["id"] for session in data],
-                disclosure=disclosure,
-                kind=AuditKind.EXPORT if csv else AuditKind.SEARCH,
-            )
-        else:
-            audit_reveal(
-                **who,
-                method=request_method(request),
-                disclosure=disclosure,
-                kind=AuditKind.EXPORT if csv else AuditKind.REVEAL,
-            )
-        response = paginator.get_paginated_response(data)
+        page = self.paginate_queryset(rows)
+        csv = self.wants_csv(self.request)
+        serializer = self.get_serializer(
+            page,
+            many=True,
+            context={
+                **self.get_serializer_context(),
+                "reader": self.reader,
+                "search": search,
+                "query": query,
+                "export": csv,
+            },
+        )
+        response = self.get_paginated_response(serializer.data)
         if csv:
-            next_link = paginator.get_next_link()
+            paginator = self.paginator
+            next_link = paginator.get_next_link() if paginator is not None else None  # type: ignore[attr-defined]
             if next_link:
                 response["Link"] = f'<{next_link}>; rel="next"'
             response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
@@ -216,10 +221,13 @@ class SessionListView(SessionPageView):
     Responses that reveal fieldset values are audited.
     """
 
+    filter_backends = [DocumentedFilters]
+    filterset_class = SessionFilterSet
+
     @extend_schema(
         operation_id="sessions_list",
         summary="List sessions (newest first, cursor-paginated, masked per fieldset)",
-        parameters=[*schema.SESSION_FILTER_PARAMETERS, *schema.PAGE_PARAMETERS],
+        parameters=[schema.ORDERING_PARAMETER, *schema.PAGE_PARAMETERS],
         responses={
             200: schema.SessionSerializer(many=True),
             (200, "text/csv"): OpenApiResponse(
@@ -232,7 +240,8 @@ class SessionListView(SessionPageView):
     )
     def get(self, request: Request) -> Response:
         filters = self.split_query(request, filters_allowed=True)
-        return self.session_page(request, session_list(principal=self.policy, filters=filters))
+        query = parse_session_query(filters, policy=self.policy)
+        return self.session_page(self.reader.sessions(query))
 
 
 class SessionSearchView(SessionPageView):
@@ -282,10 +291,10 @@ class SessionSearchView(SessionPageView):
     def post(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
         body = _search_body(request.data)
-        customer = customer_search(body.get(USER_TAG))
-        rows = session_list(principal=self.policy, filters=body)
-        scope = session_scope(principal=self.policy, filters=body)
-        return self.session_page(request, rows, search=(customer, scope))
+        search = customer_search(body.pop(USER_TAG))
+        query = parse_session_query(body, policy=self.policy)
+        rows = self.reader.customer_sessions(search, query)
+        return self.session_page(rows, search=search, query=query)
 
 
 def _search_body(data: Any) -> dict[str, Any]:
@@ -313,9 +322,12 @@ def _search_body(data: Any) -> dict[str, Any]:
 # JSON types the search body accepts per filter: the boolean filters take
 # true/false (or their string forms), every other filter and user_tag a string.
 _SEARCH_BODY_TYPES: dict[str, tuple[type, ...]] = {
-    **{name: (str,) for name in (*FILTER_FIELDS, ORDERING, USER_TAG)},
-    "has_errors": (bool, str),
-    "converted": (bool, str),
+    **{
+        name: (bool, str) if isinstance(filter_, StrictBooleanFilter) else (str,)
+        for name, filter_ in SessionFilterSet.base_filters.items()
+    },
+    ORDERING: (str,),
+    USER_TAG: (str,),
 }
 
 
@@ -335,6 +347,8 @@ class SessionDetailView(ReadAPIView):
     that does not exist.
     """
 
+    serializer_class = SessionDetailSerializer
+
     @extend_schema(
         operation_id="sessions_retrieve",
         summary="One session with its actions (404 if missing or not readable)",
@@ -349,18 +363,7 @@ class SessionDetailView(ReadAPIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         self.split_query(request, filters_allowed=False)
-        row = session_get(principal=self.policy, pk=pk, with_actions=True)
-        actions = row.pop("actions")
-        disclosure = Disclosure()
-        (session,) = serialize_sessions([row], policy=self.policy, disclosure=disclosure)
-        session["actions"] = [serialize_action(action) for action in actions]
-        audit_reveal(
-            username=request.user.get_username(),
-            path=request.path,
-            method=request_method(request),
-            disclosure=disclosure,
-        )
-        return Response(session)
+        return Response(self.get_serializer(self.reader.session_with_actions(pk)).data)
 
 
 class ApplicationListView(ReadAPIView):
@@ -480,6 +483,5 @@ class AuditRecordListView(ReadAPIView):
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
-        paginator = KeysetCursorPagination()
-        rows = paginator.paginate_queryset(audit_record_list(), request, view=self)
-        return paginator.get_paginated_response([serialize_audit_record(row) for row in rows])
+        rows = self.paginate_queryset(audit_record_list())
+        return self.get_paginated_response([serialize_audit_record(row) for row in rows or []])

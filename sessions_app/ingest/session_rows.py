@@ -14,16 +14,10 @@ from typing import Any
 from privacy.do_not_track import apply_do_not_track
 from privacy.geo import mask_geo
 from privacy.ip import IpMasking, mask_ip
+from privacy.user_tags import UserTagStorage
 from sessions_app import user_tags
 from sessions_app.ingest.validation import CleanSession
-from sessions_app.models import (
-    ActionType,
-    Application,
-    ProductEvent,
-    UserAction,
-    UserSession,
-    UserTagStorage,
-)
+from sessions_app.models import Application, ProductEvent, UserAction, UserSession
 
 _CENT = Decimal("0.01")
 # UserSession.revenue is DECIMAL(14, 2); PostgreSQL would refuse more with a 500.
@@ -93,14 +87,6 @@ def _tag_columns(
 # --- counters ----------------------------------------------------------------------
 
 
-def _is_failure(action: UserAction) -> bool:
-    return (
-        action.type == ActionType.ERROR
-        or bool(action.error_message)
-        or (action.http_status is not None and action.http_status >= 400)
-    )
-
-
 def _purchase_value(action: UserAction) -> Decimal | None:
     if action.product_event != ProductEvent.PURCHASE:
         return None
@@ -111,7 +97,7 @@ def _purchase_value(action: UserAction) -> Decimal | None:
 def _apply_counters(session: UserSession, actions: list[UserAction]) -> None:
     """Move the session's counters forward by ``actions`` (all of them new to it)."""
     session.action_count += len(actions)
-    session.error_count += sum(1 for action in actions if _is_failure(action))
+    session.error_count += sum(1 for action in actions if action.is_failure)
     purchases = [value for action in actions if (value := _purchase_value(action)) is not None]
     session.converted = session.converted or bool(purchases)
     session.revenue = Decimal(session.revenue) + sum(purchases, Decimal(0))

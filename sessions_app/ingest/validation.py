@@ -32,9 +32,10 @@ from typing import Any
 
 from privacy.properties import drop_input_value
 from privacy.user_tags import normalise_user_tag
+from sessions_app.models import ActionType, ProductEvent
 
-ACTION_TYPES = ("page_view", "xhr", "click", "custom", "error")
-PRODUCT_EVENTS = ("view", "add_to_cart", "purchase")
+ACTION_TYPES = tuple(ActionType.values)
+PRODUCT_EVENTS = tuple(ProductEvent.values)
 
 # Bounds of the database columns (PostgreSQL integer, varchar lengths).
 MAX_INT32 = 2_147_483_647

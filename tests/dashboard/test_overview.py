@@ -10,7 +10,7 @@ from django.test import Client
 
 from dashboard.selectors import overview_stats
 from fieldsets.models import Fieldset
-from fieldsets.policy import FieldsetPolicy
+from permissions.policy import FieldsetPolicy
 from permissions.services import grant_fieldset
 from tests.dashboard.conftest import World
 from tests.factories import stored_session

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 
-from fieldsets.policy import Disclosure
 from permissions.audit import audit_reveal, audit_search
 from permissions.models import AppendOnlyError, AuditRecord
+from permissions.policy import Disclosure
 from sessions_app import user_tags
 from sessions_app.selectors import customer_search
 from tests.permissions.principals import api_client, make_user

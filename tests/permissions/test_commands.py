@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from fieldsets.policy import FieldsetPolicy
+from permissions.policy import FieldsetPolicy
 from sessions_app.models import Application
 from tests.factories import make_application
 from tests.permissions.principals import SENSITIVE, make_user

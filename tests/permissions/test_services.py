@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from fieldsets.policy import FieldsetPolicy
 from permissions.models import ApplicationGroupObjectPermission, ApplicationUserObjectPermission
+from permissions.policy import FieldsetPolicy
 from permissions.services import (
     UnknownFieldset,
     grant_fieldset,

@@ -17,11 +17,11 @@ from django.test import Client
 
 from access.services import api_token_create
 from fieldsets.models import BUILTIN_SENSITIVE, reveal_codename
-from fieldsets.policy import Disclosure, FieldsetPolicy
 from permissions.audit import audit_reveal
 from permissions.models import AuditKind, AuditRecord
+from permissions.policy import Disclosure, FieldsetPolicy
 from permissions.services import grant_fieldset, grant_record_access
-from sessions_app.api.filters import FILTER_FIELDS
+from sessions_app.filters import FILTER_FIELDS
 from sessions_app.models import Application, UserAction
 from sessions_app.selectors import ACTION_COLUMNS
 from tests.factories import make_application, stored_session

@@ -60,9 +60,9 @@ from schemathesis.specs.openapi.checks import (
 from access.services import api_token_create
 from config.wsgi import application as wsgi_application
 from permissions.services import grant_fieldset, grant_record_access
+from privacy.user_tags import UserTagStorage
 from sessions_app.api.serializers import SESSION_KEYS
 from sessions_app.applications import application_create
-from sessions_app.models import UserTagStorage
 from tests.factories import stored_session
 
 SCHEMA_PATH = "/api/schema/?format=json"

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.test import override_settings
 
-from fieldsets.policy import FieldsetPolicy, HiddenFieldLookup
+from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from privacy.keyring import parse_keyring
 from sessions_app.models import Application, UserSession
 from sessions_app.selectors import UnknownFilters, session_get, session_list

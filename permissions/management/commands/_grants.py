@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import CommandError, CommandParser
 
 from fieldsets.models import Fieldset
-from fieldsets.policy import FieldsetPolicy
+from permissions.policy import FieldsetPolicy
 from sessions_app.models import Application
 
 

@@ -7,13 +7,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from sessions_app.models import DoNotTrack, IpMasking, UserTagStorage
+from privacy.do_not_track import DoNotTrack
+from privacy.ip import IpMasking
+from privacy.user_tags import UserTagStorage
 
 
 def add_privacy_arguments(parser: ArgumentParser) -> None:
-    parser.add_argument("--ip-masking", choices=IpMasking.values)
-    parser.add_argument("--user-tag-storage", choices=UserTagStorage.values)
-    parser.add_argument("--do-not-track", choices=DoNotTrack.values)
+    parser.add_argument("--ip-masking", choices=IpMasking.values())
+    parser.add_argument("--user-tag-storage", choices=UserTagStorage.values())
+    parser.add_argument("--do-not-track", choices=DoNotTrack.values())
     parser.add_argument(
         "--allowed-properties", metavar="KEY,KEY", help="session property keys to keep"
     )

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.exceptions import PermissionDenied
 
 from fieldsets.models import Fieldset
-from fieldsets.policy import SESSION_COLUMNS, Disclosure, FieldsetPolicy, HiddenFieldLookup
+from permissions.policy import SESSION_COLUMNS, Disclosure, FieldsetPolicy, HiddenFieldLookup
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_session

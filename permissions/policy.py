@@ -1,33 +1,30 @@
 """FieldsetPolicy: the one place that decides what a principal may read and see.
 
-Build one per request (``FieldsetPolicy(user=request.user)``) and ask it:
+Build one per request (the read layer does: ``sessions_app.reads.Reader``) and ask it:
 
 * record access: ``applications`` / ``can_read(app_id)`` / ``reads_all_applications``;
-* masking: ``hidden_fields(app_id)``, ``mask(session, disclosure)``;
-* lookups: ``check_lookup(field, app_ids)`` before any filter, ordering or search.
+* masking: ``hidden_fields(app_id)``, ``mask_session(row)``, ``mask_actions(rows, ...)``;
+* lookups: ``check_lookup(path, app_ids)`` before any filter, ordering or search.
 
-Entry points for every read path: the REST API and its CSV export
-(``sessions_app.api``), the Django admin (``sessions_app.admin``) and the
-help-desk dashboard (``dashboard``). They pass rows (``.values(*SESSION_COLUMNS)``
-dicts or ``UserSession`` instances) through ``mask`` and call ``check_lookup``
-for each field a user filters, orders or searches by; ``HiddenFieldLookup`` is
-a Django ``PermissionDenied`` (403 in plain Django views) that names the field.
-A ``Disclosure`` passed to ``mask`` collects what was revealed, for
-``permissions.audit.audit_reveal``.
+Rows are the read layer's ``.values()`` dicts (the registry's ``columns``).
+``HiddenFieldLookup`` is a Django ``PermissionDenied`` (403 in plain Django
+views) that names the field. A ``Disclosure`` passed to the mask functions
+collects what was revealed, for ``permissions.audit``.
 
 Fieldsets, applications and the principal's grants are loaded lazily in one
 query (``permissions.selectors.principal_snapshot``) and cached on the
 instance only, so a revocation takes effect on the next request.
 
-Rule (docs/permissions.md, fail closed): a field is hidden for an application when
-*any* fieldset containing it is not granted there; fields in no fieldset are
+Rule (fail closed): a path is hidden for an application when *any* fieldset
+containing it is not granted there, and with it every path it can be
+recomputed from (``fieldsets.registry.closure``); paths in no fieldset are
 visible to every reader of the application.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,25 +32,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from fieldsets.registry import SESSION_FIELDS, is_property_field, property_key
+from fieldsets.registry import ACTION, SESSION, Field, Path, RecordType, closure, resolve
 from permissions.models import READ_SESSIONS
 from permissions.selectors import principal_snapshot
 from sessions_app import user_tags
 
 logger = logging.getLogger(__name__)
 
-# The UserSession columns ``mask`` reads (selectors fetch exactly these).
-SESSION_COLUMNS: tuple[str, ...] = (
-    "id", "application_id", "session_id", "started_at", "ended_at", "duration_ms", "user_id",
-    "user_tag", "user_tag_encrypted", "client_ip", "geo_latitude", "geo_longitude", "country",
-    "city", "browser", "os", "device", "properties", "action_count", "error_count", "converted",
-    "revenue",
-)  # fmt: skip
-# Output order of a session (README "Reading API"); ``masked_fields`` follows.
-_COPIED = tuple(
-    name for name in SESSION_COLUMNS if name not in ("id", "application_id", "user_tag_encrypted")
-)
-_FIELD_ORDER = {name: position for position, name in enumerate(SESSION_FIELDS)}
+Row = Mapping[str, Any]
 
 
 class HiddenFieldLookup(PermissionDenied):
@@ -85,19 +71,52 @@ class Disclosure:
     def __bool__(self) -> bool:
         return bool(self.session_ids)
 
+    def add(self, *, session_id: int, application: str, fieldsets: Iterable[str]) -> None:
+        if session_id not in self.session_ids:
+            self.session_ids.append(session_id)
+        self.applications.add(application)
+        self.fieldsets.update(fieldsets)
+
+
+# (field, key of an open object or None) in output order.
+_Hidden = tuple[tuple[Field, str | None], ...]
+
 
 @dataclass(frozen=True)
 class _Plan:
-    """Precomputed per application, so ``mask`` does no set algebra per row."""
+    """Precomputed per application, so masking does no set algebra per row."""
 
-    hidden: frozenset[str]
-    # (name, property key or None) in output order; key set for properties.<key>
-    hidden_in_order: tuple[tuple[str, str | None], ...]
-    revealed: tuple[tuple[str, tuple[str, ...]], ...]  # (fieldset, its visible fields)
+    hidden: frozenset[str]  # registry paths, closed under derivation
+    session: _Hidden
+    actions_hidden: bool  # the collection itself ("actions")
+    action: _Hidden
+    # (fieldset, its visible paths) of granted fieldsets, for the disclosure
+    revealed: tuple[tuple[str, tuple[Path, ...]], ...]
+
+
+# Stands in for a user tag stored only as ciphertext until the plan has decided.
+_ENCRYPTED = object()
 
 
 def _has_data(value: Any) -> bool:
     return value is not None and value != "" and value != {}
+
+
+def _hidden_of(record: RecordType, hidden: frozenset[str]) -> _Hidden:
+    """The record's hidden fields and keys, in output order (a key right after its field)."""
+    paths = [p for text in hidden if (p := resolve(text)) is not None and p.record is record]
+    order = {f.name: position for position, f in enumerate(record.fields)}
+    paths.sort(key=lambda p: (order[p.field.name] if p.field else -1, p.key or ""))
+    return tuple((p.field, p.key) for p in paths if p.field is not None)
+
+
+def _value_at(values: Mapping[str, Any], path: Path) -> Any:
+    if path.field is None:
+        return None
+    value = values.get(path.field.name)
+    if path.key is None:
+        return value
+    return value.get(path.key) if isinstance(value, dict) else None
 
 
 class FieldsetPolicy:
@@ -174,35 +193,32 @@ class FieldsetPolicy:
         if plan is None:
             self._load()
             granted = {name for name, _ in self.fieldsets if self.holds(name, application_id)}
-            hidden = frozenset(
+            hidden = closure(
                 f for name, fields in self.fieldsets if name not in granted for f in fields
             )
+            revealed = []
+            for name, fields in self.fieldsets:
+                if name not in granted:
+                    continue
+                visible = tuple(
+                    p for f in fields if (p := resolve(f)) is not None and not p.covered_by(hidden)
+                )
+                if visible:
+                    revealed.append((name, visible))
             plan = _Plan(
                 hidden=hidden,
-                hidden_in_order=tuple(
-                    (name, property_key(name) if is_property_field(name) else None)
-                    for name in sorted(hidden, key=self._output_position)
-                ),
-                revealed=tuple(
-                    (name, visible)
-                    for name, fields in self.fieldsets
-                    if name in granted and (visible := tuple(f for f in fields if f not in hidden))
-                ),
+                session=_hidden_of(SESSION, hidden),
+                actions_hidden=ACTION.collection_path in hidden,
+                action=_hidden_of(ACTION, hidden),
+                revealed=tuple(revealed),
             )
             self._plans[application_id] = plan
         return plan
 
-    @staticmethod
-    def _output_position(name: str) -> tuple[int, str]:
-        # properties.<key> fields sort right after "properties".
-        if is_property_field(name):
-            return _FIELD_ORDER["properties"], name
-        return _FIELD_ORDER[name], ""
-
     def hidden_fields(self, application_id: int) -> frozenset[str]:
-        """Fields masked for this application (every fieldset field if it is not readable)."""
+        """Paths masked for this application (every fieldset path if it is not readable)."""
         if not self.can_read(application_id):
-            return frozenset(f for _, fields in self.fieldsets for f in fields)
+            return closure(f for _, fields in self.fieldsets for f in fields)
         return self._plan(application_id).hidden
 
     def check_lookup(self, field_name: str, application_ids: Iterable[int] | None = None) -> None:
@@ -210,58 +226,72 @@ class FieldsetPolicy:
 
         ``None`` means every readable application. Answering only from the
         applications where the field is visible would silently change the
-        result, so one hidden application refuses the whole lookup.
+        result, so one hidden application refuses the whole lookup. A lookup on
+        an open object (``properties``) or a collection (``actions``) is refused
+        when any part of it is hidden.
         """
+        path = resolve(field_name)
+        if path is None:
+            return
         ids = self.applications.keys() if application_ids is None else application_ids
         for application_id in ids:
             hidden = self.hidden_fields(application_id)
-            if (
-                field_name in hidden
-                or (is_property_field(field_name) and "properties" in hidden)
-                or (field_name == "properties" and any(map(is_property_field, hidden)))
+            if path.covered_by(hidden) or (
+                path.key is None and any(h.startswith(path.text + ".") for h in hidden)
             ):
                 raise HiddenFieldLookup(field_name)
 
     # --- masking ------------------------------------------------------------
-    def mask(
-        self, session: Mapping[str, Any] | Any, disclosure: Disclosure | None = None
+    def _application(self, application_id: int) -> ApplicationRef:
+        self._load()
+        application = self._applications.get(application_id)
+        if application is None:  # the read layer never passes such rows; fail closed
+            raise PermissionDenied("session of an application the principal cannot read")
+        return application
+
+    def mask_session(
+        self, row: Row, disclosure: Disclosure | None = None
     ) -> tuple[dict[str, Any], list[str]]:
-        """One session's output values (Python types) and the names of its masked fields.
+        """One session's output values (Python types, registry order) and its masked names.
 
         A hidden field is ``None`` and listed in ``masked_fields`` only if it
-        had data; a ``properties.<key>`` field nulls that key. The user tag is
-        decrypted only when it is revealed.
+        had data; an open object's hidden key keeps its key with ``None``. The
+        user tag is decrypted only when it is revealed.
         """
-        row = session if isinstance(session, Mapping) else _row_of(session)
-        self._load()
-        application = self._applications.get(row["application_id"])
-        if application is None:  # selectors never pass such rows; fail closed if one did
-            raise PermissionDenied("session of an application the principal cannot read")
+        application = self._application(row["application_id"])
         plan = self._plan(application.id)
-        values: dict[str, Any] = {"id": row["id"], "application": application.slug}
-        for name in _COPIED:
-            values[name] = row[name]
+        values = _copy(SESSION, row)
+        values["application"] = application.slug
         encrypted = row["user_tag_encrypted"]
-        masked: list[str] = []
-        for name, key in plan.hidden_in_order:
-            if name == "user_tag":
-                if values["user_tag"] is not None or encrypted is not None:
-                    masked.append(name)
-                values["user_tag"] = None
-            elif key is not None:
-                properties = values["properties"]
-                if isinstance(properties, dict) and _has_data(properties.get(key)):
-                    values["properties"] = {**properties, key: None}
-                    masked.append(name)
-            else:
-                if _has_data(values[name]):
-                    masked.append(name)
-                values[name] = None
-        if values["user_tag"] is None and encrypted is not None and "user_tag" not in plan.hidden:
+        if values["user_tag"] is None and encrypted is not None:
+            values["user_tag"] = _ENCRYPTED  # there is a tag, in its encrypted form
+        masked = _mask(values, plan.session)
+        if values["user_tag"] is _ENCRYPTED:
             values["user_tag"] = self._decrypt(encrypted, row["id"], application.id)
         if disclosure is not None and plan.revealed:
-            self._record(values, plan, disclosure)
+            _record(values, SESSION, plan, disclosure, application.slug, row["id"])
         return values, masked
+
+    def mask_actions(
+        self,
+        rows: Sequence[Row],
+        *,
+        session: Row,
+        disclosure: Disclosure | None = None,
+    ) -> list[tuple[dict[str, Any], list[str]]] | None:
+        """The session's actions masked like the session; ``None`` if the actions are hidden."""
+        application = self._application(session["application_id"])
+        plan = self._plan(application.id)
+        if plan.actions_hidden:
+            return None
+        result = []
+        for row in rows:
+            values = _copy(ACTION, row)
+            masked = _mask(values, plan.action)
+            if disclosure is not None and plan.revealed:
+                _record(values, ACTION, plan, disclosure, application.slug, session["id"])
+            result.append((values, masked))
+        return result
 
     @staticmethod
     def _decrypt(value: str, session_pk: int, application_id: int) -> str | None:
@@ -272,22 +302,42 @@ class FieldsetPolicy:
             logger.warning("user tag of session %s could not be decrypted", session_pk)
             return None
 
-    @staticmethod
-    def _record(values: dict[str, Any], plan: _Plan, disclosure: Disclosure) -> None:
-        properties = values["properties"] if isinstance(values["properties"], dict) else {}
-        revealed = [
-            name
-            for name, fields in plan.revealed
-            if any(
-                _has_data(properties.get(property_key(f)) if is_property_field(f) else values[f])
-                for f in fields
-            )
-        ]
-        if revealed:
-            disclosure.session_ids.append(values["id"])
-            disclosure.applications.add(values["application"])
-            disclosure.fieldsets.update(revealed)
+
+def _copy(record: RecordType, row: Row) -> dict[str, Any]:
+    return {f.name: row[f.storage] for f in record.fields if f.storage is not None}
 
 
-def _row_of(session: Any) -> dict[str, Any]:
-    return {name: getattr(session, name) for name in SESSION_COLUMNS}
+def _mask(values: dict[str, Any], hidden: _Hidden) -> list[str]:
+    masked: list[str] = []
+    for f, key in hidden:
+        if key is None:
+            if _has_data(values.get(f.name)):
+                masked.append(f.name)
+            values[f.name] = None
+        else:
+            container = values.get(f.name)
+            if isinstance(container, dict) and _has_data(container.get(key)):
+                values[f.name] = {**container, key: None}
+                masked.append(f"{f.name}.{key}")
+    return masked
+
+
+def _record(
+    values: Mapping[str, Any],
+    record: RecordType,
+    plan: _Plan,
+    disclosure: Disclosure,
+    application: str,
+    session_id: int,
+) -> None:
+    """Note the granted fieldsets whose visible paths held data in this record."""
+    revealed = [
+        name
+        for name, paths in plan.revealed
+        if any(
+            p.record is record and (p.field is None or _has_data(_value_at(values, p)))
+            for p in paths
+        )
+    ]
+    if revealed:
+        disclosure.add(session_id=session_id, application=application, fieldsets=revealed)
