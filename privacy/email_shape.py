@@ -27,7 +27,7 @@ from privacy.stable import until_stable
 # local@domain.tld: one non-blank character before the at sign, a dot somewhere
 # after it, one non-blank character after that dot. Linear: no part can cross
 # an at sign or a blank, so each stretch between them is scanned once per at sign.
-_EMAIL_SHAPE = re.compile(r"[^\s@]@[^\s@]*[^\s@.]\.[^\s@.]")
+_EMAIL_SHAPE = re.compile(r"[^\s]@[^\s@]*[^\s@.]\.[^\s@.]")
 # Characters without which no email can be written: the at sign and the
 # percent sign, and every character NFKC folds into either (fullwidth and small
 # forms; a test derives this set from the Unicode database).

@@ -34,6 +34,8 @@ from fieldsets.selectors import fieldset_list
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list
+from sessions_app import selectors
+from sessions_app.models import UserSession
 from sessions_app.api import schema
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
 from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
@@ -176,6 +178,10 @@ class DocumentedFilters(DjangoFilterBackend):
     def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
         return queryset
 
+    def to_html(self, request: Request, queryset: Any, view: Any) -> str:
+        # No filter form in the browsable API: it would re-render what was typed.
+        return ""
+
 
 class SessionPageView(ReadAPIView):
     """Base of list and search: one page of sessions, masked and audited by the reader."""
@@ -184,6 +190,16 @@ class SessionPageView(ReadAPIView):
     pagination_class = KeysetCursorPagination
     serializer_class = SessionSerializer
     query_params = PAGE_PARAMS
+
+    def get_queryset(self) -> Any:
+        """The readable sessions (for DRF tooling; reads go through ``self.reader``).
+
+        drf-spectacular builds the schema on a view with no request user: it
+        gets an empty queryset, enough to find the model of the filters.
+        """
+        if getattr(self, "swagger_fake_view", False):
+            return UserSession.objects.none()
+        return selectors.readable_sessions(self.policy)
 
     def session_page(
         self, rows: Any, *, search: Any = None, query: SessionQuery | None = None
@@ -227,6 +243,7 @@ class SessionListView(SessionPageView):
     @extend_schema(
         operation_id="sessions_list",
         summary="List sessions (newest first, cursor-paginated, masked per fieldset)",
+        filters=True,  # the FilterSet's parameters, documented by drf-spectacular
         parameters=[schema.ORDERING_PARAMETER, *schema.PAGE_PARAMETERS],
         responses={
             200: schema.SessionSerializer(many=True),
@@ -256,6 +273,13 @@ class SessionSearchView(SessionPageView):
     parser_classes = [JSONParser]
     # Per user; the dashboard's and the admin's searches count against it too.
     throttle_classes = [SearchRateThrottle]
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        # Without rows, the browsable API asks for the POST form's initial
+        # content: that is the search body, not a session.
+        if not args and not kwargs.get("many"):
+            return schema.SessionSearchSerializer()
+        return super().get_serializer(*args, **kwargs)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         # A GET search would carry the tag in its URL: say how to search

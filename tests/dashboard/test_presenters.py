@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from dashboard import presenters
+from sessions_app.reads import Masked
 
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -52,26 +53,30 @@ def test_summary_shows_masked_property_keys_as_masked() -> None:
     assert items["plan"].text == "pro"
 
 
-def _action(seq: int, **fields: object) -> dict[str, object]:
-    return {
+def _action(seq: int, masked: tuple[str, ...] = (), **fields: object) -> Masked:
+    """An action as the reader hands it over: values by registry name, masked names."""
+    values: dict[str, object] = {
         "seq": seq,
         "type": "xhr",
-        "name": "n",
+        "name": f"Request {seq}",
         "url": "",
         "timestamp": START + timedelta(seconds=seq),
         "duration_ms": 100,
         "http_status": 200,
         "error_message": "",
+        "error_stack": "",
         "headers": {},
         "request_attributes": {},
-        "product_sku": "",
-        "product_name": "",
-        "product_price": None,
-        "product_currency": "",
-        "product_quantity": None,
-        "product_event": "",
-        **fields,
+        "product.sku": "",
+        "product.name": "",
+        "product.price": None,
+        "product.currency": "",
+        "product.quantity": None,
+        "product.event": "",
     }
+    for name, value in fields.items():
+        values[name.replace("product_", "product.")] = value
+    return Masked(values, list(masked))
 
 
 def test_timeline_marks_failures_and_scales_bars_to_the_longest_action() -> None:

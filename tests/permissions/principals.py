@@ -8,12 +8,14 @@ from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from access.services import api_token_create
-from fieldsets.models import BUILTIN_SENSITIVE
+from fieldsets.models import BUILTIN_FIELDSETS, BUILTIN_REQUEST_DETAILS, BUILTIN_SENSITIVE
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_session
 
 SENSITIVE = BUILTIN_SENSITIVE
+REQUEST_DETAILS = BUILTIN_REQUEST_DETAILS
+REQUEST_DETAILS_FIELDS = frozenset(BUILTIN_FIELDSETS[REQUEST_DETAILS][1])
 
 
 def make_user(username: str, *, superuser: bool = False, groups: tuple[Group, ...] = ()) -> User:

@@ -8,11 +8,11 @@ from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 
-from permissions.audit import audit_reveal, audit_search
+from permissions.audit import Actor, audit_reveal, audit_search
 from permissions.models import AppendOnlyError, AuditRecord
 from permissions.policy import Disclosure
 from sessions_app import user_tags
-from sessions_app.selectors import customer_search
+from sessions_app.user_tags import customer_search
 from tests.permissions.principals import api_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -21,21 +21,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def record() -> AuditRecord:
     disclosure = Disclosure(session_ids=[3, 1], applications={"shop"}, fieldsets={"f"})
-    created = audit_reveal(username="lead", path="/x/", method="GET", disclosure=disclosure)
+    created = audit_reveal(
+        actor=Actor(username="lead", path="/x/", method="GET"), disclosure=disclosure
+    )
     assert created is not None
     return created
 
 
 def test_nothing_revealed_writes_nothing() -> None:
-    assert audit_reveal(username="a", path="/", method="GET", disclosure=Disclosure()) is None
+    assert (
+        audit_reveal(actor=Actor(username="a", path="/", method="GET"), disclosure=Disclosure())
+        is None
+    )
     assert AuditRecord.objects.count() == 0
 
 
 def test_search_records_a_keyed_hash_never_the_tag() -> None:
     record = audit_search(
-        username="agent",
-        path="/api/v1/sessions/search/",
-        method="POST",
+        actor=Actor(username="agent", path="/api/v1/sessions/search/", method="POST"),
         search=customer_search("Jane@Example.com"),
         applications=["b", "a"],
         session_ids=[7],
@@ -93,9 +96,7 @@ def test_audit_endpoint_is_read_only() -> None:
 def test_audit_endpoint_pages_newest_first() -> None:
     for number in range(7):
         audit_reveal(
-            username=f"user{number}",
-            path="/",
-            method="GET",
+            actor=Actor(username=f"user{number}", path="/", method="GET"),
             disclosure=Disclosure(session_ids=[number], applications={"a"}, fieldsets={"f"}),
         )
     client = api_client(make_user("root", superuser=True))

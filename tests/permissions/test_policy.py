@@ -10,11 +10,13 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.exceptions import PermissionDenied
 
 from fieldsets.models import Fieldset
-from permissions.policy import SESSION_COLUMNS, Disclosure, FieldsetPolicy, HiddenFieldLookup
+from fieldsets.registry import SESSION
+from permissions.policy import Disclosure, FieldsetPolicy, HiddenFieldLookup
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
+from sessions_app.reads import row_of as instance_row
 from tests.factories import make_application, stored_session
-from tests.permissions.principals import SENSITIVE, make_user, reader
+from tests.permissions.principals import REQUEST_DETAILS_FIELDS, SENSITIVE, make_user, reader
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +29,13 @@ def shop() -> Application:
 
 
 def row_of(session: UserSession) -> dict[str, Any]:
-    return UserSession.objects.filter(pk=session.pk).values(*SESSION_COLUMNS).get()
+    return UserSession.objects.filter(pk=session.pk).values(*SESSION.columns).get()
 
 
 def test_fields_in_no_fieldset_are_always_visible(shop: Application) -> None:
     policy = FieldsetPolicy(user=reader("agent", applications=(shop,)))
-    assert policy.hidden_fields(shop.pk) == frozenset(SENSITIVE_FIELDS)
-    values, masked = policy.mask(row_of(stored_session(shop, user_tag="a@example.com")))
+    assert policy.hidden_fields(shop.pk) == frozenset(SENSITIVE_FIELDS) | REQUEST_DETAILS_FIELDS
+    values, masked = policy.mask_session(row_of(stored_session(shop, user_tag="a@example.com")))
     assert masked == SENSITIVE_FIELDS
     assert values["city"] == "Vienna"
     assert values["user_id"].startswith("u1_")
@@ -48,13 +50,13 @@ def test_a_field_is_hidden_while_any_fieldset_containing_it_is_withheld(
     # The built-in fieldset also contains the coordinates and is not granted.
     assert {"geo_latitude", "geo_longitude"} <= FieldsetPolicy(user=user).hidden_fields(shop.pk)
     grant_fieldset(fieldset_name=SENSITIVE, user=user, application=shop)
-    assert FieldsetPolicy(user=user).hidden_fields(shop.pk) == frozenset()
+    assert FieldsetPolicy(user=user).hidden_fields(shop.pk) == REQUEST_DETAILS_FIELDS
 
 
 def test_missing_data_is_null_but_not_listed(shop: Application) -> None:
     policy = FieldsetPolicy(user=reader("agent", applications=(shop,)))
     session = stored_session(shop, client_ip=None, geo_latitude=None, geo_longitude=48.0)
-    values, masked = policy.mask(row_of(session))
+    values, masked = policy.mask_session(row_of(session))
     assert masked == ["geo_longitude"]
     assert values["geo_longitude"] is None
     assert values["user_tag"] is None
@@ -65,10 +67,10 @@ def test_property_fields_null_the_key_only(shop: Application) -> None:
     policy = FieldsetPolicy(user=reader("agent", applications=(shop,)))
     with_tier = stored_session(shop, properties={"tier": "gold", "lang": "de"})
     without_tier = stored_session(shop, properties={"lang": "de"}, country="")
-    values, masked = policy.mask(row_of(with_tier))
+    values, masked = policy.mask_session(row_of(with_tier))
     assert values["properties"] == {"tier": None, "lang": "de"}
     assert masked == ["client_ip", "geo_latitude", "geo_longitude", "country", "properties.tier"]
-    values, masked = policy.mask(row_of(without_tier))
+    values, masked = policy.mask_session(row_of(without_tier))
     assert values["properties"] == {"lang": "de"}
     assert "properties.tier" not in masked
     assert "country" not in masked  # empty: no data
@@ -78,7 +80,7 @@ def test_property_fields_null_the_key_only(shop: Application) -> None:
 def test_whole_properties_field_can_be_hidden(shop: Application) -> None:
     Fieldset.objects.create(name="props", fields=["properties"])
     policy = FieldsetPolicy(user=reader("agent", applications=(shop,)))
-    values, masked = policy.mask(row_of(stored_session(shop, properties={"a": 1})))
+    values, masked = policy.mask_session(row_of(stored_session(shop, properties={"a": 1})))
     assert values["properties"] is None
     assert "properties" in masked
     with pytest.raises(HiddenFieldLookup):
@@ -91,16 +93,18 @@ def test_encrypted_tags_are_decrypted_only_when_revealed(
     vault = make_application("vault", user_tag_storage="encrypted")
     session = stored_session(vault, user_tag="Jane@Example.com")
     lead = FieldsetPolicy(user=reader("lead", applications=(vault,), fieldset_on=(vault,)))
-    assert lead.mask(row_of(session))[0]["user_tag"] == "jane@example.com"
+    assert lead.mask_session(row_of(session))[0]["user_tag"] == "jane@example.com"
     agent = FieldsetPolicy(user=reader("agent", applications=(vault,)))
-    assert agent.mask(row_of(session))[1][0] == "user_tag"
+    assert agent.mask_session(row_of(session))[1][0] == "user_tag"
     # Ciphertext bound to another application does not decrypt: null, logged without data.
     moved = row_of(session) | {"application_id": 0}
     other = make_application("other", user_tag_storage="encrypted")
     grant_record_access(user=lead.user, application=other)
     grant_fieldset(fieldset_name=SENSITIVE, user=lead.user, application=other)
     with caplog.at_level(logging.WARNING):
-        values, masked = FieldsetPolicy(user=lead.user).mask(moved | {"application_id": other.pk})
+        values, masked = FieldsetPolicy(user=lead.user).mask_session(
+            moved | {"application_id": other.pk}
+        )
     assert values["user_tag"] is None
     assert masked == []
     assert "could not be decrypted" in caplog.text
@@ -110,13 +114,15 @@ def test_encrypted_tags_are_decrypted_only_when_revealed(
 def test_mask_accepts_model_instances_for_the_admin_and_dashboard(shop: Application) -> None:
     session = stored_session(shop, user_tag="a@example.com")
     policy = FieldsetPolicy(user=reader("agent", applications=(shop,)))
-    assert policy.mask(session) == policy.mask(row_of(session))
+    assert policy.mask_session(instance_row(session, SESSION)) == policy.mask_session(
+        row_of(session)
+    )
 
 
 def test_mask_refuses_rows_of_unreadable_applications(shop: Application) -> None:
     session = stored_session(make_application("other"))
     with pytest.raises(PermissionDenied):
-        FieldsetPolicy(user=reader("agent", applications=(shop,))).mask(row_of(session))
+        FieldsetPolicy(user=reader("agent", applications=(shop,))).mask_session(row_of(session))
 
 
 def test_check_lookup_names_the_field_and_respects_the_scope(shop: Application) -> None:
@@ -136,7 +142,7 @@ def test_disclosure_collects_only_rows_that_revealed_data(shop: Application) -> 
     empty = stored_session(shop, client_ip=None, geo_latitude=None, geo_longitude=None)
     disclosure = Disclosure()
     for session in (revealing, empty):
-        policy.mask(row_of(session), disclosure)
+        policy.mask_session(row_of(session), disclosure)
     assert disclosure.session_ids == [revealing.pk]
     assert disclosure.applications == {"shop"}
     assert disclosure.fieldsets == {SENSITIVE}
@@ -175,7 +181,7 @@ def test_loading_takes_a_fixed_number_of_queries_whatever_the_grants(
 
 
 def test_superusers_hold_everything(shop: Application, django_assert_num_queries: Any) -> None:
-    Fieldset.objects.create(name="loyalty", fields=["revenue"])
+    Fieldset.objects.create(name="loyalty", fields=["city"])
     policy = FieldsetPolicy(user=make_user("root", superuser=True))
     with django_assert_num_queries(1):  # fieldsets and applications, no grant rows
         assert policy.hidden_fields(shop.pk) == frozenset()

@@ -10,7 +10,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.test import RequestFactory
 
 from sessions_app import admin_search
-from sessions_app.selectors import customer_search
+from sessions_app.user_tags import customer_search
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ import logging
 import pytest
 
 from fieldsets.models import Fieldset
+from fieldsets.registry import closure
 from permissions.services import grant_fieldset
 from tests.permissions.principals import JANE, World, api_client, build_world
 
@@ -126,7 +127,9 @@ def test_a_field_hidden_in_one_requested_application_refuses_the_whole_lookup(
 def device_fieldset() -> Fieldset:
     return Fieldset.objects.create(
         name="device-details",
-        fields=["device", "duration_ms", "error_count", "converted", "properties.tier"],
+        fields=sorted(
+            closure(["device", "duration_ms", "error_count", "converted", "properties.tier"])
+        ),
     )
 
 

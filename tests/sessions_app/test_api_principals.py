@@ -8,6 +8,8 @@ from fieldsets.models import Fieldset
 from permissions.services import grant_fieldset
 from tests.permissions.principals import (
     PRINCIPALS,
+    REQUEST_DETAILS,
+    REQUEST_DETAILS_FIELDS,
     SENSITIVE,
     World,
     api_client,
@@ -17,6 +19,9 @@ from tests.permissions.principals import (
 pytestmark = pytest.mark.django_db
 
 SENSITIVE_FIELDS = {"user_tag", "client_ip", "geo_latitude", "geo_longitude"}
+
+# What revenue and conversion are computed from (a fieldset must hide them too).
+PURCHASE_SOURCES = ["actions.product.event", "actions.product.price", "actions.product.quantity"]
 
 
 @pytest.fixture
@@ -32,6 +37,9 @@ def test_applications_lists_the_readable_ones_with_their_hidden_fields(
     assert {app["slug"] for app in body} == world.readable(username)
     for app in body:
         expected = set() if app["slug"] in world.revealed(username) else SENSITIVE_FIELDS
+        # Nobody but the superuser holds the request-details fieldset here.
+        if username != "root":
+            expected |= REQUEST_DETAILS_FIELDS
         assert set(app["hidden_fields"]) == expected
 
 
@@ -39,10 +47,10 @@ def test_applications_lists_the_readable_ones_with_their_hidden_fields(
 def test_fieldsets_say_whether_the_caller_holds_each_per_application(
     world: World, username: str
 ) -> None:
-    Fieldset.objects.create(name="shopping", fields=["revenue", "converted"])
+    Fieldset.objects.create(name="shopping", fields=["revenue", "converted", *PURCHASE_SOURCES])
     body = api_client(world.users[username]).get("/api/v1/fieldsets/").json()
     by_name = {fieldset["name"]: fieldset for fieldset in body}
-    assert set(by_name) == {SENSITIVE, "shopping"}
+    assert set(by_name) == {SENSITIVE, REQUEST_DETAILS, "shopping"}
     sensitive = by_name[SENSITIVE]
     assert sensitive["builtin"] is True
     assert sensitive["fields"] == ["user_tag", "client_ip", "geo_latitude", "geo_longitude"]
@@ -66,12 +74,14 @@ def test_me_reports_grants_united_over_groups_and_global(world: World) -> None:
     assert me["record_access"] == {"all_applications": False, "applications": ["shop"]}
     # The vault grant is useless without record access to vault: not listed.
     assert me["fieldsets"] == [
-        {"name": SENSITIVE, "all_applications": False, "applications": ["shop"]}
+        {"name": REQUEST_DETAILS, "all_applications": False, "applications": []},
+        {"name": SENSITIVE, "all_applications": False, "applications": ["shop"]},
     ]
 
     globe = api_client(world.users["globe"]).get("/api/v1/me/").json()
     assert globe["record_access"]["all_applications"] is True
-    assert globe["fieldsets"][0]["all_applications"] is True
+    held = {grant["name"]: grant["all_applications"] for grant in globe["fieldsets"]}
+    assert held == {SENSITIVE: True, REQUEST_DETAILS: False}
 
     root = api_client(world.users["root"]).get("/api/v1/me/").json()
     assert root["is_superuser"] is True

@@ -147,7 +147,8 @@ def test_detail_has_actions_in_seq_order(world: World) -> None:
     action = body["actions"][0]
     assert set(action) == {
         "seq", "type", "name", "url", "timestamp", "duration_ms", "http_status",
-        "error_message", "headers", "request_attributes", "product",
+        "error_message", "error_stack", "headers", "request_attributes", "product",
+        "masked_fields",
     }  # fmt: skip
     assert action["product"]["price"] == "9.90"
     assert body["actions"][1]["product"] is None

@@ -12,10 +12,12 @@ from django.test import override_settings
 
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from privacy.keyring import parse_keyring
+from sessions_app import selectors
 from sessions_app.models import Application, UserSession
-from sessions_app.selectors import UnknownFilters, session_get, session_list
+from sessions_app.queries import UnknownFilters
 from tests.factories import BASE_TIME, make_application, stored_session
 from tests.permissions.principals import make_user, reader
+from tests.reading import read_session, read_sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +49,9 @@ def test_only_readable_sessions_whatever_principal_form(
 ) -> None:
     user = reader("agent", applications=(shop,))
     expected = {sessions["chrome"].pk, sessions["firefox"].pk}
-    assert ids(session_list(principal=user, filters={})) == expected
-    assert ids(session_list(principal=FieldsetPolicy(user=user), filters={})) == expected
-    assert len(session_list(principal=make_user("nobody"), filters={})) == 0
+    assert ids(read_sessions(user, {})) == expected
+    assert ids(read_sessions(FieldsetPolicy(user=user), {})) == expected
+    assert len(read_sessions(make_user("nobody"), {})) == 0
 
 
 @pytest.mark.parametrize(
@@ -71,18 +73,18 @@ def test_filters(
     expected: set[str],
 ) -> None:
     agent = reader("agent", applications=(shop,))
-    rows = session_list(principal=agent, filters=filters)
+    rows = read_sessions(agent, filters)
     assert ids(rows) == {sessions[key].pk for key in expected}
 
 
 def test_user_id_and_time_filters(sessions: dict[str, UserSession]) -> None:
     root = make_user("root", superuser=True)
     chrome = sessions["chrome"]
-    by_user = session_list(principal=root, filters={"user_id": chrome.user_id})
+    by_user = read_sessions(root, {"user_id": chrome.user_id})
     # The same person's session in another application has another user_id.
     assert ids(by_user) == {chrome.pk}
     window = {"since": chrome.started_at.isoformat(), "until": sessions["firefox"].started_at}
-    assert ids(session_list(principal=root, filters=window)) == {chrome.pk}
+    assert ids(read_sessions(root, window)) == {chrome.pk}
 
 
 @pytest.mark.parametrize(
@@ -93,27 +95,27 @@ def test_invalid_values_are_validation_errors(
     sessions: dict[str, UserSession], filters: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationError):
-        session_list(principal=make_user("root", superuser=True), filters=filters)
+        read_sessions(make_user("root", superuser=True), filters)
 
 
 def test_unknown_names_and_hidden_fields(shop: Application, sessions: dict[str, Any]) -> None:
     agent = reader("agent", applications=(shop,))
     with pytest.raises(UnknownFilters) as unknown:
-        session_list(principal=agent, filters={"search": "x"})
+        read_sessions(agent, {"search": "x"})
     assert "application" in unknown.value.allowed
     with pytest.raises(HiddenFieldLookup):
-        session_list(principal=agent, filters={"client_ip": "1"})
+        read_sessions(agent, {"client_ip": "1"})
     with pytest.raises(HiddenFieldLookup):
-        session_list(principal=agent, filters={"ordering": "-user_tag"})
+        read_sessions(agent, {"ordering": "-user_tag"})
 
 
 def test_user_tag_search_is_exact_on_the_normalised_tag(
     shop: Application, sessions: dict[str, UserSession]
 ) -> None:
     agent = reader("agent", applications=(shop,))
-    rows = session_list(principal=agent, filters={"user_tag": "  JANE@example.COM "})
+    rows = read_sessions(agent, {"user_tag": "  JANE@example.COM "})
     assert ids(rows) == {sessions["chrome"].pk}
-    assert not session_list(principal=agent, filters={"user_tag": "jane@example"})
+    assert not read_sessions(agent, {"user_tag": "jane@example"})
 
 
 def test_search_finds_rows_written_before_a_key_rotation(shop: Application) -> None:
@@ -122,9 +124,7 @@ def test_search_finds_rows_written_before_a_key_rotation(shop: Application) -> N
         session = stored_session(shop, user_tag="jane@example.com")
     rotated = parse_keyring(f"{old_key},2:a-brand-new-blind-index-key-for-production-01")
     with override_settings(RUMVAULT_BLIND_INDEX_KEYS=rotated):
-        rows = session_list(
-            principal=make_user("root", superuser=True), filters={"user_tag": "JANE@example.com"}
-        )
+        rows = read_sessions(make_user("root", superuser=True), {"user_tag": "JANE@example.com"})
     assert ids(rows) == {session.pk}
 
 
@@ -132,16 +132,14 @@ def test_ordering_puts_missing_durations_last_when_descending(shop: Application)
     long = stored_session(shop, duration_ms=900)
     unknown = stored_session(shop, duration_ms=None)
     short = stored_session(shop, duration_ms=1)
-    rows = session_list(
-        principal=make_user("root", superuser=True), filters={"ordering": "-duration_ms"}
-    )
+    rows = read_sessions(make_user("root", superuser=True), {"ordering": "-duration_ms"})
     assert [row["id"] for row in rows] == [long.pk, short.pk, unknown.pk]
 
 
 def test_default_order_is_newest_first(shop: Application) -> None:
     older = stored_session(shop, started_at=BASE_TIME)
     newer = stored_session(shop, started_at=BASE_TIME + timedelta(hours=1))
-    rows = session_list(principal=make_user("root", superuser=True), filters={})
+    rows = read_sessions(make_user("root", superuser=True), {})
     assert [row["id"] for row in rows] == [newer.pk, older.pk]
 
 
@@ -149,15 +147,17 @@ def test_session_get_is_404_for_missing_and_foreign_alike(
     shop: Application, sessions: dict[str, UserSession]
 ) -> None:
     agent = reader("agent", applications=(shop,))
-    row = session_get(principal=agent, pk=sessions["chrome"].pk)
+    row = read_session(agent, sessions["chrome"].pk)
     assert row["id"] == sessions["chrome"].pk
     assert "actions" not in row
     for pk in (sessions["other-app"].pk, 10**9):
         with pytest.raises(Http404):
-            session_get(principal=agent, pk=pk)
+            read_session(agent, pk)
 
 
 def test_session_get_with_actions_in_seq_order(shop: Application) -> None:
     session = stored_session(shop, actions=3)
-    row = session_get(principal=make_user("root", superuser=True), pk=session.pk, with_actions=True)
-    assert [action["seq"] for action in row["actions"]] == [0, 1, 2]
+    root = make_user("root", superuser=True)
+    row = read_session(root, session.pk)
+    actions = selectors.action_list(session=row)
+    assert [action["seq"] for action in actions] == [0, 1, 2]
