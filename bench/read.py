@@ -284,7 +284,8 @@ def run(*, sessions: int, big: int, repeat: int) -> None:
     from permissions.policy import FieldsetPolicy
     from permissions.services import grant_fieldset, grant_record_access
     from sessions_app.models import UserSession
-    from sessions_app.selectors import session_list
+    from sessions_app.selectors import customer_sessions
+    from sessions_app.user_tags import customer_search
 
     print(f"database: {connection.vendor}; {sessions} sessions; page {PAGE}; median of {repeat}")
     seeder = Seeder()
@@ -332,7 +333,8 @@ def run(*, sessions: int, big: int, repeat: int) -> None:
         # The same search without HTTP and without the audit insert (a disk
         # flush on SQLite): the part whose cost could depend on the table size.
         policy = FieldsetPolicy(user=agent)
-        rows = list(session_list(principal=policy, filters={"user_tag": SEARCHED_TAG})[:51])
+        search = customer_search(SEARCHED_TAG)
+        rows = list(customer_sessions(policy=policy, search=search)[:51])
         assert len(rows) == SESSIONS_PER_CUSTOMER
         return OK
 

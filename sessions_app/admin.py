@@ -324,10 +324,18 @@ class CustomerSearchFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=rows.values("id"))
 
 
+# The columns of each admin page, from the registry.
+INLINE_ACTION_COLUMNS: tuple[str, ...] = tuple(column_name(f) for f in ACTION.fields if f.in_list)
+SESSION_PAGE_COLUMNS: tuple[str, ...] = tuple(
+    column_name(f) for f in SESSION.fields if f.name != "id"
+)
+ACTION_PAGE_COLUMNS: tuple[str, ...] = ("session", *(column_name(f) for f in ACTION.fields))
+
+
 class UserActionInline(ActionColumns, admin.TabularInline):  # type: ignore[misc, valid-type]
     model = UserAction
-    fields = tuple(column_name(f) for f in ACTION.fields if f.in_list)
-    readonly_fields = fields
+    fields = INLINE_ACTION_COLUMNS
+    readonly_fields = INLINE_ACTION_COLUMNS
     extra = 0
     can_delete = False
     show_change_link = False
@@ -364,8 +372,8 @@ class UserSessionAdmin(SessionColumns, ReadOnlyPolicyAdmin):  # type: ignore[mis
     list_per_page = 50
     show_full_result_count = False
     inlines = (UserActionInline,)
-    fields = tuple(column_name(f) for f in SESSION.fields if f.name != "id")
-    readonly_fields = fields
+    fields = SESSION_PAGE_COLUMNS
+    readonly_fields = SESSION_PAGE_COLUMNS
 
     def application_id_of(self, obj: UserSession) -> int:
         return obj.application_id
@@ -443,8 +451,8 @@ class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc,
     sortable_by = ()
     list_per_page = 100
     show_full_result_count = False
-    fields = ("session", *(column_name(f) for f in ACTION.fields))
-    readonly_fields = fields
+    fields = ACTION_PAGE_COLUMNS
+    readonly_fields = ACTION_PAGE_COLUMNS
 
     def application_id_of(self, obj: UserAction) -> int:
         return obj.session.application_id

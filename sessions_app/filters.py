@@ -137,7 +137,9 @@ class SessionFilterSet(django_filters.FilterSet):
         policy: FieldsetPolicy,
         request: Any = None,
     ) -> None:
-        super().__init__(data=data, queryset=queryset, request=request)
+        super().__init__(
+            data=dict(data) if data is not None else None, queryset=queryset, request=request
+        )
         self.policy = policy
         # Only readable applications are valid choices: a foreign slug and a
         # missing one get the same error.
@@ -176,6 +178,6 @@ class SessionFilterSet(django_filters.FilterSet):
 # Filter name -> the registry path it reads, for the fieldset check (None: no
 # fieldset can hold it; started_at and user_id are visible to every reader).
 FILTER_FIELDS: dict[str, str | None] = {
-    name: filter_.field_name if is_fieldset_path(filter_.field_name) else None
+    name: filter_.field_name if is_fieldset_path(filter_.field_name or "") else None
     for name, filter_ in SessionFilterSet.base_filters.items()
 }

@@ -24,7 +24,7 @@ from sessions_app.queries import ORDERINGS
 
 MASKED = " Null when masked (then named in masked_fields) or when there is no data."
 
-_FIELD_CLASSES: dict[Kind, type[serializers.Field]] = {  # type: ignore[type-arg]
+_FIELD_CLASSES: dict[Kind, type[serializers.Field]] = {
     Kind.TEXT: serializers.CharField,
     Kind.INTEGER: serializers.IntegerField,
     Kind.FLOAT: serializers.FloatField,
@@ -35,7 +35,7 @@ _FIELD_CLASSES: dict[Kind, type[serializers.Field]] = {  # type: ignore[type-arg
 }
 
 
-def _field(f: Field) -> serializers.Field:  # type: ignore[type-arg]
+def _field(f: Field) -> serializers.Field:
     # Fields are re-instantiated from their constructor arguments when the
     # serializer is copied, so nullability must be passed in, not set after.
     kwargs: dict[str, Any] = {
@@ -60,7 +60,7 @@ def _masked_fields_help(record: RecordType) -> str:
     )
 
 
-def record_serializer(record: RecordType, name: str) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+def record_serializer(record: RecordType, name: str) -> type[serializers.Serializer]:
     """A describing serializer of one record type: its fields in output order."""
     attrs: dict[str, Any] = {"__module__": __name__}
     done: set[str] = set()
@@ -96,7 +96,7 @@ class SessionDetailSerializer(SessionSerializer):  # type: ignore[valid-type, mi
     )
 
 
-def _search_field(name: str, filter_: django_filters.Filter) -> serializers.Field:  # type: ignore[type-arg]
+def _search_field(name: str, filter_: django_filters.Filter) -> serializers.Field:
     help_text = str(filter_.extra.get("help_text", ""))
     if isinstance(filter_, StrictBooleanFilter):
         return serializers.BooleanField(required=False, help_text=help_text)

@@ -14,7 +14,7 @@ page), the detail view passes an already masked ``MaskedSession``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -91,7 +91,7 @@ class SessionListSerializer(serializers.ListSerializer):  # type: ignore[type-ar
     ``export`` for a CSV download.
     """
 
-    def to_representation(self, data: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
         reader: Reader = self.context["reader"]
         page = reader.present_sessions(
             data,

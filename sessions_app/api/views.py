@@ -35,7 +35,6 @@ from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list
 from sessions_app import selectors
-from sessions_app.models import UserSession
 from sessions_app.api import schema
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
 from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
@@ -45,6 +44,7 @@ from sessions_app.api.serializers import (
     serialize_audit_record,
 )
 from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
+from sessions_app.models import UserSession
 from sessions_app.queries import (
     ALLOWED_FILTERS,
     ORDERING,
@@ -175,10 +175,10 @@ class DocumentedFilters(DjangoFilterBackend):
     FilterSet. So this backend passes the queryset through unchanged.
     """
 
-    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
         return queryset
 
-    def to_html(self, request: Request, queryset: Any, view: Any) -> str:
+    def to_html(self, request: Any, queryset: Any, view: Any) -> str:
         # No filter form in the browsable API: it would re-render what was typed.
         return ""
 
