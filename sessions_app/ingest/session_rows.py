@@ -23,30 +23,11 @@ _CENT = Decimal("0.01")
 # UserSession.revenue is DECIMAL(14, 2); PostgreSQL would refuse more with a 500.
 MAX_REVENUE = Decimal("999999999999.99")
 
-# Columns a re-sent beacon may change on a stored session.
+# Columns a re-sent beacon may change on a stored session: all but its identity.
 UPDATED_FIELDS = [
-    "started_at",
-    "ended_at",
-    "duration_ms",
-    "user_tag",
-    "user_tag_encrypted",
-    "user_tag_blind_index",
-    "user_id",
-    "client_ip",
-    "geo_latitude",
-    "geo_longitude",
-    "country",
-    "city",
-    "browser",
-    "os",
-    "device",
-    "properties",
-    "action_count",
-    "error_count",
-    "converted",
-    "revenue",
-    "do_not_track",
-    "updated_at",
+    f.attname
+    for f in UserSession._meta.concrete_fields
+    if f.attname not in ("id", "application_id", "session_id", "created_at")
 ]
 
 

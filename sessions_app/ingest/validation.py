@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from fieldsets.registry import ACTION, SESSION
 from privacy.properties import drop_input_value
 from privacy.user_tags import normalise_user_tag
 from sessions_app.models import ActionType, ProductEvent
@@ -40,11 +41,14 @@ PRODUCT_EVENTS = tuple(ProductEvent.values)
 # Bounds of the database columns (PostgreSQL integer, varchar lengths).
 MAX_INT32 = 2_147_483_647
 MAX_QUANTITY = 1_000_000
-SESSION_ID_MAX_LENGTH = 128
-COLUMN_MAX_LENGTHS = {"city": 120, "browser": 120, "os": 120, "device": 40}
-ACTION_NAME_MAX_LENGTH = 500
-PRODUCT_SKU_MAX_LENGTH = 100
-PRODUCT_NAME_MAX_LENGTH = 200
+# Column lengths come from the registry (which reads them off the models).
+SESSION_ID_MAX_LENGTH = SESSION.max_length("session_id")
+COLUMN_MAX_LENGTHS = {
+    name: SESSION.max_length(name) for name in ("city", "browser", "os", "device")
+}
+ACTION_NAME_MAX_LENGTH = ACTION.max_length("name")
+PRODUCT_SKU_MAX_LENGTH = ACTION.max_length("product.sku")
+PRODUCT_NAME_MAX_LENGTH = ACTION.max_length("product.name")
 MAP_KEY_MAX_LENGTH = 200
 MAX_NESTING = 8
 TIMESTAMP_MAX_LENGTH = 64
