@@ -228,7 +228,9 @@ class FieldsetPolicy:
         applications where the field is visible would silently change the
         result, so one hidden application refuses the whole lookup. A lookup on
         an open object (``properties``) or a collection (``actions``) is refused
-        when any part of it is hidden.
+        when any part of it is hidden. A key hidden only because its whole
+        object is (``properties.<anything>``) is refused naming the object: the
+        key is whatever the caller typed, and refusals echo nothing typed.
         """
         path = resolve(field_name)
         if path is None:
@@ -239,6 +241,8 @@ class FieldsetPolicy:
             if path.covered_by(hidden) or (
                 path.key is None and any(h.startswith(path.text + ".") for h in hidden)
             ):
+                if path.key is not None and path.field is not None and path.text not in hidden:
+                    raise HiddenFieldLookup(path.record.path(path.field.name))
                 raise HiddenFieldLookup(field_name)
 
     # --- masking ------------------------------------------------------------
