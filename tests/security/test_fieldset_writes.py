@@ -301,3 +301,15 @@ def test_the_schema_documents_the_writes() -> None:
     body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = openapi["components"]["schemas"][body.rsplit("/", 1)[1]]
     assert {"name", "fields", "confirm"} <= set(schema["properties"])
+
+
+def test_the_browsable_api_renders_the_lists_without_a_queryset(world: World) -> None:
+    # These views have no queryset; DRF's filter form asked them for one (500).
+    for username in ("agent", "root"):
+        client = APIClient()
+        client.force_login(world.users[username])
+        for url in ("/api/v1/fieldsets/", "/api/v1/applications/", "/api/v1/me/"):
+            assert client.get(url, HTTP_ACCEPT="text/html").status_code == 200, url
+    root = APIClient()
+    root.force_login(world.users["root"])
+    assert root.get("/api/v1/audit/", HTTP_ACCEPT="text/html").status_code == 200
