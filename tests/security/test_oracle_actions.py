@@ -34,7 +34,7 @@ from django.test import Client
 
 from access.services import api_token_create
 from fieldsets.models import Fieldset
-from fieldsets.registry import ACTION
+from fieldsets.registry import ACTION, resolve
 from permissions.models import AuditRecord
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.applications import application_create
@@ -181,6 +181,23 @@ def found(body: str, path: str) -> list[str]:
 class ReadPath:
     read: Callable[[World, User], Any]
     shows: Callable[[str], bool]
+    # The markup of a "masked" cell, for paths that draw one for ``path`` (None: no badge).
+    badge: Callable[[str], str | None] = lambda path: None
+
+
+def _admin_badge(path: str) -> str | None:
+    # Every admin column draws one; a hidden collection leaves no row to draw it in,
+    # and a masked key shows as null inside its object (as in the API).
+    resolved = resolve(path)
+    shown = resolved is not None and resolved.field is not None and resolved.key is None
+    return 'class="masked-badge"' if shown else None
+
+
+def _dashboard_badge(path: str) -> str | None:
+    # The timeline's cells; a product line and an error note simply leave out what is masked.
+    name = path.removeprefix("actions.")
+    drawn = ("type", "name", "url", "timestamp", "duration_ms", "headers", "request_attributes")
+    return "badge-masked" if name.split(".")[0] in drawn else None
 
 
 def _in_list(path: str) -> bool:
@@ -205,17 +222,20 @@ READ_PATHS: dict[str, ReadPath] = {
     "dashboard-session": ReadPath(
         lambda w, u: w.browser(u).get(f"/dashboard/sessions/{w.session.pk}/"),
         lambda path: path not in ("actions.error_stack", "actions.product.sku"),
+        _dashboard_badge,
     ),
     "admin-session-inline": ReadPath(
         lambda w, u: w.browser(u).get(f"/admin/sessions_app/usersession/{w.session.pk}/change/"),
         _in_list,
+        _admin_badge,
     ),
     "admin-action-changelist": ReadPath(
-        lambda w, u: w.browser(u).get("/admin/sessions_app/useraction/"), _in_list
+        lambda w, u: w.browser(u).get("/admin/sessions_app/useraction/"), _in_list, _admin_badge
     ),
     "admin-action-change": ReadPath(
         lambda w, u: w.browser(u).get(f"/admin/sessions_app/useraction/{w.planted.pk}/change/"),
         lambda path: True,
+        _admin_badge,
     ),
 }
 
@@ -251,11 +271,11 @@ def test_a_hidden_action_field_never_shows_and_a_held_one_shows_audited(
     if reading.shows(path):
         assert found(readable(holder), path), f"{path} not shown to its holder on {read_path}"
         assert PROBE in audited_fieldsets("holder")
-
-
-def _masked_names(path: str) -> str:
-    """The name ``masked_fields`` of an action uses for a registry path."""
-    return path.removeprefix("actions.")
+        # Where a value was, the outsider is told it is masked (not shown "no data").
+        badge = reading.badge(path)
+        if badge is not None and outsider.status_code == 200:
+            shown = readable(holder).count(badge)
+            assert readable(outsider).count(badge) > shown, f"no masked badge on {read_path}"
 
 
 @pytest.mark.parametrize("path", ACTION_PATHS)
