@@ -200,6 +200,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         # The page takes no parameters; a hand-made ?client_ip= is refused like on the list.
         _check_names(reader.policy, request.GET.keys(), known=())
+    except HiddenFieldLookup as refused:
+        return render(request, "dashboard/refused.html", {"error": str(refused)}, status=403)
     except UnknownParameters:
         return render(request, "dashboard/refused.html", {"error": UNKNOWN_MESSAGE}, status=400)
     session = reader.session_with_actions(pk)

@@ -383,16 +383,26 @@ def fields_referenced_by(parameter: str) -> list[str]:
 
     ``client_ip__startswith`` -> ``["client_ip"]``;
     ``properties__tier`` / ``properties.tier`` -> ``["properties.tier", "properties"]``;
-    ``actions__request_attributes__order_id`` -> the key's path, then the field's,
-    then ``actions`` (the most specific first, so a refusal names it). Used to
-    refuse lookups on hidden fields before asking whether a parameter is known
-    at all, so a hidden field is always a 403 naming it.
+    ``actions__request_attributes__order_id`` -> the key's path, then the field's;
+    ``actions__url__contains`` -> ``["actions.url"]`` (the most specific first,
+    so a refusal names it). A key's field counts too, because a Django lookup
+    reads like a key (``properties__has_key``); a field's record or collection
+    does not: a lookup on ``actions.url`` touches no other action field, so a
+    caller who can see URLs gets "unknown parameter", not a 403 for some other
+    hidden action field (a hidden collection still covers ``actions.url``).
+    Used to refuse lookups on hidden fields before asking whether a parameter
+    is known at all, so a hidden field is always a 403 naming it.
     """
     parts = _SEPARATOR.split(parameter)
     found: list[str] = []
-    # The longest prefix of the parts that resolves, then shorter ones.
+    # The longest prefix of the parts that resolves, then shorter ones down to
+    # the first that is a field or a collection rather than a key.
     for end in range(len(parts), 0, -1):
         path = resolve(".".join(parts[:end]))
-        if path is not None and path.text not in found:
+        if path is None:
+            continue
+        if path.text not in found:
             found.append(path.text)
+        if path.key is None:
+            break
     return found or [parts[0]]

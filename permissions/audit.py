@@ -1,5 +1,5 @@
 """Audit records: one per response that revealed fieldset values, one per user-tag search,
-one per change of an application's privacy settings.
+one per change of an application's privacy settings or of a fieldset.
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
@@ -104,6 +104,28 @@ def audit_settings_change(
         path=actor.path,
         applications=[application],
         changes={"before": dict(before), "after": dict(after)},
+    )
+
+
+def audit_fieldset_change(
+    *,
+    actor: Actor,
+    fieldset: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> AuditRecord:
+    """Record a fieldset created (``before`` None), changed, or deleted (``after`` None).
+
+    ``before`` / ``after`` hold its ``fields`` and ``description``: which
+    registry paths it hides, configuration rather than personal data.
+    """
+    return AuditRecord.objects.create(
+        username=actor.username,
+        kind=AuditKind.FIELDSET_CHANGE,
+        method=actor.method,
+        path=actor.path,
+        fieldsets=[fieldset],
+        changes={"before": dict(before or {}), "after": dict(after or {})},
     )
 
 

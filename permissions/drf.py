@@ -20,3 +20,24 @@ class CanViewAuditRecords(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.has_perm(VIEW_AUDIT_PERMISSION))
+
+
+ADD_FIELDSET = "fieldsets.add_fieldset"
+CHANGE_FIELDSET = "fieldsets.change_fieldset"
+
+
+class CanEditFieldsets(BasePermission):
+    """Fieldset writes and their impact preview: ``add_fieldset`` or ``change_fieldset``.
+
+    The view then asks for the one its request needs (creating, changing).
+    """
+
+    message = f"Changing fieldsets needs the '{ADD_FIELDSET}' or '{CHANGE_FIELDSET}' permission."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and (user.has_perm(ADD_FIELDSET) or user.has_perm(CHANGE_FIELDSET))
+        )

@@ -65,6 +65,7 @@ class AuditKind(models.TextChoices):
     SEARCH = "search", "User-tag search"
     EXPORT = "export", "Export (CSV) that revealed fieldset values"
     SETTINGS_CHANGE = "settings_change", "Changed an application's privacy settings"
+    FIELDSET_CHANGE = "fieldset_change", "Created, changed or deleted a fieldset"
 
 
 # What an audit record shows, in reading order (admin and API alike).
@@ -109,8 +110,9 @@ class AuditRecord(models.Model):
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
-    # Settings changes only: {"before": {setting: value}, "after": {...}} of the
-    # settings that changed. Privacy settings hold no personal data.
+    # Settings and fieldset changes only: {"before": {...}, "after": {...}}, the
+    # settings that changed, or a fieldset's fields and description ({} where it
+    # did not exist). Configuration, no personal data.
     changes = models.JSONField(null=True, blank=True, editable=False)
 
     objects = AuditRecordQuerySet.as_manager()

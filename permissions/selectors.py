@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -164,6 +164,70 @@ def principal_snapshot(
         per_application=frozenset(per_application),
         applications=tuple(sorted(applications, key=lambda app: app[1])),
     )
+
+
+@dataclass(frozen=True, order=True)
+class Principal:
+    """A grantee, by the name the admin and ``manage.py grant`` use for it."""
+
+    kind: Literal["user", "group"]
+    name: str
+
+
+def principal_snapshots() -> dict[Principal, PrincipalSnapshot]:
+    """Every principal with a grant, and what it holds, in a fixed number of queries.
+
+    Users: active, not superusers (they hold everything whatever the
+    fieldsets say), with their grants united over their groups, as
+    ``principal_snapshot`` reads them for one user. Groups: their own grants,
+    what a member without grants of its own holds. For questions about every
+    principal at once (``permissions.impact``), without one query per principal.
+    """
+    base = principal_snapshot(user=AnonymousUser(), with_grants=False)
+    user_model = get_user_model()
+    on_application = {"permission__content_type": ContentType.objects.get_for_model(Application)}
+    grant = ("permission_id", "permission__codename")
+    everywhere: dict[tuple[str, int], set[tuple[int, str]]] = {}
+    per_application: dict[tuple[str, int], set[tuple[int, str, int]]] = {}
+    own_global = user_model.user_permissions.through.objects.filter(**on_application)
+    for user_id, pid, codename in own_global.values_list("user_id", *grant):
+        everywhere.setdefault(("user", user_id), set()).add((pid, codename))
+    group_global = Group.permissions.through.objects.filter(**on_application)
+    for group_id, pid, codename in group_global.values_list("group_id", *grant):
+        everywhere.setdefault(("group", group_id), set()).add((pid, codename))
+    for kind, model in (
+        ("user", ApplicationUserObjectPermission),
+        ("group", ApplicationGroupObjectPermission),
+    ):
+        rows = model.objects.values_list(f"{kind}_id", *grant, "content_object_id")
+        for principal_id, pid, codename, app_id in rows:
+            per_application.setdefault((kind, principal_id), set()).add((pid, codename, app_id))
+    group_ids = {pid for kind, pid in (*everywhere, *per_application) if kind == "group"}
+    members: dict[int, set[int]] = {}
+    memberships = user_model.groups.through.objects.filter(group_id__in=group_ids)
+    for user_id, group_id in memberships.values_list("user_id", "group_id"):
+        members.setdefault(user_id, set()).add(group_id)
+    user_ids = {pid for kind, pid in (*everywhere, *per_application) if kind == "user"}
+    users = user_model.objects.filter(
+        pk__in=user_ids | members.keys(), is_active=True, is_superuser=False
+    ).values_list("pk", user_model.USERNAME_FIELD)
+    groups = Group.objects.filter(pk__in=group_ids).values_list("pk", "name")
+
+    def snapshot(keys: list[tuple[str, int]]) -> PrincipalSnapshot:
+        return replace(
+            base,
+            everywhere=frozenset(g for key in keys for g in everywhere.get(key, ())),
+            per_application=frozenset(g for key in keys for g in per_application.get(key, ())),
+        )
+
+    result = {
+        Principal("user", name): snapshot(
+            [("user", pk), *(("group", group) for group in members.get(pk, ()))]
+        )
+        for pk, name in users
+    }
+    result.update({Principal("group", name): snapshot([("group", pk)]) for pk, name in groups})
+    return result
 
 
 def audit_record_list() -> QuerySet[AuditRecord, dict[str, Any]]:

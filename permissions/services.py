@@ -1,4 +1,5 @@
-"""Writes on grants: record access and fieldsets, to a user or a group, for one application or all.
+"""Writes on grants (record access and fieldsets, to a user or a group, for one application
+or all) and on fieldset definitions.
 
 ``application=None`` means every application, including ones created later:
 it is stored as the model-level permission (``user.user_permissions`` /
@@ -16,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from fieldsets.models import Fieldset
+from permissions.audit import Actor, audit_fieldset_change
 from permissions.models import (
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
@@ -145,3 +148,68 @@ def revoke_fieldset(
         group=group,
         application=application,
     )
+
+
+# --- fieldset definitions ------------------------------------------------------------
+# Here rather than in fieldsets/: every change is audited, and the audit is
+# this layer's. Callers show the impact first (``permissions.impact``).
+
+
+class FieldsetExists(ValidationError):
+    def __init__(self) -> None:
+        super().__init__({"name": "A fieldset with this name exists already."}, code="exists")
+
+
+def _definition(fieldset: Fieldset) -> dict[str, Any]:
+    return {"fields": list(fieldset.fields), "description": fieldset.description}
+
+
+@transaction.atomic
+def fieldset_create(
+    *, actor: Actor, name: str, fields: list[str], description: str = ""
+) -> Fieldset:
+    """Create custom fieldset ``name``; nobody but superusers holds it yet. Audited.
+
+    Raises ``FieldsetExists`` or the model's ``ValidationError`` (name, fields).
+    """
+    if Fieldset.objects.filter(name=name).exists():
+        raise FieldsetExists
+    fieldset = Fieldset(name=name, fields=fields, description=description)
+    try:
+        with transaction.atomic():
+            fieldset.save()
+    except IntegrityError:  # created meanwhile by someone else
+        raise FieldsetExists from None
+    audit_fieldset_change(actor=actor, fieldset=name, before=None, after=_definition(fieldset))
+    return fieldset
+
+
+@transaction.atomic
+def fieldset_update(
+    *, actor: Actor, name: str, fields: list[str], description: str | None = None
+) -> Fieldset:
+    """Change the fields (and the description, unless ``None``) of custom fieldset ``name``.
+
+    Audited with the definition before and after, unless nothing changed.
+    Raises ``Fieldset.DoesNotExist``, ``ReadOnlyFieldset`` for a built-in one,
+    or the model's ``ValidationError``.
+    """
+    fieldset = Fieldset.objects.select_for_update().get(name=name)
+    before = _definition(fieldset)
+    fieldset.fields = fields
+    if description is not None:
+        fieldset.description = description
+    after = _definition(fieldset)
+    if after != before:
+        fieldset.save()
+        audit_fieldset_change(actor=actor, fieldset=name, before=before, after=after)
+    return fieldset
+
+
+@transaction.atomic
+def fieldset_delete(*, actor: Actor, name: str) -> None:
+    """Delete custom fieldset ``name`` and every grant of it. Audited."""
+    fieldset = Fieldset.objects.select_for_update().get(name=name)
+    before = _definition(fieldset)
+    fieldset.delete()
+    audit_fieldset_change(actor=actor, fieldset=name, before=before, after=None)

@@ -40,11 +40,11 @@ from django.utils.http import urlencode
 from access.throttling import search_throttled
 from fieldsets.registry import ACTION, SESSION, Field, RecordType
 from permissions.audit import Actor
-from permissions.policy import FieldsetPolicy
+from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from sessions_app import admin_search
 from sessions_app.applications import PRIVACY_SETTING_FIELDS, application_configure
 from sessions_app.models import Application, UserAction, UserSession
-from sessions_app.queries import SessionQuery
+from sessions_app.queries import SessionQuery, check_hidden_names, parameter_name
 from sessions_app.reads import Masked, Reader, row_of
 from sessions_app.user_tags import CustomerSearch, customer_search
 
@@ -116,6 +116,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 # on the shared ModelAdmin. An object it does not find is drawn masked (fail closed).
 _current_request: ContextVar[HttpRequest] = ContextVar("rumvault_admin_request")
 _MASKED = "_rumvault_masked"
+REFUSED_TEMPLATE = "admin/sessions_app/refused.html"
 MASKED_BADGE = format_html('<span class="masked-badge" title="{}">masked</span>', "Not granted")
 
 
@@ -234,6 +235,10 @@ class ReadOnlyPolicyAdmin(admin.ModelAdmin):
     def application_id_of(self, obj: Any) -> int:
         raise NotImplementedError
 
+    def registry_names(self, parameter: str) -> list[str]:
+        """The registry paths a URL parameter of this changelist may name (lookups on the model)."""
+        return [parameter]
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not (request.user.is_active and request.user.is_staff):
             return False
@@ -249,7 +254,25 @@ class ReadOnlyPolicyAdmin(admin.ModelAdmin):
         return {}  # no bulk actions (in particular no delete) on RUM data
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        refused = self.refuse_hidden_lookups(request)
+        if refused is not None:
+            return refused
         return render_and_audit(request, partial(super().changelist_view, request, extra_context))
+
+    def refuse_hidden_lookups(self, request: HttpRequest) -> HttpResponse | None:
+        """A 403 naming the field for a URL parameter that touches a field hidden from the user.
+
+        As on every read path: a lookup on a hidden field is refused by name
+        (``lookup_allowed`` refuses every other lookup with a 400 after this),
+        never answered, so the changelist is no oracle.
+        """
+        names = [name for key in request.GET for name in self.registry_names(parameter_name(key))]
+        try:
+            check_hidden_names(policy=request_policy(request), names=names)
+        except HiddenFieldLookup as refused:
+            context = {**self.admin_site.each_context(request), "error": str(refused)}
+            return TemplateResponse(request, REFUSED_TEMPLATE, context, status=403)
+        return None
 
     def change_view(
         self,
@@ -423,6 +446,9 @@ class UserSessionAdmin(SessionColumns, ReadOnlyPolicyAdmin):  # type: ignore[mis
         return HttpResponseRedirect(f"{changelist}?{urlencode({CUSTOMER_PARAMETER: search_id})}")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        refused = self.refuse_hidden_lookups(request)
+        if refused is not None:
+            return refused
         search = None
         if CUSTOMER_PARAMETER in request.GET:
             search = admin_search.recall(request, request.GET[CUSTOMER_PARAMETER])
@@ -442,6 +468,16 @@ class UserSessionAdmin(SessionColumns, ReadOnlyPolicyAdmin):  # type: ignore[mis
 # --- actions --------------------------------------------------------------------
 
 
+def _actions_shown(request: HttpRequest) -> list[int]:
+    """Readable applications whose actions (the collection) are not in a withheld fieldset."""
+    policy = request_policy(request)
+    return [
+        app_id
+        for app_id in policy.applications
+        if ACTION.collection_path not in policy.hidden_fields(app_id)
+    ]
+
+
 @admin.register(UserAction)
 class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc, valid-type]
     """Actions, each masked as its session's application's fieldsets say."""
@@ -457,9 +493,27 @@ class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc,
     def application_id_of(self, obj: UserAction) -> int:
         return obj.session.application_id
 
+    def registry_names(self, parameter: str) -> list[str]:
+        # Lookups here are on actions (url__contains) and through them on sessions.
+        names = [parameter, ACTION.path(parameter)]
+        for relation in ("session__", "session."):
+            if parameter.startswith(relation):
+                names.append(parameter.removeprefix(relation))
+        return names
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and self.application_id_of(obj) not in _actions_shown(request):
+            return False
+        return super().has_view_permission(request, obj)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserAction]:
-        readable = list(request_policy(request).applications)
-        return super().get_queryset(request).filter(session__application_id__in=readable)
+        # Not even the rows of hidden actions: their number per session is the
+        # session's action_count, which the fieldset hides with them.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(session__application_id__in=_actions_shown(request))
+        )
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return False

@@ -201,7 +201,9 @@ class UserAction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.type}"
+        # Only the position: __str__ shows up unmasked in admin pages (the
+        # inline's rows, breadcrumbs, history) and ``type`` can be in a fieldset.
+        return f"Action #{self.seq}"
 
     @property
     def is_failure(self) -> bool:

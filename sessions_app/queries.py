@@ -152,6 +152,26 @@ def application_scope(policy: FieldsetPolicy, slug: str | None) -> list[int]:
     return [application.id] if application is not None else list(policy.applications)
 
 
+def check_hidden_names(
+    *,
+    policy: FieldsetPolicy,
+    names: Iterable[str],
+    application_ids: Iterable[int] | None = None,
+) -> None:
+    """``HiddenFieldLookup`` (403) for any name touching a field hidden in the applications.
+
+    The first half of ``check_filter_names``, for read paths with parameters of
+    their own (the admin's ``o``, ``p``, ``customer``): whatever else a name
+    is, one that touches a hidden field is refused naming it. ``user_tag``
+    itself is the one allowed lookup (exact search): never a 403.
+    """
+    scope = None if application_ids is None else list(application_ids)
+    for name in map(parameter_name, names):
+        if name != USER_TAG:
+            for path in fields_referenced_by(name):
+                policy.check_lookup(path, scope)
+
+
 def check_filter_names(
     *,
     policy: FieldsetPolicy,
@@ -167,14 +187,9 @@ def check_filter_names(
     ``user_tag`` itself is the one allowed lookup (exact search): never a 403.
     ``application_ids`` ``None`` means every readable application.
     """
-    scope = None if application_ids is None else list(application_ids)
-    unknown = False
-    for name in map(parameter_name, names):
-        if name != USER_TAG:
-            for path in fields_referenced_by(name):
-                policy.check_lookup(path, scope)
-        unknown = unknown or name not in allowed
-    if unknown:
+    names = [parameter_name(name) for name in names]
+    check_hidden_names(policy=policy, names=names, application_ids=application_ids)
+    if any(name not in allowed for name in names):
         # The tag is accepted only in a search body; never advertise it as a parameter.
         raise UnknownFilters(name for name in allowed if name != USER_TAG)
 

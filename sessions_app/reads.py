@@ -122,8 +122,9 @@ class Reader:
         if actions is not None:
             masked_actions = self.policy.mask_actions(actions, session=row, disclosure=disclosure)
             if masked_actions is None:
-                if actions:
-                    masked.append("actions")
+                # Listed even when there are none: an empty list is the value
+                # action_count = 0 (unlike a null field, which holds nothing).
+                masked.append("actions")
             else:
                 shown = [Masked(*item) for item in masked_actions]
         audit_reveal(actor=self.actor, disclosure=disclosure)

@@ -82,6 +82,14 @@ class RefusalQuietBrowsableAPIRenderer(BrowsableAPIRenderer):
     Emails never reach this: they are refused as JSON before rendering.
     """
 
+    def get_filter_form(self, data: Any, view: Any, request: Any) -> str | None:
+        # A view without filter backends (applications, fieldsets, me, audit)
+        # has no queryset; DRF would ask for one anyway to build no form (500).
+        if not getattr(view, "filter_backends", None):
+            return None
+        form: str | None = super().get_filter_form(data, view, request)
+        return form
+
     def get_context(
         self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any]
     ) -> dict[str, Any]:

@@ -207,8 +207,8 @@ class MeSerializer(serializers.Serializer):
 
 
 class SettingsChangeSerializer(serializers.Serializer):
-    before = serializers.DictField(help_text="Setting name -> value before the change.")
-    after = serializers.DictField(help_text="Setting name -> value after the change.")
+    before = serializers.DictField(help_text="Setting (or fieldset key) -> value before.")
+    after = serializers.DictField(help_text="Setting (or fieldset key) -> value after.")
 
 
 class AuditRecordSerializer(serializers.Serializer):
@@ -227,7 +227,9 @@ class AuditRecordSerializer(serializers.Serializer):
     )
     changes = SettingsChangeSerializer(
         allow_null=True,
-        help_text="settings_change only: the privacy settings that changed, before and after.",
+        help_text="settings_change: the privacy settings that changed, before and after; "
+        "fieldset_change: the fieldset's fields and description before and after ({} when "
+        "it did not exist).",
     )
 
 

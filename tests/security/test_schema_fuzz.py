@@ -283,8 +283,13 @@ def test_an_unknown_query_parameter_gets_a_documented_status(
     body: dict[str, Any] = {}
     if operation.body:  # a valid body, so the unknown parameter is the only fault
         body = {"body": {"user_tag": fuzz_world.user_tags[0]}, "media_type": "application/json"}
+    path_parameters: dict[str, Any] = {}
+    if "{id}" in operation.path:
+        path_parameters["id"] = fuzz_world.session_ids[0]
+    if "{name}" in operation.path:
+        path_parameters["name"] = SENSITIVE
     case = operation.Case(
-        path_parameters={"id": fuzz_world.session_ids[0]} if "{id}" in operation.path else {},
+        path_parameters=path_parameters,
         query={"no_such_parameter": "1"},
         **body,
     )
