@@ -8,6 +8,7 @@ masked (``sessions_app.ingest.masking``: client strings, allowed properties).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from sessions_app.ingest.validation import CleanSession
 from sessions_app.models import Application, ProductEvent, UserAction, UserSession
 
 _CENT = Decimal("0.01")
+_MILLISECOND = timedelta(milliseconds=1)
 # UserSession.revenue is DECIMAL(14, 2); PostgreSQL would refuse more with a 500.
 MAX_REVENUE = Decimal("999999999999.99")
 
@@ -95,8 +97,10 @@ def _apply_counters(session: UserSession, actions: list[UserAction]) -> None:
         session.duration_ms = max(session.duration_ms or 0, last_end, 0)
 
 
-def _milliseconds(delta: Any) -> int:
-    return int(delta.total_seconds() * 1000)
+def _milliseconds(delta: timedelta) -> int:
+    # timedelta / timedelta divides whole microseconds exactly; total_seconds() * 1000
+    # goes through a binary float and stored 1.001 s as 1000 ms.
+    return int(delta / _MILLISECOND)
 
 
 def updatable_values(session: UserSession) -> dict[str, Any]:

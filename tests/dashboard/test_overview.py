@@ -14,7 +14,7 @@ from fieldsets.registry import closure
 from permissions.policy import FieldsetPolicy
 from permissions.services import grant_fieldset
 from tests.dashboard.conftest import World
-from tests.factories import stored_session
+from tests.factories import stored_session, stored_sessions
 
 OVERVIEW = "/dashboard/overview/"
 DAY = date(2026, 11, 28)
@@ -41,8 +41,7 @@ def test_overview_renders_svg_charts_without_scripts(world: World, agent_client:
 
 
 def test_overview_counts_only_readable_applications(world: World, agent_client: Client) -> None:
-    for _ in range(5):
-        stored_session(world.foreign)  # unreadable: must not be counted
+    stored_sessions(world.foreign, [{}] * 5)  # unreadable: must not be counted
 
     html = agent_client.get(OVERVIEW).content.decode()
     numbers = kpis(html)
@@ -93,8 +92,8 @@ def test_metric_in_an_unheld_fieldset_is_left_out_for_that_application(
 def test_selector_aggregates_in_a_fixed_number_of_queries(
     world: World, django_assert_num_queries: object
 ) -> None:
-    for offset in range(20):
-        stored_session(world.shop, started_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(offset))
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    stored_sessions(world.shop, [{"started_at": start + timedelta(days)} for days in range(20)])
     policy = FieldsetPolicy(user=world.agent)
     policy.applications  # noqa: B018 - grants are loaded before counting
 

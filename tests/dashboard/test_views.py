@@ -14,7 +14,7 @@ from permissions.models import AuditKind, AuditRecord
 from permissions.services import grant_record_access
 from sessions_app import user_tags
 from tests.dashboard.conftest import JANE, PASSWORD, World
-from tests.factories import stored_session
+from tests.factories import stored_session, stored_sessions
 
 FIND = "/dashboard/"
 OVERVIEW = "/dashboard/overview/"
@@ -444,9 +444,8 @@ def test_results_list_query_count_does_not_grow_with_rows(
     django_assert_max_num_queries: object,
     extra_sessions: int,
 ) -> None:
-    for _ in range(extra_sessions):
-        stored_session(world.vault, user_tag=JANE)
-        stored_session(world.shop, user_tag=JANE)
+    stored_sessions(world.vault, [{"user_tag": JANE}] * extra_sessions)
+    stored_sessions(world.shop, [{"user_tag": JANE}] * extra_sessions)
 
     with django_assert_max_num_queries(10):  # type: ignore[operator]
         response = search(lead_client)
@@ -470,8 +469,7 @@ def test_session_page_query_count_does_not_grow_with_actions(
 
 
 def test_results_are_capped_with_a_note(world: World, agent_client: Client) -> None:
-    for _ in range(101):
-        stored_session(world.shop)
+    stored_sessions(world.shop, [{}] * 101)
 
     html = agent_client.get(FIND, {"application": "shop"}).content.decode()
 

@@ -11,7 +11,7 @@ from access.services import api_token_create
 from fieldsets.models import BUILTIN_FIELDSETS, BUILTIN_REQUEST_DETAILS, BUILTIN_SENSITIVE
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
-from tests.factories import make_application, stored_session
+from tests.factories import make_application, stored_session, stored_sessions
 
 SENSITIVE = BUILTIN_SENSITIVE
 REQUEST_DETAILS = BUILTIN_REQUEST_DETAILS
@@ -103,15 +103,22 @@ def build_world() -> World:
         "pseudo": make_application("pseudo", user_tag_storage="pseudonym_only"),
         "secret": make_application("secret"),
     }
+    jane = {"user_tag": "  Jane.Doe@Example.COM ", "actions": 2}
+    shop_jane, shop_bob, shop_anonymous = stored_sessions(
+        apps["shop"],
+        [
+            jane,
+            {"user_tag": BOB, "actions": 1},
+            # No tag, no IP, no coordinates: nothing to mask, so nothing listed.
+            {"client_ip": None, "geo_latitude": None, "geo_longitude": None},
+        ],
+    )
     sessions = {
-        slug: stored_session(app, user_tag="  Jane.Doe@Example.COM ", actions=2)
+        slug: shop_jane if slug == "shop" else stored_session(app, **jane)
         for slug, app in apps.items()
     }
-    sessions["shop-bob"] = stored_session(apps["shop"], user_tag=BOB, actions=1)
-    # No tag, no IP, no coordinates: nothing to mask, so nothing listed.
-    sessions["shop-anonymous"] = stored_session(
-        apps["shop"], client_ip=None, geo_latitude=None, geo_longitude=None
-    )
+    sessions["shop-bob"] = shop_bob
+    sessions["shop-anonymous"] = shop_anonymous
     shop, vault, pseudo = apps["shop"], apps["vault"], apps["pseudo"]
     group = Group.objects.create(name="helpdesk")
     users = {

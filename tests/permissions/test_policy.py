@@ -25,7 +25,7 @@ SENSITIVE_FIELDS = ["user_tag", "client_ip", "geo_latitude", "geo_longitude"]
 
 @pytest.fixture
 def shop() -> Application:
-    return make_application("shop")
+    return make_application("shop", allowed_properties=["tier", "lang", "a"])
 
 
 def row_of(session: UserSession) -> dict[str, Any]:

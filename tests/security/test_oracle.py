@@ -24,7 +24,7 @@ from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
 from permissions.models import AuditRecord
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
-from tests.factories import make_application, stored_session
+from tests.factories import make_application, stored_session, stored_sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,8 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    shop = make_application("shop", allowed_properties=["loyalty_tier"])
+    # Coordinates kept at full precision (no IP masking), so "48.21" is a real secret.
+    shop = make_application("shop", allowed_properties=["loyalty_tier"], ip_masking="off")
     foreign = make_application("foreign")
     Fieldset.objects.create(
         name=CUSTOM_FIELDSET,
@@ -440,12 +441,13 @@ def join_world() -> JoinWorld:
     web = make_application("web")
     mobile = make_application("mobile", user_tag_storage="encrypted")
     customers = (JANE, MAX)
-    web_sessions = {
-        tag: [stored_session(web, user_tag=tag).pk for _ in range(2)] for tag in customers
-    }
-    mobile_sessions = {
-        tag: [stored_session(mobile, user_tag=tag).pk for _ in range(2)] for tag in customers
-    }
+    web_sessions, mobile_sessions = (
+        {
+            tag: [session.pk for session in stored_sessions(application, [{"user_tag": tag}] * 2)]
+            for tag in customers
+        }
+        for application in (web, mobile)
+    )
     reader = User.objects.create_user("reader", password="pw", is_staff=True)
     grant_record_access(user=reader, application=web)
     grant_record_access(user=reader, application=mobile)

@@ -43,11 +43,13 @@ class Shops:
     def __init__(self) -> None:
         self.shop = make_application("shop")
         self.foreign = make_application("foreign")
-        self.jane = stored_session(self.shop, user_tag=JANE, country="AT", actions=1)
+        failed_payment = {
+            "type": "xhr",
+            "error": {"message": "Payment failed", "stack": STACK},
+            "product": {"sku": "DRESS-42", "price": "79.90", "event": "add_to_cart"},
+        }
+        self.jane = stored_session(self.shop, user_tag=JANE, country="AT", actions=[failed_payment])
         self.bob = stored_session(self.shop, user_tag="bob@example.org", country="DE")
-        UserAction.objects.filter(session=self.jane).update(
-            error_message="Payment failed", error_stack=STACK
-        )
         self.agent = User.objects.create_user("agent", password="pw", is_staff=True)
         grant_record_access(user=self.agent, application=self.shop)
         self._agent_key: str | None = None

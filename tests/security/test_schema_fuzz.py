@@ -113,9 +113,15 @@ def fuzz_world(transactional_db: None) -> FuzzWorld:
     for one; the superuser holds everything (including the audit trail).
     """
     world = FuzzWorld()
-    revealed, world.ingest_token = application_create(slug="fuzz-shop", name="Fuzz Shop")
+    properties = ["loyalty_tier"]
+    revealed, world.ingest_token = application_create(
+        slug="fuzz-shop", name="Fuzz Shop", allowed_properties=properties
+    )
     masked, _ = application_create(
-        slug="fuzz-vault", name="Fuzz Vault", user_tag_storage=UserTagStorage.ENCRYPTED
+        slug="fuzz-vault",
+        name="Fuzz Vault",
+        user_tag_storage=UserTagStorage.ENCRYPTED,
+        allowed_properties=properties,
     )
     foreign, _ = application_create(slug="fuzz-foreign", name="Fuzz Foreign")
     for number, application in enumerate([revealed, masked, foreign, revealed, masked]):

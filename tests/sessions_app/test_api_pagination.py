@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import UserSession
-from tests.factories import BASE_TIME, make_application, stored_session
+from tests.factories import BASE_TIME, make_application, stored_session, stored_sessions
 from tests.permissions.principals import SENSITIVE, api_client, make_user, reader
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +26,20 @@ def crowd() -> dict[str, Any]:
     """210 sessions over two applications, seen by principals with different grants."""
     shop = make_application("shop")
     vault = make_application("vault", user_tag_storage="encrypted")
+    specs: dict[Any, list[dict[str, Any]]] = {shop: [], vault: []}
     for number in range(210):
-        stored_session(
-            shop if number % 2 else vault,
-            user_tag="jane.doe@example.com" if number % 3 else f"user{number}@example.com",
-            error_count=number % 4,
-            duration_ms=None if number % 5 == 0 else 1000 + number % 7,
-            actions=0,
+        unknown_duration = number % 5 == 0  # no end and no actions: ingest knows no duration
+        specs[shop if number % 2 else vault].append(
+            {
+                # Interleaved: every page holds sessions of both applications.
+                "started_at": BASE_TIME + timedelta(minutes=number),
+                "user_tag": "jane.doe@example.com" if number % 3 else f"user{number}@example.com",
+                "error_count": 0 if unknown_duration else number % 4,
+                "duration_ms": None if unknown_duration else 1000 + number % 7,
+            }
         )
+    for application, sessions in specs.items():
+        stored_sessions(application, sessions)
     group = make_user("group-holder").groups.create(name="g")
     member = make_user("member", groups=(group,))
     grant_record_access(group=group, application=shop)

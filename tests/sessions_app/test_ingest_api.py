@@ -111,6 +111,18 @@ def test_duration_comes_from_the_actions_when_there_is_no_end(client: Client, to
     assert stored_session().duration_ms == 3 * 60 * 1000 + 1500  # an earlier action: unchanged
 
 
+def test_durations_are_whole_milliseconds_without_float_rounding(
+    client: Client, token: str
+) -> None:
+    # 1.001 s is 1000.9999... ms as a binary float; the stored duration is 1001.
+    ended = session(started_at="2026-11-28T10:00:00Z", ended_at="2026-11-28T10:00:01.001Z")
+    post(client, token, batch(ended))
+    assert stored_session().duration_ms == 1001
+    from_action = action(0, timestamp="2026-11-28T10:00:00.001Z", duration_ms=0)
+    post(client, token, batch(session(session_id="s-0002", ended_at=None, actions=[from_action])))
+    assert stored_session("s-0002").duration_ms == 1
+
+
 def test_a_resent_session_spans_every_beacon_even_one_that_starts_earlier(
     client: Client, token: str
 ) -> None:

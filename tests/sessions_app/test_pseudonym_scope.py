@@ -19,6 +19,12 @@ ROTATED = parse_keyring(
 
 
 def with_user_id(application: Application, user_id: str | None) -> UserSession:
+    """A session whose ``user_id`` was written by an older release.
+
+    Low level on purpose: ingest today stores application-scoped pseudonyms
+    only, and the unscoped ones the migration rewrites cannot be sent as
+    ingest input, so the column is set directly on an ingested session.
+    """
     session = stored_session(application)
     UserSession.objects.filter(pk=session.pk).update(user_id=user_id)
     return session
