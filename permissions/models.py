@@ -65,6 +65,8 @@ class AuditKind(models.TextChoices):
     SEARCH = "search", "User-tag search"
     EXPORT = "export", "Export (CSV) that revealed fieldset values"
     SETTINGS_CHANGE = "settings_change", "Changed an application's privacy settings"
+    RULES_CHANGE = "rules_change", "Changed masking rules"
+    REMASK = "remask", "Re-masked stored data"
 
 
 # What an audit record shows, in reading order (admin and API alike).
@@ -109,8 +111,9 @@ class AuditRecord(models.Model):
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
-    # Settings changes only: {"before": {setting: value}, "after": {...}} of the
-    # settings that changed. Privacy settings hold no personal data.
+    # Settings changes: {"before": {setting: value}, "after": {...}} of the settings
+    # that changed (null: inherited); rule changes: {"before": rule, "after": rule}
+    # (null: created / deleted); a remask: its counts. None of it is personal data.
     changes = models.JSONField(null=True, blank=True, editable=False)
 
     objects = AuditRecordQuerySet.as_manager()

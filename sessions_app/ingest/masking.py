@@ -1,4 +1,8 @@
-"""At-ingest masking of one batch, per the application's privacy settings.
+"""At-ingest masking of one batch, per the application's masking rules and privacy settings.
+
+First the masking rules (``masking_rules.engine``: the environment's, then the
+application's) rewrite the client strings they select; then everything below
+runs on what they left, so no rule can lower the built-in masking.
 
 Every string a client sends passes the detectors here, keys included, at any
 depth; the detectors themselves are pure functions in ``privacy``. What the
@@ -36,6 +40,7 @@ from dataclasses import replace
 
 from django.conf import settings
 
+from masking_rules.engine import BatchRules, OnChange, ruleset_for
 from privacy.credentials import is_credential_name
 from privacy.detectors import mask_text
 from privacy.headers import clean_headers
@@ -55,9 +60,18 @@ from sessions_app.models import Application, UserAction
 
 
 class BatchMasker:
-    def __init__(self, application: Application) -> None:
+    def __init__(
+        self,
+        application: Application,
+        *,
+        rules: BatchRules | None = None,
+        on_rule_change: OnChange | None = None,
+    ) -> None:
         self.personal = application.mask_personal_data_in_uris
         self.application = application
+        # The rules as stored now (one query), unless given (a preview of proposed rules).
+        self.rules = rules if rules is not None else ruleset_for(application).batch()
+        self.on_rule_change = on_rule_change
         self._uris: dict[str, str] = {}
         self._texts: dict[str, str] = {}
         self._credential_names: dict[str, bool] = {}
@@ -100,6 +114,7 @@ class BatchMasker:
 
     def session(self, clean: CleanSession, *, session_id: str) -> CleanSession:
         """``clean`` with its client strings masked; actions are masked by ``action``."""
+        clean = self.rules.session(clean, self.on_rule_change)
         properties = filter_properties(
             clean.properties, allowed=self.application.allowed_properties
         )
@@ -115,6 +130,7 @@ class BatchMasker:
         )
 
     def action(self, action: CleanAction) -> UserAction:
+        action = self.rules.action(action, self.on_rule_change)
         return UserAction(
             seq=action.seq,
             type=action.type,
