@@ -71,10 +71,10 @@ class Progress:
         if cursor is not None:
             self.cursor = cursor
         now = time.monotonic()
+        job.active_seconds = self._base_seconds + (now - self._run_started)
         if force or now - self._last_save >= REPORT_INTERVAL:
             self._last_save = now
             job.counts, job.cursor = self.counts, self.cursor
-            job.active_seconds = self._base_seconds + (now - self._run_started)
             job.heartbeat_at = timezone.now()
             job.save(
                 update_fields=[
@@ -126,11 +126,16 @@ def _claim(*, kind: str, params: dict[str, Any], username: str) -> tuple[Job, bo
     """
     now = timezone.now()
     stale_after = settings.RUMVAULT_JOB_STALE_SECONDS
-    unfinished = (
-        Job.objects.select_for_update()
-        .filter(kind=kind, state__in=UNFINISHED, params=params)
-        .order_by("-created_at")
-        .first()
+    # Compared in Python: JSON equality in SQL depends on key order on SQLite.
+    unfinished = next(
+        (
+            job
+            for job in Job.objects.select_for_update()
+            .filter(kind=kind, state__in=UNFINISHED)
+            .order_by("-created_at")
+            if job.params == params
+        ),
+        None,
     )
     if unfinished is not None:
         queued_too_long = unfinished.state == JobState.QUEUED and (

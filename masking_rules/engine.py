@@ -251,7 +251,11 @@ class BatchRules:
             ]
             if any(v is _REMOVED for v in items_list):
                 return _REMOVED
-            return items_list if any(a is not b for a, b in zip(items_list, value)) else value
+            return (
+                items_list
+                if any(a is not b for a, b in zip(items_list, value, strict=True))
+                else value
+            )
         return value
 
 

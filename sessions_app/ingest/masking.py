@@ -37,6 +37,7 @@ batch: the memo dies with the request and keeps no personal data around.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
 
@@ -130,8 +131,12 @@ class BatchMasker:
         )
 
     def action(self, action: CleanAction) -> UserAction:
+        return UserAction(**self.action_values(action))
+
+    def action_values(self, action: CleanAction) -> dict[str, Any]:
+        """The masked action as column values (re-masking stored rows uses them directly)."""
         action = self.rules.action(action, self.on_rule_change)
-        return UserAction(
+        return dict(
             seq=action.seq,
             type=action.type,
             # A mask can be longer than what it replaced; the column is not.
