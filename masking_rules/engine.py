@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from fieldsets.registry import ACTION, SESSION, Field, RecordType, RuleTarget, rule_targets
 from masking_rules.models import MaskingRule
@@ -57,6 +58,10 @@ RULE_COLUMNS = (
     "method",
     "replacement",
 )
+
+
+# Environment-wide first (NULL application), then per application, each by order.
+RULE_ORDER = (Coalesce("application_id", 0).asc(), "order", "id")
 
 
 @dataclass(frozen=True)
@@ -269,7 +274,7 @@ def rule_rows(application: Application) -> list[tuple[Any, ...]]:
     """The environment's rules then the application's, each by order: one query."""
     return list(
         MaskingRule.objects.filter(Q(application__isnull=True) | Q(application=application))
-        .order_by(*MaskingRule._meta.ordering)
+        .order_by(*RULE_ORDER)
         .values_list(*RULE_COLUMNS)
     )
 

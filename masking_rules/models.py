@@ -48,11 +48,7 @@ class MaskingRule(models.Model):
 
     class Meta:
         # Environment-wide first (NULL application), then per application, each by order.
-        ordering = [
-            Coalesce("application_id", 0).asc(),
-            "order",
-            "id",
-        ]
+        ordering = [Coalesce("application_id", 0).asc(), "order", "id"]
         default_permissions = ("view",)
         permissions = [(MANAGE_RULES, "Can create, change and delete masking rules")]
         constraints = [

@@ -89,7 +89,8 @@ class ErrorItemSerializer(serializers.Serializer):
 
 
 class RuleErrorSerializer(serializers.Serializer):
-    errors = ErrorItemSerializer(many=True)
+    # DRF's metaclass moves declared fields out of the class: this is the "errors" key.
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]
 
 
 RULE_ERRORS = {

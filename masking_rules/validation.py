@@ -247,11 +247,11 @@ def check_scopes(
     for rules in by_scope.values():
         names: dict[str, bool] = {}
         orders: dict[int, bool] = {}
-        for path, rule in rules:
-            if path is not None and (rule.name in names or rule.order in orders):
+        for pointer, rule in rules:
+            if pointer is not None and (rule.name in names or rule.order in orders):
                 key = "name" if rule.name in names else "order"
                 message = f"another rule of the same scope has this {key}"
-                errors.append({"path": f"{path}/{key}", "message": message})
+                errors.append({"path": f"{pointer}/{key}", "message": message})
             names[rule.name] = orders[rule.order] = True
         if len(rules) > MAX_RULES_PER_SCOPE:
             first_new = next(path for path, _ in rules if path is not None)

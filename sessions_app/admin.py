@@ -41,14 +41,13 @@ from access.throttling import search_throttled
 from fieldsets.registry import ACTION, SESSION, Field, RecordType
 from permissions.audit import Actor
 from permissions.policy import FieldsetPolicy
-from sessions_app import admin_search
 from privacy.defaults import PRIVACY_SETTINGS
+from sessions_app import admin_search
 from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.queries import SessionQuery
 from sessions_app.reads import Masked, Reader, row_of
 from sessions_app.user_tags import CustomerSearch, customer_search
-
 
 OVERRIDE_FIELDS = tuple(setting.override_field for setting in PRIVACY_SETTINGS)
 

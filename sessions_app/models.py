@@ -87,28 +87,47 @@ class Application(models.Model):
     # Privacy settings: overrides of the environment defaults (docs/privacy-model.md,
     # "Layered settings"). Not retroactive: `manage.py remask` applies them to stored data.
     ip_masking_override = models.CharField(
-        "IP masking", max_length=16, choices=IpMasking.choices(), null=True, blank=True,
+        "IP masking",
+        max_length=16,
+        choices=IpMasking.choices(),
+        null=True,
+        blank=True,
         help_text=_INHERITED.format("IP_MASKING"),
     )
     mask_personal_data_in_uris_override = models.BooleanField(
-        "mask personal data in URIs", null=True, blank=True,
+        "mask personal data in URIs",
+        null=True,
+        blank=True,
         help_text=_INHERITED.format("URI_MASKING"),
     )
     do_not_track_override = models.CharField(
-        "Do-Not-Track", max_length=16, choices=DoNotTrack.choices(), null=True, blank=True,
+        "Do-Not-Track",
+        max_length=16,
+        choices=DoNotTrack.choices(),
+        null=True,
+        blank=True,
         help_text=_INHERITED.format("DO_NOT_TRACK"),
     )
     allowed_properties_override = models.JSONField(
-        "allowed properties", null=True, blank=True, validators=[validate_property_names],
+        "allowed properties",
+        null=True,
+        blank=True,
+        validators=[validate_property_names],
         help_text='A JSON list of keys, e.g. ["loyalty_tier"].'
         + _INHERITED.format("ALLOWED_PROPERTIES"),
     )
     user_tag_storage_override = models.CharField(
-        "user-tag storage", max_length=16, choices=UserTagStorage.choices(), null=True,
-        blank=True, help_text=_INHERITED.format("USER_TAG_STORAGE"),
+        "user-tag storage",
+        max_length=16,
+        choices=UserTagStorage.choices(),
+        null=True,
+        blank=True,
+        help_text=_INHERITED.format("USER_TAG_STORAGE"),
     )
     retention_days_override = models.PositiveSmallIntegerField(
-        "retention (days)", null=True, blank=True,
+        "retention (days)",
+        null=True,
+        blank=True,
         validators=[MinValueValidator(MIN_RETENTION_DAYS), MaxValueValidator(MAX_RETENTION_DAYS)],
         help_text=_INHERITED.format("RETENTION_DAYS"),
     )
@@ -164,7 +183,9 @@ class Application(models.Model):
 
     def effective_settings(self) -> list[tuple[str, Any, str]]:
         """Every privacy setting as (name, effective value, source), in declaration order."""
-        return [(s.name, getattr(self, s.name), self.setting_source(s.name)) for s in PRIVACY_SETTINGS]
+        return [
+            (s.name, getattr(self, s.name), self.setting_source(s.name)) for s in PRIVACY_SETTINGS
+        ]
 
 
 class UserSession(models.Model):
