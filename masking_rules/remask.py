@@ -117,7 +117,8 @@ def remask_job(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
                     break
                 done += _remask_batch(application, pks, counts=counts, dry_run=dry_run)
                 cursor["after"] = pks[-1]
-                progress.report(done=done, counts=dict(counts), cursor=cursor)
+                # Saved after every batch (one UPDATE): a resumed job redoes none.
+                progress.report(done=done, counts=dict(counts), cursor=cursor, force=True)
     summary = {**counts, "dry_run": dry_run}
     if not dry_run:
         audit_remask(

@@ -53,12 +53,12 @@ class Command(BaseCommand):
                 f"a remask with these parameters is already running (job {job.pk}, started by "
                 f"{job.started_by}); watch it in the admin (Background jobs)"
             )
-        self.stdout.write("")
+        self._bar(job, final=True)
         self._summary(job)
 
-    def _bar(self, job: Job) -> None:
+    def _bar(self, job: Job, *, final: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last_line < 0.5:
+        if now - self._last_line < 0.5 and not final:
             return
         self._last_line = now
         total = job.total or 0
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * min(share, 1.0):5.1f}% "
             f"{job.done:,}/{total:,} actions  {rate}"
         )
-        ending = "\r" if sys.stdout.isatty() else "\n"
+        ending = "\r" if sys.stdout.isatty() and not final else "\n"
         self.stdout.write(line, ending=ending)
         self.stdout.flush()
 
