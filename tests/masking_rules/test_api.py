@@ -28,17 +28,35 @@ def test_create_list_retrieve_update_delete_each_audited_with_before_and_after()
     created = post(client, rule_body(application="shop", name="emails", order=5))
     assert created.status_code == 201, created.json()
     rule = created.json()
-    assert {k: rule[k] for k in ("name", "application", "order", "selector", "detector",
-            "pattern", "method", "replacement")} == {  # fmt: skip
-        "name": "emails", "application": "shop", "order": 5, "selector": "actions.error_message",
-        "detector": "email", "pattern": None, "method": "mask", "replacement": "",
-    }  # fmt: skip
+    assert {
+        k: rule[k]
+        for k in (
+            "name",
+            "application",
+            "order",
+            "selector",
+            "detector",
+            "pattern",
+            "method",
+            "replacement",
+        )
+    } == {
+        "name": "emails",
+        "application": "shop",
+        "order": 5,
+        "selector": "actions.error_message",
+        "detector": "email",
+        "pattern": None,
+        "method": "mask",
+        "replacement": "",
+    }
     url = f"{RULES_URL}{rule['id']}/"
     assert client.get(url).json() == rule
     assert [r["id"] for r in client.get(RULES_URL).json()] == [rule["id"]]
 
     changed = client.patch(url, {"method": "partial"}, format="json")
-    assert changed.status_code == 200 and changed.json()["method"] == "partial"
+    assert changed.status_code == 200
+    assert changed.json()["method"] == "partial"
     assert client.delete(url).status_code == 204
     assert not MaskingRule.objects.exists()
 
@@ -123,15 +141,26 @@ def test_a_list_of_rules_is_validated_as_a_whole_and_saved_whole_or_not_at_all()
     paths = {e["path"] for e in response.json()["errors"]}
     assert {"/3/pattern"} <= paths
     assert list(MaskingRule.objects.values_list("name", flat=True)) == ["stored"]
-    fixed = post(client, [rule_body(application="shop", name="fine", order=2),
-                          rule_body(application="shop", name="stored", order=3)])  # fmt: skip
+    fixed = post(
+        client,
+        [
+            rule_body(application="shop", name="fine", order=2),
+            rule_body(application="shop", name="stored", order=3),
+        ],
+    )
     assert fixed.status_code == 400
     assert fixed.json()["errors"] == [
         {"path": "/1/name", "message": "another rule of the same scope has this name"}
     ]
-    ok = post(client, [rule_body(application="shop", name="fine", order=2),
-                       rule_body(application="shop", name="also", order=3)])  # fmt: skip
-    assert ok.status_code == 201 and len(ok.json()) == 2
+    ok = post(
+        client,
+        [
+            rule_body(application="shop", name="fine", order=2),
+            rule_body(application="shop", name="also", order=3),
+        ],
+    )
+    assert ok.status_code == 201
+    assert len(ok.json()) == 2
     assert MaskingRule.objects.count() == 3
 
 
@@ -161,7 +190,8 @@ def test_rules_of_an_application_you_cannot_read_do_not_exist_for_you() -> None:
     refused = post(limited, rule_body(application=None))
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["path"] == "/application"
-    assert MaskingRule.objects.count() == 1 and other.pk
+    assert MaskingRule.objects.count() == 1
+    assert other.pk
 
 
 def test_unknown_keys_and_query_parameters_are_refused() -> None:
@@ -175,52 +205,93 @@ def test_unknown_keys_and_query_parameters_are_refused() -> None:
 def test_preview_shows_the_masked_beacon_and_which_rule_changed_what_storing_nothing() -> None:
     make_application("shop", phone_region="AT", mask_personal_data_in_uris=True)
     client = api_client(officer())
-    post(client, rule_body(application="shop", name="phones", selector="actions.*",
-                           detector="phone"))  # fmt: skip
+    post(
+        client, rule_body(application="shop", name="phones", selector="actions.*", detector="phone")
+    )
     beacon = session(
-        actions=[action(0, error={"message": "call 0660 1234567 or jane@example.com"},
-                        url="https://shop.example.com/orders/1234567?u=jane")],
-    )  # fmt: skip
+        actions=[
+            action(
+                0,
+                error={"message": "call 0660 1234567 or jane@example.com"},
+                url="https://shop.example.com/orders/1234567?u=jane",
+            )
+        ],
+    )
     response = post(client, {"application": "shop", "beacon": beacon}, PREVIEW_URL)
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["beacon"]["actions"][0]["error"]["message"] == "call <masked> or <masked>"
     assert body["beacon"]["client_ip"] == "81.2.69.0"
-    assert {"path": "/actions/0/error/message", "rule": "phones",
-            "step": "application rules"} in body["changes"]  # fmt: skip
-    assert {"path": "/actions/0/error/message", "rule": None,
-            "step": "built-in"} in body["changes"]  # fmt: skip
+    assert {
+        "path": "/actions/0/error/message",
+        "rule": "phones",
+        "step": "application rules",
+    } in body["changes"]
+    assert {"path": "/actions/0/error/message", "rule": None, "step": "built-in"} in body["changes"]
     assert {"path": "/actions/0/url", "rule": None, "step": "built-in"} in body["changes"]
-    assert not UserSession.objects.exists() and not UserAction.objects.exists()
+    assert not UserSession.objects.exists()
+    assert not UserAction.objects.exists()
 
 
 def test_preview_of_proposed_rules_and_of_one_string() -> None:
     make_application("shop")
     client = api_client(officer())
-    proposed = [rule_body(name="street", selector="actions.request_attributes.street",
-                          detector=None, pattern=".+", method="remove", application=None)]  # fmt: skip
+    proposed = [
+        rule_body(
+            name="street",
+            selector="actions.request_attributes.street",
+            detector=None,
+            pattern=".+",
+            method="remove",
+            application=None,
+        )
+    ]
     beacon = session(actions=[action(0, request_attributes={"street": "Hauptstrasse 12", "a": 1})])
-    body = post(client, {"application": "shop", "beacon": beacon, "rules": proposed},
-                PREVIEW_URL).json()  # fmt: skip
+    body = post(
+        client, {"application": "shop", "beacon": beacon, "rules": proposed}, PREVIEW_URL
+    ).json()
     assert body["beacon"]["actions"][0]["request_attributes"] == {"a": 1}
     ruled = [change for change in body["changes"] if change["rule"] is not None]
-    assert ruled == [{"path": "/actions/0/request_attributes/street", "rule": "street",
-                      "step": "environment rules"}]  # fmt: skip
+    assert ruled == [
+        {
+            "path": "/actions/0/request_attributes/street",
+            "rule": "street",
+            "step": "environment rules",
+        }
+    ]
     assert {"path": "/client_ip", "rule": None, "step": "built-in"} in body["changes"]
     assert not MaskingRule.objects.exists()
 
-    text = post(client, {"application": "shop", "path": "actions.error_message",
-                         "text": "Anna Probe, 4111 1111 1111 1111",
-                         # Without "application", a proposed rule is the previewed one's.
-                         "rules": [{k: v for k, v in rule_body(detector=None,
-                                    pattern="Anna Probe").items() if k != "application"}]},
-                PREVIEW_URL).json()  # fmt: skip
+    text = post(
+        client,
+        {
+            "application": "shop",
+            "path": "actions.error_message",
+            "text": "Anna Probe, 4111 1111 1111 1111",
+            # Without "application", a proposed rule is the previewed one's.
+            "rules": [
+                {
+                    k: v
+                    for k, v in rule_body(detector=None, pattern="Anna Probe").items()
+                    if k != "application"
+                }
+            ],
+        },
+        PREVIEW_URL,
+    ).json()
     assert text["text"] == "<masked>, <masked>"
     assert [c["step"] for c in text["changes"]] == ["application rules", "built-in"]
 
-    invalid = post(client, {"application": "shop", "path": "actions.error_message", "text": "x",
-                            "rules": [rule_body(detector=None, pattern="(?=x)")]},
-                   PREVIEW_URL)  # fmt: skip
+    invalid = post(
+        client,
+        {
+            "application": "shop",
+            "path": "actions.error_message",
+            "text": "x",
+            "rules": [rule_body(detector=None, pattern="(?=x)")],
+        },
+        PREVIEW_URL,
+    )
     assert invalid.status_code == 400
     assert invalid.json()["errors"][0]["path"] == "/rules/0/pattern"
 

@@ -27,7 +27,6 @@ from tests.sessions_app.ingest_support import (
     action,
     batch,
     new_application,
-    post,
     session,
     stored_action,
     stored_session,
@@ -57,10 +56,17 @@ def ingest(application: Application, *sessions: dict[str, Any]) -> None:
 
 def test_a_new_rule_and_uri_masking_switched_on_reach_stored_actions() -> None:
     application, _ = new_application(mask_personal_data_in_uris=False)
-    ingest(application, session(actions=[
-        action(0, error={"message": ERROR}, url="https://shop.example.com/u/jane@example.com"),
-        action(1),
-    ]))  # fmt: skip
+    ingest(
+        application,
+        session(
+            actions=[
+                action(
+                    0, error={"message": ERROR}, url="https://shop.example.com/u/jane@example.com"
+                ),
+                action(1),
+            ]
+        ),
+    )
     assert stored_action(0).error_message == ERROR
     add_rules(rule_body(name="names", application="shop", detector=None, pattern="Anna Probe"))
     configure(application, mask_personal_data_in_uris=True)
@@ -74,7 +80,8 @@ def test_a_new_rule_and_uri_masking_switched_on_reach_stored_actions() -> None:
     assert job.counts["rule:names"] == 1
     assert job.counts["actions_changed"] == 1
     record = AuditRecord.objects.get(kind=AuditKind.REMASK)
-    assert record.username == "operator" and record.applications == ["shop"]
+    assert record.username == "operator"
+    assert record.applications == ["shop"]
     assert record.changes["counts"]["rule:names"] == 1
     # Idempotent: a second run changes nothing.
     assert run_remask().counts["actions_changed"] == 0
@@ -87,12 +94,16 @@ def test_user_tag_storage_tightened_raw_encrypted_pseudonym_only() -> None:
     run_remask()
     stored = stored_session()
     assert stored.user_tag is None
-    assert decrypt(stored.user_tag_encrypted, application_id=application.pk) == "jane.doe@example.com"
+    assert (
+        decrypt(stored.user_tag_encrypted, application_id=application.pk) == "jane.doe@example.com"
+    )
     configure(application, user_tag_storage="pseudonym_only")
     job = run_remask()
     stored = stored_session()
-    assert stored.user_tag is None and stored.user_tag_encrypted is None
-    assert stored.user_id and stored.user_tag_blind_index  # search and grouping still work
+    assert stored.user_tag is None
+    assert stored.user_tag_encrypted is None
+    assert stored.user_id
+    assert stored.user_tag_blind_index
     assert job.counts["user_tag_storage"] == 1
 
 
@@ -147,10 +158,13 @@ class Killed(BaseException):
 
 def test_resumes_after_a_kill_mid_way(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     application, _ = new_application()
-    ingest(application, *(
-        session(session_id=f"s-{n}", actions=[action(0, error={"message": ERROR})])
-        for n in range(10)
-    ))  # fmt: skip
+    ingest(
+        application,
+        *(
+            session(session_id=f"s-{n}", actions=[action(0, error={"message": ERROR})])
+            for n in range(10)
+        ),
+    )
     add_rules(rule_body(name="names", application="shop", detector=None, pattern="Anna Probe"))
     monkeypatch.setattr(remask, "BATCH_SESSIONS", 3)
     real_batch = remask._remask_batch
@@ -171,12 +185,15 @@ def test_resumes_after_a_kill_mid_way(monkeypatch: pytest.MonkeyPatch, settings:
     assert masked == 6  # two batches of three sessions
 
     # While its heartbeat is fresh the job counts as alive: not started twice.
-    assert run_remask().pk == job.pk and Job.objects.get().state == JobState.RUNNING
+    assert run_remask().pk == job.pk
+    assert Job.objects.get().state == JobState.RUNNING
     settings.RUMVAULT_JOB_STALE_SECONDS = 0
     monkeypatch.setattr(remask, "_remask_batch", real_batch)
     resumed = run_remask()
 
-    assert resumed.pk == job.pk and resumed.state == JobState.DONE and resumed.runs == 2
+    assert resumed.pk == job.pk
+    assert resumed.state == JobState.DONE
+    assert resumed.runs == 2
     assert UserAction.objects.filter(error_message__endswith="<masked>").count() == 10
     # The second run went on from the cursor: sessions read once each (plus none twice).
     assert resumed.counts["sessions"] == 10
@@ -187,17 +204,23 @@ def test_a_job_with_different_parameters_is_a_new_job() -> None:
     new_application()
     first = run_remask(dry_run=True)
     second = run_remask(dry_run=False)
-    assert first.pk != second.pk and Job.objects.count() == 2
+    assert first.pk != second.pk
+    assert Job.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_ingest_during_a_remask_ends_with_everything_masked(client: Client) -> None:
-    application, token = new_application()
-    ingest(application, *(
-        session(session_id=f"old-{n}", actions=[action(seq, error={"message": ERROR})
-                                                for seq in range(5)])
-        for n in range(60)
-    ))  # fmt: skip
+    application, _token = new_application()
+    ingest(
+        application,
+        *(
+            session(
+                session_id=f"old-{n}",
+                actions=[action(seq, error={"message": ERROR}) for seq in range(5)],
+            )
+            for n in range(60)
+        ),
+    )
     add_rules(rule_body(name="names", application="shop", detector=None, pattern="Anna Probe"))
     failures: list[BaseException] = []
 
@@ -205,9 +228,13 @@ def test_concurrent_ingest_during_a_remask_ends_with_everything_masked(client: C
         try:
             for n in range(20):
                 # New sessions, and new actions of sessions the remask may be holding.
-                ingest(application,
-                       session(session_id=f"new-{n}", actions=[action(0, error={"message": ERROR})]),
-                       session(session_id=f"old-{n}", actions=[action(10 + n, error={"message": ERROR})]))  # fmt: skip
+                ingest(
+                    application,
+                    session(session_id=f"new-{n}", actions=[action(0, error={"message": ERROR})]),
+                    session(
+                        session_id=f"old-{n}", actions=[action(10 + n, error={"message": ERROR})]
+                    ),
+                )
         except BaseException as error:
             failures.append(error)
         finally:
@@ -248,7 +275,8 @@ def test_the_command_prints_progress_and_a_summary() -> None:
     out = StringIO()
     call_command("remask", stdout=out)
     text = out.getvalue()
-    assert "1/1 actions" in text and "actions/s" in text
+    assert "1/1 actions" in text
+    assert "actions/s" in text
     assert "changed 0 sessions and 1 actions" in text
 
 
@@ -256,9 +284,8 @@ def test_inherit_drops_an_override() -> None:
     application, _ = new_application(ip_masking="off")
     configure(application, ip_masking=INHERIT)
     application.refresh_from_db()
-    assert application.ip_masking == "all" and application.setting_source("ip_masking") == (
-        "environment"
-    )
+    assert application.ip_masking == "all"
+    assert application.setting_source("ip_masking") == ("environment")
 
 
 def test_admin_lets_a_privacy_officer_start_a_remask_and_watch_it(client: Client) -> None:
@@ -279,8 +306,10 @@ def test_admin_lets_a_privacy_officer_start_a_remask_and_watch_it(client: Client
     user.user_permissions.add(Permission.objects.get(codename="view_job"))
     response = client.post(url, {"application": "shop"})
     job = Job.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/change/")
-    assert job.state == JobState.DONE and job.started_by == "privacy"  # sync in tests
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/{job.pk}/change/")
+    assert job.state == JobState.DONE
+    assert job.started_by == "privacy"
     assert stored_action().error_message.endswith("<masked>")
     page = client.get(response["Location"]).content.decode()
     assert "100.0%" in page
