@@ -37,7 +37,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from fieldsets.registry import ACTION, SESSION
@@ -166,15 +167,50 @@ def _remask_batch(
         counts["actions_changed"] += len(changed_actions)
         if not dry_run:
             if changed_actions:
-                UserAction.objects.bulk_update(
-                    changed_actions, sorted(action_fields), batch_size=500
-                )
+                _update_rows(UserAction, changed_actions, sorted(action_fields))
             if changed_sessions:
                 # updated_at is left alone: it tells ingest's writes (the catch-up pass).
                 UserSession.objects.bulk_update(
                     changed_sessions, sorted(session_fields), batch_size=500
                 )
     return len(actions)
+
+
+UPDATE_CHUNK = 500
+
+
+def _update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
+    """``bulk_update``, as one ``UPDATE ... FROM (VALUES ...)`` per chunk of rows.
+
+    Django's ``bulk_update`` builds a ``CASE WHEN id = ... THEN ...`` per row and
+    column, which costs more than the masking itself at re-masking's volumes;
+    a VALUES list joined on the primary key is one pass on PostgreSQL and
+    SQLite (3.33+) alike. Values go through each field's own ``get_db_prep_save``
+    (JSON included), so they are stored exactly as ``save()`` would store them.
+    """
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(name) for name in fields]
+    names = ["pk", *(f"c{index}" for index in range(len(columns)))]
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.c{index}" for index, field in enumerate(columns)
+    )
+    table = quote(model._meta.db_table)
+    key = quote(model._meta.pk.column)  # type: ignore[union-attr]  # every model has one
+    for start in range(0, len(rows), UPDATE_CHUNK):
+        chunk = rows[start : start + UPDATE_CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            params.append(row.pk)
+            params += [
+                field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns
+            ]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 (names quoted, values bound)
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk",
+                params,
+            )
 
 
 def _remask_actions(

@@ -44,7 +44,7 @@ def _stored(scopes: set[int | None], *, excluding: set[int]) -> list[RuleInput]:
     if ids:
         condition |= Q(application_id__in=ids)
     rows = (
-        MaskingRule.objects.select_for_update()
+        MaskingRule.objects.select_for_update(of=("self",))
         .select_related("application")
         .filter(condition)
         .exclude(pk__in=excluding)
@@ -95,7 +95,11 @@ def rules_create(
 @transaction.atomic
 def rule_update(*, actor: Actor, rule: MaskingRule, data: RuleInput) -> MaskingRule:
     """Replace ``rule`` by ``data`` (it may move to another scope); no change, no audit."""
-    locked = MaskingRule.objects.select_for_update().select_related("application").get(pk=rule.pk)
+    locked = (
+        MaskingRule.objects.select_for_update(of=("self",))
+        .select_related("application")
+        .get(pk=rule.pk)
+    )
     before = rule_json(locked)
     stored = _stored({locked.application_id, data.scope}, excluding={locked.pk})
     errors = check_scopes([("", data)], stored=stored)
