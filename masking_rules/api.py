@@ -7,17 +7,18 @@ An application's rules exist only for principals with record access to it (a
 404 like a missing id otherwise); environment-wide rules are written only by
 principals who read every application, since they apply to all of them.
 
-Errors are the ingest shape, ``{"errors": [{"path": <JSON pointer into the
-body>, "message": ...}]}``, also for malformed JSON and unknown parameters.
+A ``400`` is the ingest error shape, ``{"errors": [{"path": <JSON pointer into
+the body>, "message": ...}]}``, also for malformed JSON and unknown parameters;
+``401``, ``403`` and ``404`` are ``{"detail": ...}`` like the rest of the API.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -80,11 +81,8 @@ class RulesView(APIView):
         if isinstance(exc, ParseError):
             message = "The body is not valid JSON."
             return Response({"errors": [{"path": "", "message": message}]}, status=400)
-        response = super().handle_exception(exc)
-        if isinstance(exc, APIException) and isinstance(response.data, dict):
-            detail = response.data.get("detail", "")
-            response.data = {"errors": [{"path": "", "message": str(detail)}]}
-        return response
+        # 401, 403, 404: {"detail": ...}, like every other endpoint of the API.
+        return super().handle_exception(exc)
 
     def require_manage(self) -> None:
         if not self.request.user.has_perm(MANAGE_RULES_PERMISSION):
@@ -184,7 +182,7 @@ class RuleDetailView(RulesView):
     @extend_schema(
         operation_id="privacy_rules_retrieve",
         summary="One masking rule",
-        responses={200: schema.RuleSerializer, 404: OpenApiResponse(description="No such rule.")},
+        responses={200: schema.RuleSerializer, **schema.RULE_DETAIL_ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(rule_json(self.rule_or_404(pk)))
@@ -193,7 +191,7 @@ class RuleDetailView(RulesView):
         operation_id="privacy_rules_update",
         summary="Replace a masking rule (every key)",
         request=schema.RuleSerializer,
-        responses={200: schema.RuleSerializer, **schema.RULE_ERRORS},
+        responses={200: schema.RuleSerializer, **schema.RULE_DETAIL_ERRORS},
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
@@ -202,7 +200,7 @@ class RuleDetailView(RulesView):
         operation_id="privacy_rules_partial_update",
         summary="Change some keys of a masking rule",
         request=schema.RuleSerializer,
-        responses={200: schema.RuleSerializer, **schema.RULE_ERRORS},
+        responses={200: schema.RuleSerializer, **schema.RULE_DETAIL_ERRORS},
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
@@ -225,7 +223,7 @@ class RuleDetailView(RulesView):
     @extend_schema(
         operation_id="privacy_rules_destroy",
         summary="Delete a masking rule",
-        responses={204: None, **schema.RULE_ERRORS},
+        responses={204: None, **schema.RULE_DETAIL_ERRORS},
     )
     def delete(self, request: Request, pk: int) -> Response:
         self.require_manage()

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from masking_rules.validation import MAX_ORDER, MAX_RULES_PER_SCOPE
 from privacy.patterns import PATTERN_MAX_LENGTH
 from privacy.rules import Detector, Method
+from sessions_app.api.schema import ErrorSerializer
 
 
 class RuleSerializer(serializers.Serializer):
@@ -99,10 +100,16 @@ RULE_ERRORS = {
         description="Invalid rule(s), each error with a JSON pointer into the body; nothing "
         f"saved. A scope holds at most {MAX_RULES_PER_SCOPE} rules.",
     ),
-    401: OpenApiResponse(RuleErrorSerializer, description="Not authenticated."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
     403: OpenApiResponse(
-        RuleErrorSerializer,
+        ErrorSerializer,
         description="Without masking_rules.view_maskingrule (reads) or "
         "masking_rules.manage_rules (writes).",
+    ),
+}
+RULE_DETAIL_ERRORS = {
+    **RULE_ERRORS,
+    404: OpenApiResponse(
+        ErrorSerializer, description="No such rule, or one of an application you cannot read."
     ),
 }

@@ -373,7 +373,7 @@ def test_item15_the_configure_command_audits_settings_changes_too(shops: Shops) 
     record = AuditRecord.objects.get(kind=AuditKind.SETTINGS_CHANGE)
     assert record.method == "COMMAND"
     assert record.applications == ["shop"]
-    assert record.changes == {"before": {"retention_days": 35}, "after": {"retention_days": 90}}
+    assert record.changes == {"before": {"retention_days": None}, "after": {"retention_days": 90}}
     assert (
         shops.api(User.objects.create_superuser("root"))
         .get("/api/v1/audit/")
