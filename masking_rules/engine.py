@@ -29,7 +29,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
-from fieldsets.registry import ACTION, SESSION, Field, RecordType, RuleTarget, rule_targets
+from fieldsets.registry import (
+    ACTION,
+    RECORD_TYPES,
+    SESSION,
+    Field,
+    RecordType,
+    RuleTarget,
+    rule_targets,
+)
 from masking_rules.models import MaskingRule
 from privacy.patterns import compile_pattern
 from privacy.rules import (
@@ -113,6 +121,8 @@ def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
     )
 
 
+_FieldPlan = tuple[Field, str, str, list[tuple["CompiledRule", str | None]]]
+
 # on_change(path inside the record's beacon form, e.g. "error/message", the rule)
 OnChange = Callable[[str, CompiledRule], None]
 _Record = TypeVar("_Record")
@@ -132,6 +142,15 @@ class RuleSet:
             for target in rule.targets:
                 key = (target.record.name, target.field.name)
                 self.by_field.setdefault(key, []).append((rule, target.key))
+        # Per record type, the fields that have rules: (field, attribute, beacon path, rules).
+        self.plans: dict[str, list[_FieldPlan]] = {}
+        for record in RECORD_TYPES:
+            for f in record.client_strings:
+                field_rules = self.by_field.get((record.name, f.name))
+                if field_rules:
+                    path = (f.beacon or f.name).replace(".", "/")
+                    plan = (f, f.storage or f.name, path, field_rules)
+                    self.plans.setdefault(record.name, []).append(plan)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -156,15 +175,14 @@ class BatchRules:
         return self._record(ACTION, clean, on_change)
 
     def _record(self, record: RecordType, clean: _Record, on_change: OnChange | None) -> _Record:
-        if not self.ruleset:
+        plans = self.ruleset.plans.get(record.name)
+        if not plans:
             return clean
         changed: dict[str, Any] = {}
-        for f in record.client_strings:
-            rules = self.ruleset.by_field.get((record.name, f.name))
-            if not rules:
+        for f, attribute, path, rules in plans:
+            value = getattr(clean, attribute)
+            if not value:
                 continue
-            value = getattr(clean, f.storage or f.name)
-            path = (f.beacon or f.name).replace(".", "/")
             if isinstance(value, str):
                 new = self._text(record, f, value, rules, path, on_change)
                 new_value: Any = "" if new is None else new
@@ -173,7 +191,7 @@ class BatchRules:
             else:
                 continue
             if new_value is not value:
-                changed[f.storage or f.name] = new_value
+                changed[attribute] = new_value
         return replace(clean, **changed) if changed else clean  # type: ignore[type-var]
 
     def _text(

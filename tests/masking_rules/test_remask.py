@@ -64,6 +64,8 @@ def test_a_new_rule_and_uri_masking_switched_on_reach_stored_actions() -> None:
                     0, error={"message": ERROR}, url="https://shop.example.com/u/jane@example.com"
                 ),
                 action(1),
+                action(2, url="https://shop.example.com/u/bob@example.com"),  # only the URL
+                action(3, error={"message": ERROR}),  # only the message
             ]
         ),
     )
@@ -77,12 +79,16 @@ def test_a_new_rule_and_uri_masking_switched_on_reach_stored_actions() -> None:
     assert stored_action(0).error_message == "Cannot deliver to Hauptstrasse 12 for <masked>"
     assert stored_action(0).url == "https://shop.example.com/u/<masked>"
     assert stored_action(1).url == "https://shop.example.com/page/1"  # nothing to change
-    assert job.counts["rule:names"] == 1
-    assert job.counts["actions_changed"] == 1
+    assert stored_action(2).url == "https://shop.example.com/u/<masked>"
+    assert stored_action(2).error_message == ""
+    assert stored_action(3).error_message.endswith("for <masked>")
+    assert stored_action(3).url == "https://shop.example.com/page/3"
+    assert job.counts["rule:names"] == 2
+    assert job.counts["actions_changed"] == 3
     record = AuditRecord.objects.get(kind=AuditKind.REMASK)
     assert record.username == "operator"
     assert record.applications == ["shop"]
-    assert record.changes["counts"]["rule:names"] == 1
+    assert record.changes["counts"]["rule:names"] == 2
     # Idempotent: a second run changes nothing.
     assert run_remask().counts["actions_changed"] == 0
 
