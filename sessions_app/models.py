@@ -221,6 +221,10 @@ class UserSession(models.Model):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
     do_not_track = models.BooleanField(default=False)
+    # The mask_personal_data_in_uris under which every string of the session and
+    # its actions was masked (null: unknown or mixed). Re-masking skips the
+    # built-in masking where it equals the current setting (masking_rules.remask).
+    masked_personal = models.BooleanField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

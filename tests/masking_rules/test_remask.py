@@ -18,6 +18,7 @@ from masking_rules import remask
 from permissions.audit import COMMAND_METHOD, Actor
 from permissions.models import AuditKind, AuditRecord
 from sessions_app.applications import INHERIT, application_configure
+from sessions_app.ingest.masking import BatchMasker
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.services import session_ingest
 from sessions_app.user_tags import decrypt
@@ -320,3 +321,40 @@ def test_admin_lets_a_privacy_officer_start_a_remask_and_watch_it(client: Client
     page = client.get(response["Location"]).content.decode()
     assert "100.0%" in page
     assert timezone.now() >= job.finished_at
+
+
+def test_sessions_remember_the_setting_they_were_masked_under() -> None:
+    application, _ = new_application(mask_personal_data_in_uris=False)
+    ingest(application, session(session_id="s-1", actions=[action(0)]))
+    assert stored_session("s-1").masked_personal is False
+    configure(application, mask_personal_data_in_uris=True)
+    # A later beacon of the same session is masked under the other setting: mixed.
+    ingest(application, session(session_id="s-1", actions=[action(1)]))
+    ingest(application, session(session_id="s-2", actions=[action(0)]))
+    assert stored_session("s-1").masked_personal is None
+    assert stored_session("s-2").masked_personal is True
+    run_remask()
+    assert stored_session("s-1").masked_personal is True
+
+
+def test_only_the_rules_run_where_the_built_in_masking_already_ran_with_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    application, _ = new_application()
+    ingest(application, session(actions=[action(0, error={"message": ERROR}), action(1)]))
+    add_rules(rule_body(name="names", application="shop", detector=None, pattern="Anna Probe"))
+    full_passes: list[object] = []
+    real = BatchMasker.action_values
+
+    def counting(self: BatchMasker, clean: Any) -> Any:
+        full_passes.append(clean)
+        return real(self, clean)
+
+    monkeypatch.setattr(BatchMasker, "action_values", counting)
+    job = run_remask()
+    assert stored_action(0).error_message.endswith("for <masked>")
+    assert len(full_passes) == 1  # the action a rule changed, not the other one
+    assert job.counts["rule:names"] == 1
+    full_passes.clear()
+    run_remask(full=True)
+    assert len(full_passes) == 2

@@ -35,12 +35,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would change, change nothing"
         )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="run the built-in masking over everything, also where it ran with the "
+            "current settings (after an upgrade that improved the detectors)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["application"]
         if slug is not None and not Application.objects.filter(slug=slug).exists():
             raise CommandError(f"no application with slug '{slug}'")
         params = {"application": slug, "dry_run": bool(options["dry_run"])}
+        if options["full"]:
+            params["full"] = True
         self._last_line = 0.0
         try:
             job = job_start(
