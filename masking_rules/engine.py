@@ -39,7 +39,8 @@ from fieldsets.registry import (
     rule_targets,
 )
 from masking_rules.models import MaskingRule
-from privacy.patterns import compile_pattern
+from privacy.normalise import normalise_text
+from privacy.patterns import compile_pattern, pattern_set
 from privacy.rules import (
     Detector,
     DetectorMatcher,
@@ -92,6 +93,28 @@ class CompiledRule:
     step: str
     targets: tuple[RuleTarget, ...]
     rewriter: Rewriter
+    pattern: str | None = None  # for the field's RE2 set (``FieldRules``)
+
+
+class FieldRules:
+    """The rules of one field in order, with one RE2 set over their patterns.
+
+    ``candidates(text)`` are the positions of the rules worth running on
+    ``text``: every detector rule (they have their own cheap prefilters) and the
+    pattern rules whose pattern the set finds in it.
+    """
+
+    def __init__(self, rules: list[tuple[CompiledRule, str | None]]) -> None:
+        self.rules = rules
+        self._patterns = [i for i, (rule, _) in enumerate(rules) if rule.pattern is not None]
+        self._always = {i for i, (rule, _) in enumerate(rules) if rule.pattern is None}
+        self._match = pattern_set([rules[i][0].pattern or "" for i in self._patterns])
+
+    def candidates(self, text: str) -> set[int]:
+        if self._match is None:
+            return set(range(len(self.rules)))
+        found = self._match(normalise_text(text))
+        return self._always | {self._patterns[i] for i in found}
 
 
 def matcher_for(spec: RuleSpec, *, phone_region: str | None) -> Matcher:
@@ -118,10 +141,11 @@ def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
             replacement=spec.replacement,
             hasher=hasher if method is Method.HASH else None,
         ),
+        pattern=spec.pattern,
     )
 
 
-_FieldPlan = tuple[Field, str, str, list[tuple["CompiledRule", str | None]]]
+_FieldPlan = tuple[Field, str, str, "FieldRules"]
 
 # on_change(path inside the record's beacon form, e.g. "error/message", the rule)
 OnChange = Callable[[str, CompiledRule], None]
@@ -149,7 +173,7 @@ class RuleSet:
                 field_rules = self.by_field.get((record.name, f.name))
                 if field_rules:
                     path = (f.beacon or f.name).replace(".", "/")
-                    plan = (f, f.storage or f.name, path, field_rules)
+                    plan = (f, f.storage or f.name, path, FieldRules(field_rules))
                     self.plans.setdefault(record.name, []).append(plan)
 
     def __bool__(self) -> bool:
@@ -199,7 +223,7 @@ class BatchRules:
         record: RecordType,
         f: Field,
         value: str,
-        rules: list[tuple[CompiledRule, str | None]],
+        rules: FieldRules,
         path: str,
         on_change: OnChange | None,
         key: str | None = None,
@@ -210,13 +234,18 @@ class BatchRules:
         if known is None:
             text: str | None = value
             applied: list[CompiledRule] = []
-            for rule, rule_key in rules:
-                if text is None or (rule_key is not None and rule_key != key):
+            candidates = rules.candidates(value)
+            for position, (rule, rule_key) in enumerate(rules.rules):
+                if text is None:
+                    break
+                if position not in candidates or (rule_key is not None and rule_key != key):
                     continue
                 rewritten = rule.rewriter.rewrite(text)
                 if rewritten is not text:
                     applied.append(rule)
                     text = rewritten
+                    if text is not None:  # a later pattern may match what this one wrote
+                        candidates = rules.candidates(text)
             known = self._texts[memo_key] = (text, tuple(applied))
         if on_change is not None:
             for rule in known[1]:
@@ -228,7 +257,7 @@ class BatchRules:
         record: RecordType,
         f: Field,
         values: dict[str, Any],
-        rules: list[tuple[CompiledRule, str | None]],
+        rules: FieldRules,
         path: str,
         on_change: OnChange | None,
     ) -> dict[str, Any]:
@@ -252,7 +281,7 @@ class BatchRules:
         f: Field,
         key: str,
         value: Any,
-        rules: list[tuple[CompiledRule, str | None]],
+        rules: FieldRules,
         path: str,
         on_change: OnChange | None,
     ) -> Any:

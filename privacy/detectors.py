@@ -325,14 +325,22 @@ _mask_ipv6 = _masker(_sub_ipv6)
 _mask_ipv4 = _masker(_sub_ipv4)
 _mask_cards = _masker(_sub_cards)
 
-# The detectors masking rules can name, as substitutions (``privacy.rules``). Each
-# needs one of its trigger's characters, so text without any is skipped at once.
+# The detectors masking rules can name, as substitutions (``privacy.rules``), each with
+# a trigger: a cheap, bounded pattern everything the detector finds contains (13
+# digits in a card, a country and check digits before an IBAN, four numbers of an
+# IPv4 or two colons of an IPv6, the start of a UUID...). Text without it is
+# skipped at once: rules run these over every string of a batch, most of which
+# hold digits but nothing the detector could find. Percent-encoded data is left to
+# the built-in masking (it decodes words first).
 DETECTOR_SUBSTITUTIONS: dict[str, tuple[Callable[[str, Replace], str], re.Pattern[str]]] = {
     "email": (_sub_emails, re.compile(r"@|%40")),
-    "card": (_sub_cards, re.compile(r"[0-9]{3}")),
-    "iban": (_sub_ibans, re.compile(r"[0-9]{2}")),
-    "ip": (_sub_ips, re.compile(r"[0-9:]")),
-    "uuid": (_sub_uuids, re.compile(r"-")),
+    "card": (_sub_cards, re.compile(r"[0-9](?:[ .-]?[0-9]){12}")),
+    "iban": (_sub_ibans, re.compile(r"[A-Za-z]{2}[0-9]{2}")),
+    "ip": (
+        _sub_ips,
+        re.compile(r"[0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]|:[0-9A-Fa-f]{0,4}:"),
+    ),
+    "uuid": (_sub_uuids, re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-")),
     "jwt": (_sub_jwts, re.compile(r"eyJ")),
 }
 

@@ -31,6 +31,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from privacy.choices import LabelledChoices
 from privacy.credentials import is_credential_name
@@ -74,13 +75,19 @@ _CREDENTIAL_PAIR = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _is_credential_name(name: str) -> bool:
+    # Names repeat endlessly (ref=, utm_source=...): decided once per process.
+    return is_credential_name(name)
+
+
 def _sub_credential_values(text: str, replace: Replace) -> str:
     if "=" not in text and ":" not in text:
         return text
     pieces: list[str] = []
     cursor = 0
     for match in _CREDENTIAL_PAIR.finditer(text):
-        if not is_credential_name(match.group(1)):
+        if not _is_credential_name(match.group(1)):
             continue
         begin, end = match.span(2)
         pieces += [text[cursor:begin], replace(text[begin:end])]
