@@ -93,22 +93,24 @@ class CompiledRule:
     step: str
     targets: tuple[RuleTarget, ...]
     rewriter: Rewriter
-    pattern: str | None = None  # for the field's RE2 set (``FieldRules``)
+    # A pattern every value the rule changes matches: the rule's own, or its
+    # detector's trigger; the field's RE2 set (``FieldRules``) is made of these.
+    prefilter: str | None = None
 
 
 class FieldRules:
-    """The rules of one field in order, with one RE2 set over their patterns.
+    """The rules of one field in order, with one RE2 set over their prefilters.
 
     ``candidates(text)`` are the positions of the rules worth running on
-    ``text``: every detector rule (they have their own cheap prefilters) and the
-    pattern rules whose pattern the set finds in it.
+    ``text``: those whose pattern, or whose detector's trigger, the set finds in
+    it. One linear scan per value instead of one per rule.
     """
 
     def __init__(self, rules: list[tuple[CompiledRule, str | None]]) -> None:
         self.rules = rules
-        self._patterns = [i for i, (rule, _) in enumerate(rules) if rule.pattern is not None]
-        self._always = {i for i, (rule, _) in enumerate(rules) if rule.pattern is None}
-        self._match = pattern_set([rules[i][0].pattern or "" for i in self._patterns])
+        self._patterns = [i for i, (rule, _) in enumerate(rules) if rule.prefilter is not None]
+        self._always = {i for i, (rule, _) in enumerate(rules) if rule.prefilter is None}
+        self._match = pattern_set([rules[i][0].prefilter or "" for i in self._patterns])
 
     def candidates(self, text: str) -> set[int]:
         if self._match is None:
@@ -128,6 +130,7 @@ def matcher_for(spec: RuleSpec, *, phone_region: str | None) -> Matcher:
 
 def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
     method = Method(spec.method)
+    matcher = matcher_for(spec, phone_region=application.phone_region)
     hasher = partial(
         keyed_hash, application_id=application.pk, keyring=settings.RUMVAULT_RULE_HASH_KEYS
     )
@@ -136,12 +139,12 @@ def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
         step=ENVIRONMENT_STEP if spec.environment else APPLICATION_STEP,
         targets=rule_targets(spec.selector),
         rewriter=Rewriter(
-            matcher=matcher_for(spec, phone_region=application.phone_region),
+            matcher=matcher,
             method=method,
             replacement=spec.replacement,
             hasher=hasher if method is Method.HASH else None,
         ),
-        pattern=spec.pattern,
+        prefilter=matcher.trigger if isinstance(matcher, DetectorMatcher) else spec.pattern,
     )
 
 

@@ -29,7 +29,7 @@ re_util.enable_pattern_cache()
 
 # Seven digits, each at most three separators from the next. Linear: each step of
 # the repetition consumes a digit.
-_SEVEN_DIGITS = re.compile(r"[0-9](?:[\s().\-/]{0,3}[0-9]){6}")
+PHONE_TRIGGER = re.compile(r"[0-9](?:[\s().\-/]{0,3}[0-9]){6}")
 
 
 def is_region(code: str) -> bool:
@@ -43,7 +43,7 @@ def substitute_phones(text: str, replace: Callable[[str], str], *, region: str |
     ``region`` (e.g. ``"AT"``) is the country a national number is read in;
     without it only numbers in international form (``+``) are found.
     """
-    if _SEVEN_DIGITS.search(text) is None:
+    if PHONE_TRIGGER.search(text) is None:
         return text
     pieces: list[str] = []
     cursor = 0

@@ -39,7 +39,7 @@ from privacy.detectors import DETECTOR_SUBSTITUTIONS, MASK, Replace
 from privacy.keyring import Keyring
 from privacy.normalise import normalise_text
 from privacy.patterns import CompiledPattern
-from privacy.phones import substitute_phones
+from privacy.phones import PHONE_TRIGGER, substitute_phones
 
 
 class Method(LabelledChoices):
@@ -120,6 +120,15 @@ class Matcher:
 class DetectorMatcher(Matcher):
     detector: Detector
     phone_region: str | None = None
+
+    @property
+    def trigger(self) -> str:
+        """A pattern (RE2 syntax too) everything this detector finds contains."""
+        if self.detector is Detector.PHONE:
+            return PHONE_TRIGGER.pattern
+        if self.detector is Detector.CREDENTIAL_KEY:
+            return "[=:]"
+        return DETECTOR_SUBSTITUTIONS[self.detector.value][1].pattern
 
     def substitute(self, text: str, replace: Replace) -> str:
         if self.detector is Detector.PHONE:
