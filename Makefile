@@ -46,10 +46,14 @@ format: install
 test: lint browser
 	$(PYTHON) -m pytest
 
+# The background-job worker (django-q2 on the database: re-masking started from
+# the admin) runs beside the server and stops with it.
 demo: install
 	DEBUG=true $(PYTHON) manage.py migrate --noinput
 	DEBUG=true $(PYTHON) manage.py seed_demo --sessions $(DEMO_SESSIONS)
-	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
+	DEBUG=true $(PYTHON) manage.py qcluster & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
 
 # Production-style serving on DATABASE_URL: the deploy check (refuses DEBUG and
 # public keys), migrations, static files, gunicorn.
@@ -57,7 +61,9 @@ serve: install
 	$(PYTHON) manage.py check --deploy --fail-level ERROR
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/gunicorn --config config/gunicorn.conf.py
+	$(PYTHON) manage.py qcluster & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn --config config/gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis .mypy_cache .schemathesis

@@ -1,6 +1,7 @@
 """Ingest throughput: the full HTTP pipeline against plain ``bulk_create`` of the same rows.
 
     .venv/bin/python bench/ingest.py [--batches N]
+    .venv/bin/python bench/ingest.py --rules 20 [--batches N]
 
 Runs in a throwaway database made for the run: a temporary SQLite file by
 default, or, when ``DATABASE_URL`` points at PostgreSQL, a database named
@@ -18,6 +19,11 @@ error message, purchases). For every batch the script times
   unmasked, from values parsed in advance;
 
 alternating the two so both see the same database size and cache state.
+
+With ``--rules N`` the baseline is the same pipeline for an application
+without masking rules, and the measured one an application with N rules (half
+RE2 patterns, half built-in detectors, over wide selectors such as
+``actions.*`` and ``*``): the cost of the rules (target: with >= 0.8 x without).
 """
 
 from __future__ import annotations
@@ -41,10 +47,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=20, help="batches of 100 sessions [20]")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--rules", type=int, default=0, metavar="N", help="compare with N masking rules vs none"
+    )
     options = parser.parse_args()
 
     with in_process_database(BENCH_DATABASE) as postgres:
-        run(batches=options.batches, seed=options.seed, postgres=postgres)
+        if options.rules:
+            run_rules(
+                batches=options.batches, seed=options.seed, postgres=postgres, count=options.rules
+            )
+        else:
+            run(batches=options.batches, seed=options.seed, postgres=postgres)
 
 
 def run(*, batches: int, seed: int, postgres: bool) -> None:
@@ -87,6 +101,77 @@ def run(*, batches: int, seed: int, postgres: bool) -> None:
     print(f"pipeline (HTTP + validation + masking + upsert): {pipeline_rate:8.0f} sessions/s")
     print(f"bulk_create (same rows, unmasked):               {baseline_rate:8.0f} sessions/s")
     print(f"ratio pipeline / bulk_create: {pipeline_rate / baseline_rate:.2f} (target >= 0.50)")
+
+
+# --- masking rules: the pipeline with N rules against the pipeline without ------------
+
+REGEX_RULES = [
+    ("delivery address", "actions.error_message", r"deliver to (?P<mask>[^(]+?) for"),
+    ("customer names", "*", r"(?i)(?:customer|name)[:=] ?(?P<mask>[A-Z][a-z]+(?: [A-Z][a-z]+)?)"),
+    ("street", "actions.*", r"(?i)\b[A-Z][a-z]+(?:strasse|straße|gasse|weg|street|road) \d+\b"),
+    ("postal code and town", "actions.*", r"\b\d{4,5} [A-Z][a-z]+\b"),
+    ("date of birth", "actions.request_attributes.*", r"\b(?:19|20)\d\d-\d\d-\d\d\b"),
+    ("loyalty number", "*", r"\bLOY-\d{6,}\b"),
+    ("internal ticket", "actions.*", r"\bTCK-[0-9A-F]{8}\b"),
+    ("voucher", "actions.url", r"(?i)voucher=(?P<mask>[A-Z0-9]{8,})"),
+    ("tax id", "*", r"\bATU\d{8}\b"),
+    ("bank reference", "actions.*", r"(?i)ref(?:erence)?: ?(?P<mask>\w{6,})"),
+]
+DETECTOR_RULES = [
+    ("phones", "actions.*", "phone"),
+    ("phones in properties", "session.*", "phone"),
+    ("emails", "*", "email"),
+    ("ibans", "actions.*", "iban"),
+    ("uuids", "actions.*", "uuid"),
+    ("ips", "actions.*", "ip"),
+    ("cards", "*", "card"),
+    ("jwts", "actions.*", "jwt"),
+    ("credentials", "actions.*", "credential_key"),
+    ("ips in session", "session.*", "ip"),
+]
+
+
+def make_rules(application: Any, count: int) -> None:
+    from masking_rules.models import MaskingRule
+
+    regex = [dict(pattern=p, selector=s, name=n) for n, s, p in REGEX_RULES]
+    detectors = [dict(detector=d, selector=s, name=n) for n, s, d in DETECTOR_RULES]
+    chosen = [*regex[: (count + 1) // 2], *detectors[: count // 2]]
+    for order, fields in enumerate(chosen):
+        MaskingRule.objects.create(application=application, order=order, method="mask", **fields)
+
+
+def run_rules(*, batches: int, seed: int, postgres: bool, count: int) -> None:
+    from django.test import Client
+
+    from sessions_app.applications import application_create
+
+    rng = random.Random(seed)
+    _, plain_token = application_create(slug="bench-no-rules", name="No rules", phone_region="AT")
+    ruled, ruled_token = application_create(slug="bench-rules", name="Rules", phone_region="AT")
+    make_rules(ruled, count)
+    client = Client()
+    bodies = [json.dumps(make_batch(rng, number, addresses=True)) for number in range(batches + 1)]
+    seconds = {"no rules": 0.0, "rules": 0.0}
+    for number, body in enumerate(bodies):
+        for label, token in (("no rules", plain_token), ("rules", ruled_token)):
+            headers = {"Authorization": f"Bearer {token}", "Host": "localhost"}
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/ingest/sessions/", body, content_type="application/json", headers=headers
+            )
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, response.content[:500]
+            if number:
+                seconds[label] += elapsed
+    sessions = batches * SESSIONS_PER_BATCH
+    without, with_rules = sessions / seconds["no rules"], sessions / seconds["rules"]
+    print(f"database: {'PostgreSQL' if postgres else 'SQLite (file)'}")
+    print(f"batches:  {batches} x {SESSIONS_PER_BATCH} sessions x {ACTIONS_PER_SESSION} actions")
+    print(f"rules:    {count} ({(count + 1) // 2} RE2 patterns, {count // 2} detectors)")
+    print(f"pipeline without rules: {without:8.0f} sessions/s")
+    print(f"pipeline with rules:    {with_rules:8.0f} sessions/s")
+    print(f"ratio with / without: {with_rules / without:.2f} (target >= 0.80)")
 
 
 # --- the baseline --------------------------------------------------------------------
@@ -167,17 +252,21 @@ CITIES = [
 BROWSERS = ["Chrome 131", "Firefox 133", "Safari 18", "Edge 131"]
 
 
-def make_batch(rng: random.Random, number: int) -> dict[str, Any]:
+def make_batch(rng: random.Random, number: int, *, addresses: bool = False) -> dict[str, Any]:
     start = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     return {
         "sessions": [
-            make_session(rng, f"bench-{number}-{index}", start + timedelta(seconds=index))
+            make_session(
+                rng, f"bench-{number}-{index}", start + timedelta(seconds=index), addresses
+            )
             for index in range(SESSIONS_PER_BATCH)
         ]
     }
 
 
-def make_session(rng: random.Random, session_id: str, started: datetime) -> dict[str, Any]:
+def make_session(
+    rng: random.Random, session_id: str, started: datetime, addresses: bool = False
+) -> dict[str, Any]:
     customer = rng.randrange(100_000)
     email = f"customer{customer}@example.com"
     country, city, latitude, longitude = rng.choice(CITIES)
@@ -203,7 +292,13 @@ def make_session(rng: random.Random, session_id: str, started: datetime) -> dict
         if rng.random() < 0.05:
             action["http_status"] = 500
             action["error"] = {
-                "message": f"Payment declined for {email}",
+                "message": rng.choice(
+                    [
+                        f"Payment declined for {email}",
+                        f"Cannot deliver to Hauptstrasse {rng.randrange(1, 99)}, 1010 Wien for "
+                        f"Anna Probe (phone +43 660 {rng.randrange(10**6, 10**7)})",
+                    ]
+                ),
                 "stack": "at checkout (app.js:120:7)",
             }
         if rng.random() < 0.2:

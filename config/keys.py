@@ -34,6 +34,7 @@ DEVELOPMENT_KEYRINGS: tuple[tuple[str, str], ...] = (
     ("RUMVAULT_ENCRYPTION_KEYS", "1:development-encryption-key-not-for-production-use"),
     ("RUMVAULT_SESSION_ID_KEYS", "1:development-session-id-key-not-for-production-use"),
     ("RUMVAULT_AUDIT_KEYS", "1:development-audit-key-not-for-production-use"),
+    ("RUMVAULT_RULE_HASH_KEYS", "1:development-rule-hash-key-not-for-production-use"),
 )
 
 KEY_VARIABLES: tuple[str, ...] = (SECRET_KEY_VARIABLE, *(name for name, _ in DEVELOPMENT_KEYRINGS))

@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
 from config.keys import read_keys
 from config.logging import logging_config
+from privacy.defaults import defaults_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +80,9 @@ INSTALLED_APPS = [
     "permissions",
     "dashboard",
     "access",
+    "masking_rules",
+    "jobs",
+    "django_q",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
@@ -227,8 +232,40 @@ RUMVAULT_SESSION_ID_KEYS = _KEYS.keyrings["RUMVAULT_SESSION_ID_KEYS"]
 # The audit trail's hash of a searched tag: its own key, so an audit record
 # is never a blind index that could be replayed as a search.
 RUMVAULT_AUDIT_KEYS = _KEYS.keyrings["RUMVAULT_AUDIT_KEYS"]
+# Keyed hash written by masking rules with method "hash" (masking_rules, privacy/rules.py).
+RUMVAULT_RULE_HASH_KEYS = _KEYS.keyrings["RUMVAULT_RULE_HASH_KEYS"]
 # How long an admin customer search stays usable by its random id (seconds).
 RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
+
+# --- rumvault privacy defaults (privacy/defaults.py) ------------------------------
+# Each application inherits these unless it overrides them; one variable per
+# setting, RUMVAULT_DEFAULT_<NAME>. A malformed value stops the start-up.
+try:
+    RUMVAULT_PRIVACY_DEFAULTS = defaults_from_environment(os.environ)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"privacy defaults: {_error}") from None
+
+# --- background jobs (jobs/, django-q2) ---------------------------------------------
+# The queue lives in the database (django-q2's ORM broker: no extra server); a
+# worker is `python manage.py qcluster` (`make demo` and `make serve` start one).
+# Jobs are not retried by the queue: a job resumes from its own saved cursor
+# when started again (jobs/services.py). RUMVAULT_JOBS_SYNC=true runs a job
+# inside the request or command that starts it (the test suite does).
+Q_CLUSTER = {
+    "name": "rumvault",
+    "orm": "default",
+    "workers": env.int("RUMVAULT_JOB_WORKERS", default=1),
+    "timeout": env.int("RUMVAULT_JOB_TIMEOUT", default=6 * 3600),
+    "retry": env.int("RUMVAULT_JOB_TIMEOUT", default=6 * 3600) + 60,
+    "max_attempts": 1,
+    "catch_up": False,
+    "sync": env.bool("RUMVAULT_JOBS_SYNC", default=False),
+    "save_limit": 100,
+    "poll": 1,
+}
+# Seconds without a progress report after which a running job counts as dead
+# (its worker was killed) and may be resumed.
+RUMVAULT_JOB_STALE_SECONDS = env.int("RUMVAULT_JOB_STALE_SECONDS", default=120)
 
 # --- rumvault rate limits (access/throttling.py) --------------------------------
 # "N/period" with period s, min, h or d; over the limit a request gets 429 with

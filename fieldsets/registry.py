@@ -78,6 +78,10 @@ class Field:
     in_list: bool = False  # a column of list views (admin changelist, dashboard rows)
     nullable: bool = False  # null also when visible (no data)
     choices: type[models.TextChoices] | None = None
+    # Where the value is in an ingest beacon's record ("geo.city", "error.message"),
+    # for the client strings masking rules may rewrite; None for anything else
+    # (ids, times, numbers, validated codes, the user tag, which has its own storage).
+    beacon: str | None = None
 
     @property
     def storage(self) -> str | None:
@@ -98,6 +102,8 @@ class RecordType:
     key_columns: tuple[str, ...] = ("id",)
     # The path that stands for the records themselves, for a child collection.
     collection_path: str | None = None
+    # Where its records are in an ingest beacon ("" for the session itself, "actions").
+    beacon_path: str = ""
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +134,16 @@ class RecordType:
     @cached_property
     def hideable(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.hideable)
+
+    @cached_property
+    def client_strings(self) -> tuple[Field, ...]:
+        """The client strings masking rules may rewrite (text fields and JSON objects)."""
+        return tuple(f for f in self.fields if f.beacon is not None)
+
+    @cached_property
+    def selector_names(self) -> frozenset[str]:
+        """What a rule selector may start with to name this record type."""
+        return frozenset(n for n in (self.name, self.prefix.rstrip(".")) if n)
 
     def max_length(self, name: str) -> int:
         """The column's length (ingest truncates and validates to it)."""
@@ -176,11 +192,13 @@ SESSION = RecordType(
               help="Longitude."),
         Field(name="country", label="Country", kind=Kind.TEXT, in_list=True,
               help="ISO 3166 country code."),
-        Field(name="city", label="City", kind=Kind.TEXT, help="City."),
-        Field(name="browser", label="Browser", kind=Kind.TEXT, help="Browser."),
-        Field(name="os", label="OS", kind=Kind.TEXT, help="Operating system."),
-        Field(name="device", label="Device", kind=Kind.TEXT, help="Device class."),
-        Field(name="properties", label="Properties", kind=Kind.OBJECT, open_keys=True,
+        Field(name="city", label="City", beacon="geo.city", kind=Kind.TEXT, help="City."),
+        Field(name="browser", label="Browser", beacon="browser", kind=Kind.TEXT, help="Browser."),
+        Field(name="os", label="OS", beacon="os", kind=Kind.TEXT, help="Operating system."),
+        Field(name="device", label="Device", beacon="device", kind=Kind.TEXT,
+              help="Device class."),
+        Field(name="properties", label="Properties", beacon="properties", kind=Kind.OBJECT,
+              open_keys=True,
               help="Allowed session properties; a masked properties.<key> keeps its key "
               "with null."),
         Field(name="action_count", label="Actions", kind=Kind.INTEGER, in_list=True,
@@ -203,28 +221,31 @@ ACTION = RecordType(
     model=UserAction,
     key_columns=("id", "session_id"),
     collection_path="actions",
+    beacon_path="actions",
     fields=(
         Field(name="seq", label="#", kind=Kind.INTEGER, hideable=False, in_list=True,
               help="Position in the session."),
         Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True),
-        Field(name="name", label="Name", kind=Kind.TEXT, in_list=True,
+        Field(name="name", label="Name", beacon="name", kind=Kind.TEXT, in_list=True,
               help="Masked at ingest."),
-        Field(name="url", label="URL", kind=Kind.TEXT, in_list=True, help="Masked at ingest."),
+        Field(name="url", label="URL", beacon="url", kind=Kind.TEXT, in_list=True,
+              help="Masked at ingest."),
         Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True),
         Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
               in_list=True),
         Field(name="http_status", label="HTTP status", kind=Kind.INTEGER, nullable=True,
               in_list=True),
-        Field(name="error_message", label="Error", kind=Kind.TEXT, in_list=True,
-              help="Masked at ingest."),
-        Field(name="error_stack", label="Stack trace", kind=Kind.TEXT,
+        Field(name="error_message", label="Error", beacon="error.message", kind=Kind.TEXT,
+              in_list=True, help="Masked at ingest."),
+        Field(name="error_stack", label="Stack trace", beacon="error.stack", kind=Kind.TEXT,
               help="Masked at ingest; in the built-in request-details fieldset."),
-        Field(name="headers", label="Headers", kind=Kind.OBJECT,
+        Field(name="headers", label="Headers", beacon="headers", kind=Kind.OBJECT,
               help="Request headers; credentials dropped and values masked at ingest."),
-        Field(name="request_attributes", label="Request attributes", kind=Kind.OBJECT,
-              open_keys=True, help="Masked at ingest; a masked key keeps its key with null."),
-        Field(name="product.sku", label="Product SKU", kind=Kind.TEXT),
-        Field(name="product.name", label="Product", kind=Kind.TEXT),
+        Field(name="request_attributes", label="Request attributes",
+              beacon="request_attributes", kind=Kind.OBJECT, open_keys=True,
+              help="Masked at ingest; a masked key keeps its key with null."),
+        Field(name="product.sku", label="Product SKU", beacon="product.sku", kind=Kind.TEXT),
+        Field(name="product.name", label="Product", beacon="product.name", kind=Kind.TEXT),
         Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True),
         Field(name="product.currency", label="Currency", kind=Kind.TEXT),
         Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True),
@@ -406,3 +427,86 @@ def fields_referenced_by(parameter: str) -> list[str]:
         if path.key is None:
             break
     return found or [parts[0]]
+
+
+# --- masking-rule selectors -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleTarget:
+    """A client string a masking rule rewrites: a field, and for a JSON object one key
+    (``key``) or every key (``None``)."""
+
+    record: RecordType
+    field: Field
+    key: str | None = None
+
+
+class SelectorInvalid(ValueError):
+    """The selector names nothing a rule can rewrite; the message says why."""
+
+
+WILDCARD = "*"
+
+
+def rule_targets(selector: str) -> tuple[RuleTarget, ...]:
+    """The client strings a masking-rule selector names; ``SelectorInvalid`` if none.
+
+    Grammar (a record type is named by its name or its path prefix: ``session``,
+    ``action``/``actions``, and any record type added to ``RECORD_TYPES``):
+
+    * ``*``: every client string of every record type;
+    * ``<record>.*``: every client string of one record type (``actions.*``);
+    * a registry path with or without its record (``city``, ``session.city``,
+      ``actions.error_message``);
+    * ``<group>.*`` for the fields of a group (``actions.product.*``);
+    * ``<object>.*`` or ``<object>.<key>`` for the values of a JSON object's keys
+      (``properties.*``, ``actions.request_attributes.street``, ``actions.headers.referer``).
+    """
+    if not isinstance(selector, str) or not selector:
+        raise SelectorInvalid("give a selector, e.g. actions.error_message or actions.*")
+    if selector == WILDCARD:
+        return tuple(RuleTarget(r, f) for r in RECORD_TYPES for f in r.client_strings)
+    head, dot, rest = selector.partition(".")
+    record = next((r for r in RECORD_TYPES if head in r.selector_names), None)
+    if record is None or not dot:
+        record, rest = SESSION, selector
+    if rest == WILDCARD:
+        return tuple(RuleTarget(record, f) for f in record.client_strings)
+    for f in record.fields:
+        if rest == f.name:
+            return (RuleTarget(record, _client_string(record, f)),)
+        if f.kind is Kind.OBJECT and rest.startswith(f.name + "."):
+            key = rest[len(f.name) + 1 :]
+            target = _client_string(record, f)
+            if key == WILDCARD:
+                return (RuleTarget(record, target),)
+            if not _OPEN_KEY.match(key):
+                raise SelectorInvalid("a key must be 1-100 characters without whitespace")
+            return (RuleTarget(record, target, key),)
+    if rest.endswith("." + WILDCARD):
+        group = rest[: -len(WILDCARD)]
+        members = [f for f in record.client_strings if f.name.startswith(group)]
+        if members:
+            return tuple(RuleTarget(record, f) for f in members)
+    raise SelectorInvalid(
+        f"names no field of the {record.name} record; its client strings are "
+        + ", ".join(record.path(f.name) for f in record.client_strings)
+    )
+
+
+def _client_string(record: RecordType, f: Field) -> Field:
+    if f.beacon is None:
+        raise SelectorInvalid(
+            f"{record.path(f.name)} is not a client string a rule can rewrite; those are "
+            + ", ".join(record.path(c.name) for c in record.client_strings)
+        )
+    return f
+
+
+def is_record_wide(selector: str) -> bool:
+    """Whether the selector takes every client string of a record type (or of all)."""
+    if selector == WILDCARD:
+        return True
+    head, _, rest = selector.partition(".")
+    return rest == WILDCARD and any(head in r.selector_names for r in RECORD_TYPES)

@@ -129,6 +129,46 @@ def audit_fieldset_change(
     )
 
 
+def audit_rules_change(
+    *,
+    actor: Actor,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> AuditRecord:
+    """Record a masking-rule change: the rule before and after (None: created / deleted).
+
+    The record's applications are the rule's (before and after); an
+    environment-wide rule has none. Rules are configuration (selectors,
+    patterns, fixed replacement texts), not personal data.
+    """
+    slugs = {rule["application"] for rule in (before, after) if rule is not None}
+    return AuditRecord.objects.create(
+        username=actor.username,
+        kind=AuditKind.RULES_CHANGE,
+        method=actor.method,
+        path=actor.path,
+        applications=sorted(slug for slug in slugs if slug is not None),
+        changes={
+            "before": None if before is None else dict(before),
+            "after": None if after is None else dict(after),
+        },
+    )
+
+
+def audit_remask(
+    *, actor: Actor, applications: Iterable[str], counts: Mapping[str, Any]
+) -> AuditRecord:
+    """Record a re-masking of stored data: where, and how many values each rule changed."""
+    return AuditRecord.objects.create(
+        username=actor.username,
+        kind=AuditKind.REMASK,
+        method=actor.method,
+        path=actor.path,
+        applications=sorted(applications),
+        changes={"counts": dict(counts)},
+    )
+
+
 def request_method(request: HttpRequest) -> str:
     """The HTTP method to record for ``request``.
 

@@ -66,6 +66,8 @@ class AuditKind(models.TextChoices):
     EXPORT = "export", "Export (CSV) that revealed fieldset values"
     SETTINGS_CHANGE = "settings_change", "Changed an application's privacy settings"
     FIELDSET_CHANGE = "fieldset_change", "Created, changed or deleted a fieldset"
+    RULES_CHANGE = "rules_change", "Changed masking rules"
+    REMASK = "remask", "Re-masked stored data"
 
 
 # What an audit record shows, in reading order (admin and API alike).
@@ -110,9 +112,11 @@ class AuditRecord(models.Model):
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
-    # Settings and fieldset changes only: {"before": {...}, "after": {...}}, the
-    # settings that changed, or a fieldset's fields and description ({} where it
-    # did not exist). Configuration, no personal data.
+    # Settings changes: {"before": {setting: value}, "after": {...}} of the settings
+    # that changed (null: inherited); fieldset changes: its fields and description
+    # before and after ({} where it did not exist); rule changes: {"before": rule,
+    # "after": rule} (null: created / deleted); a remask: its counts. None of it is
+    # personal data.
     changes = models.JSONField(null=True, blank=True, editable=False)
 
     objects = AuditRecordQuerySet.as_manager()

@@ -132,25 +132,39 @@ _CARD_LENGTHS = range(13, 20)
 _CARD_GROUP_LENGTHS = range(3, 7)
 
 
-def _mask_emails(text: str) -> str:
+# --- substitution ---------------------------------------------------------------------
+# Each detector is written once, as a substitution that hands every span it finds to
+# ``replace``: the built-in masking replaces it by ``MASK``, masking rules
+# (``privacy.rules``) by their method's output (a keyed hash, a partial form...).
+Replace = Callable[[str], str]
+
+
+def _to_mask(_found: str) -> str:
+    return MASK
+
+
+def _sub_emails(text: str, replace: Replace) -> str:
     if "@" not in text and "%40" not in text:
         return text
-    return (_ASCII_EMAIL if text.isascii() else _UNICODE_EMAIL).sub(MASK, text)
+    pattern = _ASCII_EMAIL if text.isascii() else _UNICODE_EMAIL
+    return pattern.sub(lambda m: replace(m.group()), text)
 
 
-def _mask_jwts(text: str) -> str:
-    return _JWT.sub(MASK, text)
+def _sub_jwts(text: str, replace: Replace) -> str:
+    return _JWT.sub(lambda m: replace(m.group()), text)
 
 
-def _mask_uuids(text: str) -> str:
-    return _UUID.sub(MASK, text)
+def _sub_uuids(text: str, replace: Replace) -> str:
+    return _UUID.sub(lambda m: replace(m.group()), text)
 
 
-def _mask_compact_ibans(text: str) -> str:
-    return _IBAN_COMPACT.sub(lambda m: MASK if iban_valid(m.group()) else m.group(), text)
+def _sub_compact_ibans(text: str, replace: Replace) -> str:
+    return _IBAN_COMPACT.sub(
+        lambda m: replace(m.group()) if iban_valid(m.group()) else m.group(), text
+    )
 
 
-def _mask_grouped_ibans(text: str) -> str:
+def _sub_grouped_ibans(text: str, replace: Replace) -> str:
     pieces: list[str] = []
     cursor = 0
     # Every word can be the head of a candidate and a group of the seven before it, so
@@ -164,8 +178,9 @@ def _mask_grouped_ibans(text: str) -> str:
         words = shape.group().split(" ")
         count = _grouped_iban_word_count(words, residues)
         if count:
-            pieces += [text[cursor:begin], MASK]
-            cursor = begin + len(" ".join(words[:count]))
+            end = begin + len(" ".join(words[:count]))
+            pieces += [text[cursor:begin], replace(text[begin:end])]
+            cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
 
@@ -197,20 +212,24 @@ def _iban_residue(word: str, residues: dict[str, tuple[int, int]]) -> tuple[int,
     return residues[word]
 
 
-def _mask_ipv6_run(match: re.Match[str]) -> str:
-    run = match.group()
-    if run.count(":") < 2:
+def _sub_ipv6(text: str, replace: Replace) -> str:
+    def one(match: re.Match[str]) -> str:
+        run = match.group()
+        if run.count(":") < 2:
+            return run
+        # Trim sentence punctuation, then allow for one separator colon on either side
+        # ("ip:2001:db8::1", "fe80::: refused").
+        begin, end = len(run) - len(run.lstrip(".")), len(run.rstrip("."))
+        colon_before, colon_after = run.startswith(":", begin), run.endswith(":", begin, end)
+        for trim_before, trim_after in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            if (trim_before and not colon_before) or (trim_after and not colon_after):
+                continue
+            address = run[begin + trim_before : end - trim_after]
+            if _is_ipv6(address):
+                return run[: begin + trim_before] + replace(address) + run[end - trim_after :]
         return run
-    # Trim sentence punctuation, then allow for one separator colon on either side
-    # ("ip:2001:db8::1", "fe80::: refused").
-    begin, end = len(run) - len(run.lstrip(".")), len(run.rstrip("."))
-    colon_before, colon_after = run.startswith(":", begin), run.endswith(":", begin, end)
-    for trim_before, trim_after in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        if (trim_before and not colon_before) or (trim_after and not colon_after):
-            continue
-        if _is_ipv6(run[begin + trim_before : end - trim_after]):
-            return run[: begin + trim_before] + MASK + run[end - trim_after :]
-    return run
+
+    return _IPV6_RUN.sub(one, text)
 
 
 def _is_ipv6(candidate: str) -> bool:
@@ -224,19 +243,14 @@ def _is_ipv6(candidate: str) -> bool:
     return True
 
 
-def _mask_ipv6(text: str) -> str:
-    return _IPV6_RUN.sub(_mask_ipv6_run, text)
+def _sub_ipv4(text: str, replace: Replace) -> str:
+    def one(match: re.Match[str]) -> str:
+        octets = _IPV4_SEPARATOR.split(match.group())
+        if all(int(octet) <= 255 for octet in octets):
+            return replace(match.group())
+        return match.group()  # 999.1.1.1: a version or a count, not an address
 
-
-def _mask_ipv4_match(match: re.Match[str]) -> str:
-    octets = _IPV4_SEPARATOR.split(match.group())
-    if all(int(octet) <= 255 for octet in octets):
-        return MASK
-    return match.group()  # 999.1.1.1: a version or a count, not an address
-
-
-def _mask_ipv4(text: str) -> str:
-    return _IPV4.sub(_mask_ipv4_match, text)
+    return _IPV4.sub(one, text)
 
 
 def _card_groups(groups: list[str]) -> list[bool]:
@@ -259,30 +273,76 @@ def _card_groups(groups: list[str]) -> list[bool]:
     return marked
 
 
-def _mask_card_run(match: re.Match[str]) -> str:
-    run = match.group()
-    if len(run) < _CARD_LENGTHS[0]:
-        return run
-    spans = [group.span() for group in _DIGIT_GROUP.finditer(run)]
-    marked = _card_groups([run[begin:end] for begin, end in spans])
-    if not any(marked):
-        return run
-    # Masking the union of all valid spans, not a greedy choice of one, leaves no
-    # card-shaped span behind: that is what makes a second pass a no-op.
-    pieces: list[str] = []
-    cursor = 0
-    for index, (begin, end) in enumerate(spans):
-        if not marked[index]:
-            continue
-        if index == 0 or not marked[index - 1]:
-            pieces += [run[cursor:begin], MASK]
-        cursor = end
-    pieces.append(run[cursor:])
-    return "".join(pieces)
+def _sub_cards(text: str, replace: Replace) -> str:
+    def one(match: re.Match[str]) -> str:
+        run = match.group()
+        if len(run) < _CARD_LENGTHS[0]:
+            return run
+        spans = [group.span() for group in _DIGIT_GROUP.finditer(run)]
+        marked = _card_groups([run[begin:end] for begin, end in spans])
+        if not any(marked):
+            return run
+        # Replacing the union of all valid spans, not a greedy choice of one, leaves no
+        # card-shaped span behind: that is what makes a second pass a no-op.
+        pieces: list[str] = []
+        cursor = 0
+        index = 0
+        while index < len(spans):
+            if not marked[index]:
+                index += 1
+                continue
+            last = index
+            while last + 1 < len(spans) and marked[last + 1]:
+                last += 1
+            begin, end = spans[index][0], spans[last][1]
+            pieces += [run[cursor:begin], replace(run[begin:end])]
+            cursor = end
+            index = last + 1
+        pieces.append(run[cursor:])
+        return "".join(pieces)
+
+    return _DIGIT_RUN.sub(one, text)
 
 
-def _mask_cards(text: str) -> str:
-    return _DIGIT_RUN.sub(_mask_card_run, text)
+def _sub_ibans(text: str, replace: Replace) -> str:
+    return _sub_grouped_ibans(_sub_compact_ibans(text, replace), replace)
+
+
+def _sub_ips(text: str, replace: Replace) -> str:
+    return _sub_ipv4(_sub_ipv6(text, replace), replace)
+
+
+def _masker(substitute: Callable[[str, Replace], str]) -> Callable[[str], str]:
+    return lambda text: substitute(text, _to_mask)
+
+
+_mask_emails = _masker(_sub_emails)
+_mask_jwts = _masker(_sub_jwts)
+_mask_uuids = _masker(_sub_uuids)
+_mask_compact_ibans = _masker(_sub_compact_ibans)
+_mask_grouped_ibans = _masker(_sub_grouped_ibans)
+_mask_ipv6 = _masker(_sub_ipv6)
+_mask_ipv4 = _masker(_sub_ipv4)
+_mask_cards = _masker(_sub_cards)
+
+# The detectors masking rules can name, as substitutions (``privacy.rules``), each with
+# a trigger: a cheap, bounded pattern everything the detector finds contains (13
+# digits in a card, a country and check digits before an IBAN, four numbers of an
+# IPv4 or two colons of an IPv6, the start of a UUID...). Text without it is
+# skipped at once: rules run these over every string of a batch, most of which
+# hold digits but nothing the detector could find. Percent-encoded data is left to
+# the built-in masking (it decodes words first).
+DETECTOR_SUBSTITUTIONS: dict[str, tuple[Callable[[str, Replace], str], re.Pattern[str]]] = {
+    "email": (_sub_emails, re.compile(r"@|%40")),
+    "card": (_sub_cards, re.compile(r"[0-9](?:[ .-]?[0-9]){12}")),
+    "iban": (_sub_ibans, re.compile(r"[A-Za-z]{2}[0-9]{2}")),
+    "ip": (
+        _sub_ips,
+        re.compile(r"[0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]|:[0-9A-Fa-f]{0,4}:"),
+    ),
+    "uuid": (_sub_uuids, re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-")),
+    "jwt": (_sub_jwts, re.compile(r"eyJ")),
+}
 
 
 Step = Callable[[str], str]

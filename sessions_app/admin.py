@@ -34,19 +34,22 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from access.throttling import search_throttled
 from fieldsets.registry import ACTION, SESSION, Field, RecordType
 from permissions.audit import Actor
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
+from privacy.defaults import PRIVACY_SETTINGS
 from sessions_app import admin_search
-from sessions_app.applications import PRIVACY_SETTING_FIELDS, application_configure
+from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.queries import SessionQuery, check_hidden_names, parameter_name
 from sessions_app.reads import Masked, Reader, row_of
 from sessions_app.user_tags import CustomerSearch, customer_search
+
+OVERRIDE_FIELDS = tuple(setting.override_field for setting in PRIVACY_SETTINGS)
 
 
 def request_reader(request: HttpRequest) -> Reader:
@@ -62,14 +65,30 @@ def request_policy(request: HttpRequest) -> FieldsetPolicy:
 class ApplicationAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "ip_masking", "user_tag_storage", "retention_days")
     search_fields = ("slug", "name")
-    readonly_fields = ("slug", "created_at")
+    readonly_fields = ("slug", "created_at", "effective_settings")
     fieldsets = (
         (None, {"fields": ("slug", "name", "created_at")}),
         (
-            "Privacy settings (apply to data ingested after a change)",
-            {"fields": PRIVACY_SETTING_FIELDS},
+            "Privacy settings: overrides of the environment defaults (empty: inherited). "
+            "They apply to data ingested after a change; `manage.py remask` (or Jobs) "
+            "applies them to stored data",
+            {"fields": (*OVERRIDE_FIELDS, "effective_settings")},
         ),
     )
+
+    @admin.display(description="Effective settings")
+    def effective_settings(self, obj: Application) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (name, _setting_text(value), source)
+                for name, value, source in obj.effective_settings()
+            ),
+        )
+        return format_html(
+            "<table><tr><th>setting</th><th>value</th><th>from</th></tr>{}</table>", rows
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -97,15 +116,26 @@ class ApplicationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Application, form: ModelForm, change: bool
     ) -> None:
         changed = set(form.changed_data)
-        others = [name for name in changed if name not in PRIVACY_SETTING_FIELDS]
+        others = [name for name in changed if name not in OVERRIDE_FIELDS]
         if others:
             obj.save(update_fields=others)
-        settings = {name: form.cleaned_data[name] for name in PRIVACY_SETTING_FIELDS}
         application_configure(
             application=obj,
             actor=Actor.of(request),
-            **{name: value for name, value in settings.items() if name in changed},
+            **{
+                setting.name: form.cleaned_data[setting.override_field]
+                for setting in PRIVACY_SETTINGS
+                if setting.override_field in changed
+            },
         )
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(value) or "(none)"
+    return str(value) if value != "" else "(none)"
 
 
 # --- masked values for the columns ------------------------------------------------

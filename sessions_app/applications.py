@@ -6,20 +6,17 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from permissions.audit import Actor, audit_settings_change
+from privacy.defaults import PRIVACY_SETTINGS, SETTINGS_BY_NAME
 from sessions_app.models import Application
 
 INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
-PRIVACY_SETTING_FIELDS = (
-    "ip_masking",
-    "mask_personal_data_in_uris",
-    "do_not_track",
-    "allowed_properties",
-    "user_tag_storage",
-    "retention_days",
-)
+PRIVACY_SETTING_FIELDS = tuple(setting.name for setting in PRIVACY_SETTINGS)
+# Passed as a setting's value: drop the application's override, inherit the default.
+INHERIT = None
 
 
 class ApplicationExists(Exception):
@@ -40,12 +37,27 @@ def _check_setting_names(privacy_settings: dict[str, Any]) -> None:
         raise ValueError(f"unknown privacy settings: {', '.join(sorted(unknown))}")
 
 
+def _full_clean(application: Application) -> None:
+    """``full_clean``, with errors named by setting (``retention_days``), not by column."""
+    columns = {setting.override_field: setting.name for setting in PRIVACY_SETTINGS}
+    try:
+        application.full_clean()
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        raise ValidationError(
+            {columns.get(name, name): errors for name, errors in error.error_dict.items()}
+        ) from None
+
+
 @transaction.atomic
 def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tuple[Application, str]:
     """Create an application; returns it with its ingest token, which is not stored.
 
-    Raises ``ApplicationExists`` for a taken slug and ``ValidationError`` for
-    invalid settings, before anything is written.
+    It starts from the environment defaults: each setting given here becomes an
+    override, every other one is inherited (``privacy.defaults``). Raises
+    ``ApplicationExists`` for a taken slug and ``ValidationError`` for invalid
+    settings, before anything is written.
     """
     _check_setting_names(privacy_settings)
     if Application.objects.filter(slug=slug).exists():
@@ -54,7 +66,7 @@ def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tupl
     application = Application(
         slug=slug, name=name, ingest_token_hash=hash_ingest_token(token), **privacy_settings
     )
-    application.full_clean()
+    _full_clean(application)
     application.save()
     return application, token
 
@@ -63,32 +75,36 @@ def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tupl
 def application_configure(
     *, application: Application, actor: Actor, **privacy_settings: Any
 ) -> Application:
-    """Change privacy settings, audited with the values before and after.
+    """Change privacy settings, audited with the overrides before and after.
 
-    The one way settings change (admin and ``configure_application``). Applies
-    to data ingested from now on, not retroactively. The old values are read
-    from the locked row, not from ``application`` (the admin's form has already
-    written the new ones onto it). Settings given with their current value are
-    no change: nothing is written or audited for them.
+    The one way settings change (admin and ``configure_application``). A value
+    sets the application's override; ``INHERIT`` (``None``) drops it, so the
+    environment default applies again. Applies to data ingested from now on
+    (``manage.py remask`` applies settings to stored data). The old values are
+    read from the locked row, not from ``application`` (the admin's form has
+    already written the new ones onto it). Settings given with their current
+    override are no change: nothing is written or audited for them. In the
+    audit record a ``null`` means "inherited".
     """
     _check_setting_names(privacy_settings)
     stored = Application.objects.select_for_update().get(pk=application.pk)
-    before = {name: getattr(stored, name) for name in privacy_settings}
-    for field_name, value in privacy_settings.items():
-        setattr(stored, field_name, value)
-    stored.full_clean()
-    after = {name: getattr(stored, name) for name in privacy_settings}
+    fields = {name: SETTINGS_BY_NAME[name].override_field for name in privacy_settings}
+    before = {name: getattr(stored, fields[name]) for name in privacy_settings}
+    for name, value in privacy_settings.items():
+        setattr(stored, fields[name], list(value) if isinstance(value, tuple) else value)
+    _full_clean(stored)
+    after = {name: getattr(stored, fields[name]) for name in privacy_settings}
     changed = [name for name in privacy_settings if before[name] != after[name]]
     if changed:
-        stored.save(update_fields=changed)
+        stored.save(update_fields=[fields[name] for name in changed])
         audit_settings_change(
             actor=actor,
             application=stored.slug,
             before={name: before[name] for name in changed},
             after={name: after[name] for name in changed},
         )
-    for field_name, value in after.items():
-        setattr(application, field_name, value)
+    for name, value in after.items():
+        setattr(application, fields[name], value)
     return application
 
 

@@ -11,17 +11,27 @@ blind index and ``user_id`` are kept in every mode so search and grouping work.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from privacy.defaults import (
+    APPLICATION,
+    ENVIRONMENT,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    PRIVACY_SETTINGS,
+    SETTINGS_BY_NAME,
+)
 from privacy.do_not_track import DoNotTrack
 from privacy.ip import IpMasking
+from privacy.phones import is_region
 from privacy.user_tags import UserTagStorage
 
-MIN_RETENTION_DAYS = 1
-MAX_RETENTION_DAYS = 3657
+__all__ = ["MAX_RETENTION_DAYS", "MIN_RETENTION_DAYS"]
 
 
 def validate_property_names(value: object) -> None:
@@ -32,8 +42,40 @@ def validate_property_names(value: object) -> None:
         raise ValidationError("Property names must be distinct.")
 
 
+def validate_phone_region(value: object) -> None:
+    if not isinstance(value, str) or (value and not is_region(value)):
+        raise ValidationError("Enter a two-letter region code (e.g. AT), or leave it empty.")
+
+
+def _effective(name: str) -> property:
+    """The setting's effective value: the application's override, else the environment's."""
+    setting = SETTINGS_BY_NAME[name]
+
+    def get(self: Application) -> Any:
+        value = getattr(self, setting.override_field)
+        if value is None:
+            value = settings.RUMVAULT_PRIVACY_DEFAULTS[name]
+        # A fresh list each time: callers must not edit the default in place.
+        return list(value) if isinstance(value, list | tuple) else value
+
+    def set_(self: Application, value: Any) -> None:
+        setattr(self, setting.override_field, list(value) if isinstance(value, tuple) else value)
+
+    return property(get, set_, doc=f"Effective {name}: {setting.help}.")
+
+
+_INHERITED = " Empty: the environment default (RUMVAULT_DEFAULT_{})."
+
+
 class Application(models.Model):
-    """A monitored frontend, with its own ingest token and privacy settings."""
+    """A monitored frontend, with its own ingest token and privacy settings.
+
+    Privacy settings are layered (``privacy.defaults``): each ``<name>_override``
+    column is ``NULL`` while the application inherits the environment default,
+    and the property ``<name>`` answers the effective value, so every reader
+    (ingest, retention, the admin) asks ``application.ip_masking`` and gets
+    what applies. ``setting_source(name)`` says where it comes from.
+    """
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -42,47 +84,108 @@ class Application(models.Model):
     ingest_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Privacy settings; defaults as in docs/privacy-model.md ("Ingest"). Not retroactive.
-    ip_masking = models.CharField(max_length=16, choices=IpMasking.choices(), default=IpMasking.ALL)
-    mask_personal_data_in_uris = models.BooleanField(default=True)
-    do_not_track = models.CharField(
-        max_length=16, choices=DoNotTrack.choices(), default=DoNotTrack.ANONYMOUS
+    # Privacy settings: overrides of the environment defaults (docs/privacy-model.md,
+    # "Layered settings"). Not retroactive: `manage.py remask` applies them to stored data.
+    ip_masking_override = models.CharField(
+        "IP masking",
+        max_length=16,
+        choices=IpMasking.choices(),
+        null=True,
+        blank=True,
+        help_text=_INHERITED.format("IP_MASKING"),
     )
-    allowed_properties = models.JSONField(
-        default=list, blank=True, validators=[validate_property_names]
+    mask_personal_data_in_uris_override = models.BooleanField(
+        "mask personal data in URIs",
+        null=True,
+        blank=True,
+        help_text=_INHERITED.format("URI_MASKING"),
     )
-    user_tag_storage = models.CharField(
-        max_length=16, choices=UserTagStorage.choices(), default=UserTagStorage.RAW
+    do_not_track_override = models.CharField(
+        "Do-Not-Track",
+        max_length=16,
+        choices=DoNotTrack.choices(),
+        null=True,
+        blank=True,
+        help_text=_INHERITED.format("DO_NOT_TRACK"),
     )
-    retention_days = models.PositiveSmallIntegerField(
-        default=35,
+    allowed_properties_override = models.JSONField(
+        "allowed properties",
+        null=True,
+        blank=True,
+        validators=[validate_property_names],
+        help_text='A JSON list of keys, e.g. ["loyalty_tier"].'
+        + _INHERITED.format("ALLOWED_PROPERTIES"),
+    )
+    user_tag_storage_override = models.CharField(
+        "user-tag storage",
+        max_length=16,
+        choices=UserTagStorage.choices(),
+        null=True,
+        blank=True,
+        help_text=_INHERITED.format("USER_TAG_STORAGE"),
+    )
+    retention_days_override = models.PositiveSmallIntegerField(
+        "retention (days)",
+        null=True,
+        blank=True,
         validators=[MinValueValidator(MIN_RETENTION_DAYS), MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text=_INHERITED.format("RETENTION_DAYS"),
     )
+    phone_region_override = models.CharField(
+        "phone region", max_length=2, null=True, blank=True, validators=[validate_phone_region],
+        help_text="Region of national phone numbers for the phone detector (e.g. AT)."
+        + _INHERITED.format("PHONE_REGION"),
+    )  # fmt: skip
+
+    ip_masking = _effective("ip_masking")
+    mask_personal_data_in_uris = _effective("mask_personal_data_in_uris")
+    do_not_track = _effective("do_not_track")
+    allowed_properties = _effective("allowed_properties")
+    user_tag_storage = _effective("user_tag_storage")
+    retention_days = _effective("retention_days")
+    phone_region = _effective("phone_region")
 
     class Meta:
         ordering = ["slug"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(retention_days__gte=MIN_RETENTION_DAYS)
-                & models.Q(retention_days__lte=MAX_RETENTION_DAYS),
+                condition=models.Q(retention_days_override__isnull=True)
+                | (
+                    models.Q(retention_days_override__gte=MIN_RETENTION_DAYS)
+                    & models.Q(retention_days_override__lte=MAX_RETENTION_DAYS)
+                ),
                 name="application_retention_days_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(ip_masking__in=IpMasking.values()),
+                condition=models.Q(ip_masking_override__isnull=True)
+                | models.Q(ip_masking_override__in=IpMasking.values()),
                 name="application_ip_masking_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(do_not_track__in=DoNotTrack.values()),
+                condition=models.Q(do_not_track_override__isnull=True)
+                | models.Q(do_not_track_override__in=DoNotTrack.values()),
                 name="application_do_not_track_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(user_tag_storage__in=UserTagStorage.values()),
+                condition=models.Q(user_tag_storage_override__isnull=True)
+                | models.Q(user_tag_storage_override__in=UserTagStorage.values()),
                 name="application_user_tag_storage_valid",
             ),
         ]
 
     def __str__(self) -> str:
         return self.slug
+
+    def setting_source(self, name: str) -> str:
+        """``"application"`` when it overrides setting ``name``, else ``"environment"``."""
+        overridden = getattr(self, SETTINGS_BY_NAME[name].override_field) is not None
+        return APPLICATION if overridden else ENVIRONMENT
+
+    def effective_settings(self) -> list[tuple[str, Any, str]]:
+        """Every privacy setting as (name, effective value, source), in declaration order."""
+        return [
+            (s.name, getattr(self, s.name), self.setting_source(s.name)) for s in PRIVACY_SETTINGS
+        ]
 
 
 class UserSession(models.Model):
@@ -118,6 +221,10 @@ class UserSession(models.Model):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
     do_not_track = models.BooleanField(default=False)
+    # The mask_personal_data_in_uris under which every string of the session and
+    # its actions was masked (null: unknown or mixed). Re-masking skips the
+    # built-in masking where it equals the current setting (masking_rules.remask).
+    masked_personal = models.BooleanField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,7 +21,7 @@ def sessions_purge_expired(*, now: datetime | None = None, dry_run: bool = False
     """Delete (or, with ``dry_run``, count) expired sessions; returns counts per application."""
     now = now or timezone.now()
     purged: dict[str, int] = {}
-    for application in Application.objects.only("id", "slug", "retention_days"):
+    for application in Application.objects.only("id", "slug", "retention_days_override"):
         cutoff = now - timedelta(days=application.retention_days)
         expired = UserSession.objects.filter(application=application, started_at__lt=cutoff)
         if dry_run:

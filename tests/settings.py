@@ -21,5 +21,7 @@ for _variable in (
     "RUMVAULT_RATE_LOGIN_ADDRESS",
 ):
     os.environ.setdefault(_variable, "1000000/s")
+# Background jobs run inside the call that starts them: no worker needed.
+os.environ.setdefault("RUMVAULT_JOBS_SYNC", "true")
 
 from config.settings import *  # noqa: E402, F403

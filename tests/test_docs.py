@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BEACON_FORMAT = ROOT / "docs/beacon-format.md"
 # Where a reader or a maintainer follows a reference to another document.
 DOCUMENTED_TREES = ("README.md", "docs", "bench", "config", "dashboard", "fieldsets",
-                    "permissions", "privacy", "sessions_app", "tests", "Makefile",
-                    "pyproject.toml", ".ci")  # fmt: skip
+                    "permissions", "privacy", "sessions_app", "masking_rules", "jobs", "tests",
+                    "Makefile", "pyproject.toml", ".ci")  # fmt: skip
 TEXT_SUFFIXES = {".md", ".py", ".txt", ".toml", ".html", ".sh", ""}
 DOCUMENT_REFERENCE = re.compile(r"[\w./-]*\w\.md\b")
 
@@ -74,3 +74,11 @@ def test_beacon_format_lists_every_action_type_and_product_event() -> None:
 
     for value in (*validation.ACTION_TYPES, *validation.PRODUCT_EVENTS):
         assert f"`{value}`" in text
+
+
+def test_the_readme_documents_every_privacy_default() -> None:
+    from privacy.defaults import PRIVACY_SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for setting in PRIVACY_SETTINGS:
+        assert f"| `{setting.variable}` |" in readme

@@ -1,4 +1,8 @@
-"""At-ingest masking of one batch, per the application's privacy settings.
+"""At-ingest masking of one batch, per the application's masking rules and privacy settings.
+
+First the masking rules (``masking_rules.engine``: the environment's, then the
+application's) rewrite the client strings they select; then everything below
+runs on what they left, so no rule can lower the built-in masking.
 
 Every string a client sends passes the detectors here, keys included, at any
 depth; the detectors themselves are pure functions in ``privacy``. What the
@@ -33,9 +37,11 @@ batch: the memo dies with the request and keeps no personal data around.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
 
+from masking_rules.engine import BatchRules, OnChange, ruleset_for
 from privacy.credentials import is_credential_name
 from privacy.detectors import mask_text
 from privacy.headers import clean_headers
@@ -55,9 +61,18 @@ from sessions_app.models import Application, UserAction
 
 
 class BatchMasker:
-    def __init__(self, application: Application) -> None:
+    def __init__(
+        self,
+        application: Application,
+        *,
+        rules: BatchRules | None = None,
+        on_rule_change: OnChange | None = None,
+    ) -> None:
         self.personal = application.mask_personal_data_in_uris
         self.application = application
+        # The rules as stored now (one query), unless given (a preview of proposed rules).
+        self.rules = rules if rules is not None else ruleset_for(application).batch()
+        self.on_rule_change = on_rule_change
         self._uris: dict[str, str] = {}
         self._texts: dict[str, str] = {}
         self._credential_names: dict[str, bool] = {}
@@ -100,6 +115,7 @@ class BatchMasker:
 
     def session(self, clean: CleanSession, *, session_id: str) -> CleanSession:
         """``clean`` with its client strings masked; actions are masked by ``action``."""
+        clean = self.rules.session(clean, self.on_rule_change)
         properties = filter_properties(
             clean.properties, allowed=self.application.allowed_properties
         )
@@ -115,7 +131,12 @@ class BatchMasker:
         )
 
     def action(self, action: CleanAction) -> UserAction:
-        return UserAction(
+        return UserAction(**self.action_values(action))
+
+    def action_values(self, action: CleanAction) -> dict[str, Any]:
+        """The masked action as column values (re-masking stored rows uses them directly)."""
+        action = self.rules.action(action, self.on_rule_change)
+        return dict(
             seq=action.seq,
             type=action.type,
             # A mask can be longer than what it replaced; the column is not.

@@ -155,6 +155,7 @@ def new_session(
         device=clean.device,
         properties=clean.properties,
         do_not_track=clean.do_not_track,
+        masked_personal=application.mask_personal_data_in_uris,
         revenue=Decimal(0),
         **_tag_columns(private["tag"], application=application),
     )
@@ -202,6 +203,8 @@ def merge_into(
     }
     _merge_times(session, clean)
     session.do_not_track = requested
+    if session.masked_personal != application.mask_personal_data_in_uris:
+        session.masked_personal = None  # strings masked under two settings
     _apply_counters(session, actions)
 
 

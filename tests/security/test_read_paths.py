@@ -334,17 +334,8 @@ def test_item15_get_on_the_search_is_a_400_pointing_to_post_as_documented(
 
 
 def _settings_form(application: Application, **changes: Any) -> dict[str, Any]:
-    values = {
-        "name": application.name,
-        "ip_masking": application.ip_masking,
-        "mask_personal_data_in_uris": "on" if application.mask_personal_data_in_uris else "",
-        "do_not_track": application.do_not_track,
-        "allowed_properties": json.dumps(application.allowed_properties),
-        "user_tag_storage": application.user_tag_storage,
-        "retention_days": application.retention_days,
-        **changes,
-    }
-    return {name: value for name, value in values.items() if value != ""}
+    # The admin edits overrides of the environment defaults: empty is "inherited".
+    return {"name": application.name, **{f"{name}_override": v for name, v in changes.items()}}
 
 
 def test_item15_privacy_settings_change_only_on_readable_applications_and_is_audited(
@@ -374,7 +365,8 @@ def test_item15_privacy_settings_change_only_on_readable_applications_and_is_aud
     record = AuditRecord.objects.get(kind=AuditKind.SETTINGS_CHANGE)
     assert record.username == "operator"
     assert record.applications == ["shop"]
-    assert record.changes == {"before": {"ip_masking": "all"}, "after": {"ip_masking": "off"}}
+    # null: the application inherited the environment default before.
+    assert record.changes == {"before": {"ip_masking": None}, "after": {"ip_masking": "off"}}
 
 
 def test_item15_the_configure_command_audits_settings_changes_too(shops: Shops) -> None:
@@ -383,7 +375,7 @@ def test_item15_the_configure_command_audits_settings_changes_too(shops: Shops) 
     record = AuditRecord.objects.get(kind=AuditKind.SETTINGS_CHANGE)
     assert record.method == "COMMAND"
     assert record.applications == ["shop"]
-    assert record.changes == {"before": {"retention_days": 35}, "after": {"retention_days": 90}}
+    assert record.changes == {"before": {"retention_days": None}, "after": {"retention_days": 90}}
     assert (
         shops.api(User.objects.create_superuser("root"))
         .get("/api/v1/audit/")

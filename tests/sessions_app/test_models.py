@@ -35,7 +35,7 @@ def test_retention_days_outside_1_to_3657_is_invalid(application: Application, d
     application.retention_days = days
     with pytest.raises(ValidationError) as error:
         application.full_clean()
-    assert "retention_days" in error.value.message_dict
+    assert "retention_days_override" in error.value.message_dict
 
 
 @pytest.mark.parametrize("days", [1, 3657])
@@ -48,7 +48,7 @@ def test_database_refuses_retention_outside_range_even_without_validation(
     application: Application,
 ) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        Application.objects.filter(pk=application.pk).update(retention_days=4000)
+        Application.objects.filter(pk=application.pk).update(retention_days_override=4000)
 
 
 @pytest.mark.parametrize(
@@ -68,12 +68,12 @@ def test_invalid_privacy_setting_is_refused(
     setattr(application, field, value)
     with pytest.raises(ValidationError) as error:
         application.full_clean()
-    assert field in error.value.message_dict
+    assert f"{field}_override" in error.value.message_dict
 
 
 def test_database_refuses_unknown_ip_masking_mode(application: Application) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        Application.objects.filter(pk=application.pk).update(ip_masking="some")
+        Application.objects.filter(pk=application.pk).update(ip_masking_override="some")
 
 
 def test_session_id_is_unique_per_application(application: Application) -> None:

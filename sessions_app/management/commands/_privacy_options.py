@@ -1,7 +1,12 @@
-"""The SETTINGS options shared by create_application and configure_application."""
+"""The SETTINGS options shared by create_application and configure_application.
+
+Every option also takes ``inherit``: drop the application's override, so the
+environment default (``RUMVAULT_DEFAULT_<NAME>``, ``privacy.defaults``) applies.
+"""
 
 from __future__ import annotations
 
+import argparse
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -10,37 +15,71 @@ from django.core.exceptions import ValidationError
 from privacy.do_not_track import DoNotTrack
 from privacy.ip import IpMasking
 from privacy.user_tags import UserTagStorage
+from sessions_app.applications import INHERIT
+from sessions_app.models import Application
+
+INHERIT_WORD = "inherit"
+
+
+def _days(text: str) -> int | str:
+    if text == INHERIT_WORD:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a whole number of days or 'inherit'") from None
 
 
 def add_privacy_arguments(parser: ArgumentParser) -> None:
-    parser.add_argument("--ip-masking", choices=IpMasking.values())
-    parser.add_argument("--user-tag-storage", choices=UserTagStorage.values())
-    parser.add_argument("--do-not-track", choices=DoNotTrack.values())
+    parser.add_argument("--ip-masking", choices=[*IpMasking.values(), INHERIT_WORD])
+    parser.add_argument("--user-tag-storage", choices=[*UserTagStorage.values(), INHERIT_WORD])
+    parser.add_argument("--do-not-track", choices=[*DoNotTrack.values(), INHERIT_WORD])
     parser.add_argument(
-        "--allowed-properties", metavar="KEY,KEY", help="session property keys to keep"
+        "--allowed-properties",
+        metavar="KEY,KEY",
+        help="session property keys to keep (or 'inherit')",
     )
-    parser.add_argument("--uri-masking", choices=["on", "off"])
-    parser.add_argument("--retention-days", type=int, metavar="N")
+    parser.add_argument("--uri-masking", choices=["on", "off", INHERIT_WORD])
+    parser.add_argument("--retention-days", type=_days, metavar="N")
+    parser.add_argument(
+        "--phone-region", metavar="CC", help="region of national phone numbers, e.g. AT"
+    )
 
 
 def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]:
-    """Only the options that were given, as model field values."""
+    """Only the options that were given, as setting values (``INHERIT`` for 'inherit')."""
     options = vars(options) if isinstance(options, Namespace) else options
     settings: dict[str, Any] = {}
-    for option, field_name in (
-        ("ip_masking", "ip_masking"),
-        ("user_tag_storage", "user_tag_storage"),
-        ("do_not_track", "do_not_track"),
-        ("retention_days", "retention_days"),
-    ):
+    for option in ("ip_masking", "user_tag_storage", "do_not_track", "retention_days"):
         if options.get(option) is not None:
-            settings[field_name] = options[option]
+            settings[option] = options[option]
     if options.get("uri_masking") is not None:
         settings["mask_personal_data_in_uris"] = options["uri_masking"] == "on"
+        if options["uri_masking"] == INHERIT_WORD:
+            settings["mask_personal_data_in_uris"] = INHERIT
     if options.get("allowed_properties") is not None:
         keys = [key.strip() for key in options["allowed_properties"].split(",")]
         settings["allowed_properties"] = [key for key in keys if key]
-    return settings
+    if options.get("phone_region") is not None:
+        settings["phone_region"] = options["phone_region"].strip().upper()
+    return {
+        name: INHERIT if value == INHERIT_WORD or value == [INHERIT_WORD] else value
+        for name, value in settings.items()
+    }
+
+
+def describe_settings(application: Application) -> list[str]:
+    """One line per privacy setting: its effective value and where it comes from."""
+    lines = []
+    for name, value, source in application.effective_settings():
+        if isinstance(value, bool):
+            text = "on" if value else "off"
+        elif isinstance(value, list):
+            text = ",".join(value) or "(none)"
+        else:
+            text = str(value) if value != "" else "(none)"
+        lines.append(f"  {name:<28} {text:<24} ({source})")
+    return lines
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sessions_app.applications import ApplicationExists, application_create
 from sessions_app.management.commands._privacy_options import (
     add_privacy_arguments,
+    describe_settings,
     describe_validation_error,
     privacy_settings_from,
 )
@@ -31,5 +32,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(describe_validation_error(error)) from None
         self.stdout.write(f"Created application '{application.slug}'.")
+        self.stdout.write("Privacy settings (value, from):")
+        self.stdout.write("\n".join(describe_settings(application)))
         self.stdout.write("Ingest token (shown only this once; store it now):")
         self.stdout.write(token)
