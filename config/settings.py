@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "permissions",
     "dashboard",
     "access",
+    "logs",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
