@@ -138,4 +138,15 @@ class BatchMasker:
             product_currency=action.product_currency,
             product_quantity=action.product_quantity,
             product_event=action.product_event,
+            trace_id=self.hex_id(action.trace_id),
         )
+
+    def hex_id(self, value: str | None) -> str | None:
+        """A trace or span id, kept only if no detector finds anything in it.
+
+        Ids are random hex; the rare one that holds a Luhn-valid digit run is
+        dropped rather than stored half masked (it could no longer link anything).
+        """
+        if value is None or self.text(value) != value:
+            return None
+        return value
