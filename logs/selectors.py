@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from fieldsets.registry import LOG
@@ -41,7 +41,9 @@ def with_session(records: QuerySet[LogRecord]) -> QuerySet[LogRecord]:
         .order_by("session_id")
         .values("session_id")[:1]
     )
-    return records.annotate(session_pk=Coalesce(Subquery(by_ref), Subquery(by_trace)))
+    return records.annotate(
+        session_pk=Coalesce(Subquery(by_ref), Subquery(by_trace), output_field=BigIntegerField())
+    )
 
 
 def _linked_to(session: dict[str, Any]) -> Q:
