@@ -60,7 +60,10 @@ def parse_log_query(params: Mapping[str, Any], *, policy: FieldsetPolicy) -> Log
     for name in params:
         # "body", "attributes__order_id": the log record's fields, by their registry paths.
         for path in fields_referenced_by(LOG.prefix + name):
-            policy.check_lookup(path, scope)
+            # The bare "logs" is what an unknown name resolves to; the scope already
+            # left out applications hiding the collection.
+            if path != LOG.collection_path:
+                policy.check_lookup(path, scope)
         # A filter reading a hidden field under another name (severity: severity_number).
         reads = LOG_FILTER_FIELDS.get(name)
         if reads is not None:

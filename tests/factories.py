@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from logs.models import LogRecord
 from privacy.user_tags import UserTagStorage
 from sessions_app import user_tags
 from sessions_app.applications import application_create
@@ -75,3 +76,19 @@ def stored_session(
         UserSession.objects.filter(pk=session.pk).update(action_count=actions)
         session.refresh_from_db()
     return session
+
+
+def stored_log(application: Application, **fields: Any) -> LogRecord:
+    """A log record as ingest stores it (already masked; ``session_ref`` links it)."""
+    number = next(_session_numbers)
+    values: dict[str, Any] = {
+        "time": BASE_TIME + timedelta(minutes=number, seconds=30),
+        "severity_number": 17,
+        "severity_text": "ERROR",
+        "body": f"Payment gateway timeout #{number}",
+        "service_name": "checkout",
+        "host_name": "web-1",
+        "attributes": {"order_id": f"A-{number:06d}"},
+        **fields,
+    }
+    return LogRecord.objects.create(application=application, **values)
