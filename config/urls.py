@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
-from logs.ingest.views import LogIngestView, OtlpLogsView
+from logs.ingest.views import AgentConfigView, LogIngestView, OtlpLogsView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
@@ -16,6 +16,7 @@ urlpatterns = [
     # OTLP/HTTP's own path for logs (no trailing slash: exporters append "v1/logs").
     path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
     path("api/v1/ingest/logs/", LogIngestView.as_view(), name="ingest-logs"),
+    path("api/v1/ingest/logs/config/", AgentConfigView.as_view(), name="ingest-logs-config"),
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
     path("api/v1/", include("sessions_app.api.urls")),
     path("dashboard/", include("dashboard.urls")),

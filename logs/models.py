@@ -17,6 +17,10 @@ index, ready to be partitioned by month like the actions (see
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from sessions_app.models import Application
@@ -95,3 +99,100 @@ class LogRecord(models.Model):
     def __str__(self) -> str:
         # Only the primary key: every other field can be put into a fieldset.
         return f"Log record {self.pk}"
+
+
+# --- capture rules: masking in the log agent, before a record leaves the shop's process ----
+
+# What a capture rule may select: the body, or attributes / resource attributes by key
+# (a glob: "logs.attributes.*", "logs.attributes.customer_*").
+CAPTURE_SELECTOR = r"^logs\.(body|attributes\.[^\s]{1,100}|resource\.[^\s]{1,100})$"
+
+
+class RuleLevel(models.TextChoices):
+    """Where a capture rule applies; the agent resolves environment, then host group, then host."""
+
+    ENVIRONMENT = "environment", "Environment (every host)"
+    HOST_GROUP = "host_group", "Host group"
+    HOST = "host", "Host"
+
+
+class CaptureDetector(models.TextChoices):
+    EMAIL = "email", "Email address"
+    CARD = "card", "Payment card number (Luhn-valid)"
+    IBAN = "iban", "IBAN (mod-97-valid)"
+    IP = "ip", "IP address"
+    UUID = "uuid", "UUID"
+    JWT = "jwt", "JSON Web Token"
+
+
+class CaptureMethod(models.TextChoices):
+    MASK = "mask", "Mask (<masked>)"
+    REPLACE = "replace", "Replace with a fixed text"
+    REMOVE = "remove", "Remove the value"
+
+
+class CaptureRule(models.Model):
+    """One masking rule the log agent applies at capture (``GET /api/v1/ingest/logs/config/``).
+
+    Rules apply on top of the built-in detectors, which the agent always runs
+    (and ingest runs again). A rule at a more specific level with the same
+    ``name`` replaces the broader one.
+    """
+
+    name = models.SlugField(max_length=80)
+    level = models.CharField(max_length=16, choices=RuleLevel, default=RuleLevel.ENVIRONMENT)
+    # The host group's or host's name; empty for the environment.
+    target = models.CharField(max_length=200, blank=True, default="")
+    # None: every application.
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="capture_rules"
+    )
+    order = models.PositiveIntegerField(default=100)
+    selector = models.CharField(
+        max_length=120,
+        validators=[
+            RegexValidator(CAPTURE_SELECTOR, "logs.body, logs.attributes.<key> or logs.resource.<key>")
+        ],
+        help_text="logs.body, logs.attributes.<key> or logs.resource.<key>; * matches any text.",
+    )
+    detector = models.CharField(max_length=16, choices=CaptureDetector, blank=True, default="")
+    pattern = models.CharField(
+        max_length=500, blank=True, default="", help_text="A regular expression (no backreferences)."
+    )
+    method = models.CharField(max_length=16, choices=CaptureMethod, default=CaptureMethod.MASK)
+    replacement = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(detector="") & ~models.Q(pattern=""))
+                | (~models.Q(detector="") & models.Q(pattern="")),
+                name="capture_rule_detector_xor_pattern",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level=RuleLevel.ENVIRONMENT, target="")
+                | (~models.Q(level=RuleLevel.ENVIRONMENT) & ~models.Q(target="")),
+                name="capture_rule_target_by_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if bool(self.detector) == bool(self.pattern):
+            raise ValidationError("Give exactly one of detector and pattern.")
+        if (self.level == RuleLevel.ENVIRONMENT) != (self.target == ""):
+            raise ValidationError({"target": "Name the host group or host (not for environment)."})
+        if self.pattern:
+            try:
+                compiled = re.compile(self.pattern)
+            except re.error:
+                raise ValidationError({"pattern": "Not a valid regular expression."}) from None
+            if compiled.groups and re.search(r"\\[1-9]|\(\?P=", self.pattern):
+                raise ValidationError({"pattern": "Backreferences are not allowed."})
+            if compiled.search("") is not None:
+                raise ValidationError({"pattern": "The pattern must not match empty text."})
+        if self.method == CaptureMethod.REPLACE and not self.replacement:
+            raise ValidationError({"replacement": "Give the text to replace with."})

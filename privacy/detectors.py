@@ -23,8 +23,9 @@ from urllib.parse import unquote
 
 import regex
 
-from privacy.normalise import normalise_text
-from privacy.stable import until_stable
+# Relative: the log agent (agents/python) ships this module inside its own package.
+from .normalise import normalise_text
+from .stable import until_stable
 
 MASK = "<masked>"
 
@@ -387,5 +388,28 @@ def mask_text(text: str, *, personal: bool = True) -> str:
     if trigger.search(candidate) is None:
         return text
     steps = _ALL_DETECTORS if personal else _CARDS_AND_CREDENTIALS
+    masked = until_stable(lambda value: _mask_once(steps, value), candidate)
+    return text if masked == candidate else masked
+
+
+# Each detector by the name masking rules give it (the log agent's capture rules).
+NAMED_DETECTORS: dict[str, tuple[Step, ...]] = {
+    "email": (_mask_emails,),
+    "card": (_mask_cards,),
+    "iban": (_mask_compact_ibans, _mask_grouped_ibans),
+    "ip": (_mask_ipv6, _mask_ipv4),
+    "uuid": (_mask_uuids,),
+    "jwt": (_mask_jwts,),
+}
+
+
+def mask_with(name: str, text: str) -> str:
+    """``text`` with what the detector called ``name`` finds replaced by ``MASK``.
+
+    Like ``mask_text`` (normalised first, escapes decoded, repeated until
+    stable), for one detector of ``NAMED_DETECTORS``.
+    """
+    steps = NAMED_DETECTORS[name]
+    candidate = normalise_text(text)
     masked = until_stable(lambda value: _mask_once(steps, value), candidate)
     return text if masked == candidate else masked

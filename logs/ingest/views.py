@@ -37,7 +37,8 @@ from config.middleware import RETRY_AFTER_SECONDS, is_database_unavailable
 from logs.ingest import otlp, schema
 from logs.ingest.body import BodyRefused, read_body
 from logs.ingest.records import LogsInvalid, log_limits
-from logs.ingest.validation import validate_log_batch
+from logs.capture import agent_configuration
+from logs.ingest.validation import NAME_MAX_LENGTH, validate_log_batch
 from logs.services import log_ingest
 from sessions_app.ingest import schema as session_schema
 from sessions_app.ingest.authentication import IngestAuthenticationFailed, authenticate_ingest
@@ -207,3 +208,32 @@ class LogIngestView(APIView):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class AgentConfigView(View):
+    """``GET /api/v1/ingest/logs/config/?host=H&host_group=G``: the log agent's capture rules.
+
+    Authenticated with the ingest token like ingest; ``host`` and
+    ``host_group`` (the agent's own configuration) select their rules.
+    """
+
+    http_method_names = ["get"]
+    PARAMETERS = ("host", "host_group")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        try:
+            application = _application(request)
+        except _Refused as refused:
+            response = error_response(refused.status, refused.message)
+            if refused.retry_after is not None:
+                response["Retry-After"] = str(refused.retry_after)
+            if refused.status == 401:
+                response["WWW-Authenticate"] = "Bearer"
+            return response
+        names = set(request.GET)
+        if names - set(self.PARAMETERS) or any(len(request.GET.getlist(n)) > 1 for n in names):
+            return error_response(400, "Give host and host_group, each at most once.")
+        values = {name: request.GET.get(name, "").strip() for name in self.PARAMETERS}
+        if any(len(value) > NAME_MAX_LENGTH for value in values.values()):
+            return error_response(400, f"host and host_group: at most {NAME_MAX_LENGTH} characters.")
+        return JsonResponse(agent_configuration(application=application, **values))
