@@ -40,7 +40,9 @@ class LogFilterSet(django_filters.FilterSet):
     since = UtcIsoDateTimeFilter(
         field_name="time", lookup_expr="gte", help_text="At or after (ISO 8601)."
     )
-    until = UtcIsoDateTimeFilter(field_name="time", lookup_expr="lt", help_text="Before (ISO 8601).")
+    until = UtcIsoDateTimeFilter(
+        field_name="time", lookup_expr="lt", help_text="Before (ISO 8601)."
+    )
     severity = django_filters.ChoiceFilter(
         field_name="severity_number",
         method="filter_severity",
@@ -114,8 +116,6 @@ class LogFilterSet(django_filters.FilterSet):
 # fieldset can hold it). Derived from the registry: the field stored in the
 # filter's column.
 LOG_FILTER_FIELDS: dict[str, str | None] = {
-    name: next(
-        (LOG.path(f.name) for f in LOG.hideable if f.storage == filter_.field_name), None
-    )
+    name: next((LOG.path(f.name) for f in LOG.hideable if f.storage == filter_.field_name), None)
     for name, filter_ in LogFilterSet.base_filters.items()
 }

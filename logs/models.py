@@ -151,13 +151,18 @@ class CaptureRule(models.Model):
     selector = models.CharField(
         max_length=120,
         validators=[
-            RegexValidator(CAPTURE_SELECTOR, "logs.body, logs.attributes.<key> or logs.resource.<key>")
+            RegexValidator(
+                CAPTURE_SELECTOR, "logs.body, logs.attributes.<key> or logs.resource.<key>"
+            )
         ],
         help_text="logs.body, logs.attributes.<key> or logs.resource.<key>; * matches any text.",
     )
     detector = models.CharField(max_length=16, choices=CaptureDetector, blank=True, default="")
     pattern = models.CharField(
-        max_length=500, blank=True, default="", help_text="A regular expression (no backreferences)."
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="A regular expression (no backreferences).",
     )
     method = models.CharField(max_length=16, choices=CaptureMethod, default=CaptureMethod.MASK)
     replacement = models.CharField(max_length=200, blank=True, default="")

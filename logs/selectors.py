@@ -14,6 +14,7 @@ the same, and nothing has to be rewritten when it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import BigIntegerField, OuterRef, Q, QuerySet, Subquery
@@ -46,7 +47,7 @@ def with_session(records: QuerySet[LogRecord]) -> QuerySet[LogRecord]:
     )
 
 
-def _linked_to(session: dict[str, Any]) -> Q:
+def _linked_to(session: Mapping[str, Any]) -> Q:
     """Log records of ``session`` (a row read through ``session_get``)."""
     traces = UserAction.objects.filter(session_id=session["id"], trace_id__isnull=False).values(
         "trace_id"

@@ -101,7 +101,9 @@ class LogMasker:
             time=incoming.time,
             observed_time=incoming.observed_time,
             severity_number=incoming.severity_number,
-            severity_text=self.name("logs.severity_text", incoming.severity_text, _LEVEL_MAX_LENGTH),
+            severity_text=self.name(
+                "logs.severity_text", incoming.severity_text, _LEVEL_MAX_LENGTH
+            ),
             body=self.body(incoming.body),
             attributes=self.attributes("logs.attributes", incoming.attributes),
             resource=self.attributes("logs.resource", incoming.resource),

@@ -252,7 +252,9 @@ class _Converter:
                 self.error(path, f"must not nest deeper than {MAX_NESTING} levels")
                 return None
             if kind == "array_value":
-                return [self.value(item, path, depth=depth + 1) for item in value.array_value.values]
+                return [
+                    self.value(item, path, depth=depth + 1) for item in value.array_value.values
+                ]
             return self.kvlist(value.kvlist_value.values, path, depth=depth + 1)
         return None
 

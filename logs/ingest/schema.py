@@ -6,38 +6,49 @@ the validator's, checked at import like the session beacon's.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from logs.ingest import validation
 from logs.models import MAX_SEVERITY_NUMBER
 
-_OPTIONAL = {"required": False, "allow_null": True}
+
+class _Optional(TypedDict):
+    required: bool
+    allow_null: bool
+
+
+_OPTIONAL = _Optional(required=False, allow_null=True)
 
 
 class LogInSerializer(serializers.Serializer):
     time = serializers.DateTimeField(help_text="When it happened, with a time zone.")
-    observed_time = serializers.DateTimeField(**_OPTIONAL)  # type: ignore[arg-type]
+    observed_time = serializers.DateTimeField(**_OPTIONAL)
     severity_number = serializers.IntegerField(
         min_value=0,
         max_value=MAX_SEVERITY_NUMBER,
         help_text="OpenTelemetry severity number (9 info, 13 warn, 17 error, 21 fatal).",
-        **_OPTIONAL,  # type: ignore[arg-type]
+        **_OPTIONAL,
     )
-    severity_text = serializers.CharField(max_length=validation.SEVERITY_TEXT_MAX_LENGTH, **_OPTIONAL)  # type: ignore[arg-type]
-    body = serializers.CharField(help_text="The message; masked at ingest.", **_OPTIONAL)  # type: ignore[arg-type]
+    severity_text = serializers.CharField(
+        max_length=validation.SEVERITY_TEXT_MAX_LENGTH, **_OPTIONAL
+    )
+    body = serializers.CharField(help_text="The message; masked at ingest.", **_OPTIONAL)
     attributes = serializers.DictField(
-        help_text="Free-form; credential keys dropped, values and keys masked.", **_OPTIONAL  # type: ignore[arg-type]
+        help_text="Free-form; credential keys dropped, values and keys masked.",
+        **_OPTIONAL,
     )
-    resource = serializers.DictField(help_text="Other resource attributes.", **_OPTIONAL)  # type: ignore[arg-type]
-    service = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)  # type: ignore[arg-type]
-    host = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)  # type: ignore[arg-type]
-    host_group = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)  # type: ignore[arg-type]
-    trace_id = serializers.CharField(min_length=32, max_length=32, **_OPTIONAL)  # type: ignore[arg-type]
-    span_id = serializers.CharField(min_length=16, max_length=16, **_OPTIONAL)  # type: ignore[arg-type]
+    resource = serializers.DictField(help_text="Other resource attributes.", **_OPTIONAL)
+    service = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)
+    host = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)
+    host_group = serializers.CharField(max_length=validation.NAME_MAX_LENGTH, **_OPTIONAL)
+    trace_id = serializers.CharField(min_length=32, max_length=32, **_OPTIONAL)
+    span_id = serializers.CharField(min_length=16, max_length=16, **_OPTIONAL)
     session_id = serializers.CharField(
         help_text="The RUM session's client id: links the record to the session.",
-        **_OPTIONAL,  # type: ignore[arg-type]
+        **_OPTIONAL,
     )
 
 

@@ -34,10 +34,10 @@ from rest_framework.views import APIView
 from access import throttling
 from access.rates import INGEST_LOGS
 from config.middleware import RETRY_AFTER_SECONDS, is_database_unavailable
+from logs.capture import agent_configuration
 from logs.ingest import otlp, schema
 from logs.ingest.body import BodyRefused, read_body
 from logs.ingest.records import LogsInvalid, log_limits
-from logs.capture import agent_configuration
 from logs.ingest.validation import NAME_MAX_LENGTH, validate_log_batch
 from logs.services import log_ingest
 from sessions_app.ingest import schema as session_schema
@@ -235,5 +235,7 @@ class AgentConfigView(View):
             return error_response(400, "Give host and host_group, each at most once.")
         values = {name: request.GET.get(name, "").strip() for name in self.PARAMETERS}
         if any(len(value) > NAME_MAX_LENGTH for value in values.values()):
-            return error_response(400, f"host and host_group: at most {NAME_MAX_LENGTH} characters.")
+            return error_response(
+                400, f"host and host_group: at most {NAME_MAX_LENGTH} characters."
+            )
         return JsonResponse(agent_configuration(application=application, **values))

@@ -29,11 +29,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from access.throttling import SearchRateThrottle
+from fieldsets.registry import fields_referenced_by
+from fieldsets.selectors import fieldset_list
 from logs.filters import LogFilterSet
 from logs.models import LogRecord
 from logs.queries import LOG_FILTERS, parse_log_query
-from fieldsets.registry import fields_referenced_by
-from fieldsets.selectors import fieldset_list
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list

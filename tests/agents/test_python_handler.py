@@ -50,7 +50,7 @@ CORPUS = [
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The handler's wheel, built from this checkout and unpacked."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    subprocess.run(  # noqa: S603 (our own interpreter and checkout)
         [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
          str(AGENT), "-w", str(out)],
         check=True, capture_output=True,
@@ -62,11 +62,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def run(installed: Path, script: str, *, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+def run(
+    installed: Path, script: str, *, cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess:
     """``script`` in a fresh interpreter with only the unpacked wheel as project code."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTHON"))}
     env["PYTHONPATH"] = str(installed)
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 (our own interpreter and script)
         [sys.executable, "-c", textwrap.dedent(script)],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
@@ -156,14 +158,19 @@ def test_a_process_logging_personal_data_ships_only_masked_values_with_its_rules
 
     assert result.returncode == 0, result.stderr
     records = {record.severity_text: record for record in LogRecord.objects.all()}
-    assert set(records) == {"ERROR", "INFO", "WARNING"} and LogRecord.objects.count() == 4
+    assert set(records) == {"ERROR", "INFO", "WARNING"}
+    assert LogRecord.objects.count() == 4
     stored = everything_stored()
     for planted in PLANTED:
         assert planted not in stored, planted
     error = LogRecord.objects.get(body__startswith="Payment")
     assert error.body == "Payment for <masked> with card <masked> failed, order-#, gateway slow"
     assert error.attributes == {"customer": "<masked>", "headers": {"Accept": "text/html"}}
-    assert (error.service_name, error.host_name, error.host_group) == ("checkout", "web-1", "eu-web")
+    assert (error.service_name, error.host_name, error.host_group) == (
+        "checkout",
+        "web-1",
+        "eu-web",
+    )
     assert error.application == application
     assert records["WARNING"].session_ref == "s-handler-1"
     crashed = LogRecord.objects.get(body="checkout crashed")

@@ -114,6 +114,4 @@ def stored() -> list[LogRecord]:
 
 def everything_stored() -> str:
     """Every stored log value as one string, to look for what must not be there."""
-    return json.dumps(
-        list(LogRecord.objects.values()), default=str, ensure_ascii=False
-    )
+    return json.dumps(list(LogRecord.objects.values()), default=str, ensure_ascii=False)

@@ -11,7 +11,7 @@ from django.test import Client
 
 from logs.models import LogRecord
 from tests.factories import stored_session
-from tests.logs.support import CARD, EMAIL, TRACE_ID, everything_stored, log, post_json, recent
+from tests.logs.support import CARD, EMAIL, everything_stored, log, post_json, recent
 from tests.sessions_app.ingest_support import new_application
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,11 @@ def test_a_batch_is_stored_masked(shop) -> None:
         "<masked>": "used as a key",
     }
     assert record.resource == {"deployment.environment": "prod", "owner": "<masked>"}
-    assert (record.service_name, record.host_name, record.severity_number) == ("checkout", "web-1", 17)
+    assert (record.service_name, record.host_name, record.severity_number) == (
+        "checkout",
+        "web-1",
+        17,
+    )
     text = everything_stored()
     for planted in (EMAIL, "4111", "hunter2", "tok-123", "DE89"):
         assert planted not in text

@@ -19,7 +19,6 @@ from tests.logs.support import (
     EMAIL,
     SPAN_ID,
     TRACE_ID,
-    everything_stored,
     otlp_record,
     otlp_request,
     post_otlp,
@@ -124,7 +123,9 @@ def test_otlp_json_with_hex_ids_is_accepted_and_answered_in_json(shop) -> None:
         ]
     }
 
-    response = post_otlp(Client(), token, json.dumps(payload).encode(), content_type="application/json")
+    response = post_otlp(
+        Client(), token, json.dumps(payload).encode(), content_type="application/json"
+    )
 
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == "application/json"
@@ -172,7 +173,8 @@ def test_expired_records_are_a_partial_success(shop) -> None:
     [
         (otlp_record(severity_number=99), "logRecords/1/severityNumber"),
         (otlp_record("x" * 16385), "logRecords/1/body"),
-        (otlp_record({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}), "logRecords/1/body"),
+        (otlp_record({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}),
+         "logRecords/1/body"),
         (otlp_record(attributes={"deep": [[[[[[[[["x"]]]]]]]]]}), "logRecords/1/attributes"),
         (otlp_record(attributes={f"k{i}": i for i in range(129)}), "logRecords/1/attributes"),
         (otlp_record(trace_id=b"\x01\x02"), "logRecords/1/traceId"),

@@ -156,9 +156,7 @@ def test_cursor_pages_and_csv(world: World) -> None:
     second = api.get(first["next"]).json()
     export = api.get("/api/v1/logs/?format=csv")
 
-    assert [r["id"] for r in first["results"] + second["results"]] == _ids(
-        api.get("/api/v1/logs/")
-    )
+    assert [r["id"] for r in first["results"] + second["results"]] == _ids(api.get("/api/v1/logs/"))
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     assert export["Content-Disposition"] == 'attachment; filename="logs.csv"'
     assert [int(row["id"]) for row in rows] == _ids(api.get("/api/v1/logs/"))
@@ -194,7 +192,12 @@ def test_the_dashboard_interleaves_log_lines_with_actions(world: World) -> None:
     assert "2 actions, 2 log lines" in html
     assert "Payment gateway timeout" in html
     rows = [chunk.split('"', 1)[0] for chunk in html.split('<tr class="')[1:]]
-    assert rows == ["action action-page_view", "log log-error is-failure", "action action-page_view", "log log-info"]  # fmt: skip
+    assert rows == [
+        "action action-page_view",
+        "log log-error is-failure",
+        "action action-page_view",
+        "log log-info",
+    ]
     assert "1 backend log line at level error or fatal" in html
     masked = world.browser(world.agent).get(f"/dashboard/sessions/{world.session.pk}/")
     assert "Payment gateway timeout" not in masked.content.decode()

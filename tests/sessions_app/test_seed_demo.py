@@ -173,9 +173,7 @@ def test_backend_logs_explain_janes_failed_checkout_masked(seeded: str) -> None:
     bodies = [log["body"] for log in logs]
     assert any(body.startswith("Payment gateway timeout after 30000 ms") for body in bodies)
     assert all(log["session_pk"] == failed[0].pk for log in logs)
-    stored = " ".join(
-        f"{r.body} {r.attributes}" for r in LogRecord.objects.all()
-    )
+    stored = " ".join(f"{r.body} {r.attributes}" for r in LogRecord.objects.all())
     assert "<masked>" in stored
     assert not PLANTED.search(stored)
     assert "never-logged" not in stored

@@ -16,7 +16,9 @@ HOSTS = ("web-1", "web-2", "web-3")
 
 
 def _at(action: dict[str, Any], milliseconds: int) -> str:
-    return (datetime.fromisoformat(action["timestamp"]) + timedelta(milliseconds=milliseconds)).isoformat()
+    return (
+        datetime.fromisoformat(action["timestamp"]) + timedelta(milliseconds=milliseconds)
+    ).isoformat()
 
 
 def backend_logs(session: dict[str, Any], *, customer: str | None) -> list[dict[str, Any]]:
@@ -25,7 +27,9 @@ def backend_logs(session: dict[str, Any], *, customer: str | None) -> list[dict[
     host = HOSTS[sum(map(ord, session["session_id"])) % len(HOSTS)]
     records: list[dict[str, Any]] = []
 
-    def record(action: dict[str, Any], ms: int, level: int, text: str, body: str, **extra: Any) -> None:
+    def record(
+        action: dict[str, Any], ms: int, level: int, text: str, body: str, **extra: Any
+    ) -> None:
         records.append(
             {
                 "time": _at(action, ms),

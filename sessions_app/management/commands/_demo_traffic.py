@@ -92,7 +92,7 @@ class DemoTraffic:
                 customer = self.rng.choice(self.customers)
             # Jane's first visit is the docs' example: the checkout that failed
             # because the payment gateway timed out (its backend logs say so).
-            first_of_jane = picked and index == picked[0]
+            first_of_jane = bool(picked) and index == picked[0]
             session = self.session(index, slug=slug, customer=customer, failed=first_of_jane)
             if index in regular_slots:
                 # Regulars are the docs' examples: keep them findable by their email.

@@ -2,10 +2,11 @@
 
 Creates two applications, four users with one published demo password, their
 grants, N sessions of shop traffic and the shop backend's log lines behind them
-(a payment gateway timeout behind each failed checkout, Jane's first visit included). The sessions go through
-``session_ingest``, the same service the ingest API uses, so the emails and
-card numbers planted in URLs and error messages come out masked exactly as
-real data would. Re-running reuses what exists (same ``--seed``, same session
+(a payment gateway timeout behind each failed checkout, Jane's first visit
+included). The sessions go through ``session_ingest``, the same service the
+ingest API uses, and the log lines through ``log_ingest``, so the emails and
+card numbers planted in URLs, error messages and logs come out masked exactly
+as real data would. Re-running reuses what exists (same ``--seed``, same session
 ids: nothing is duplicated).
 """
 

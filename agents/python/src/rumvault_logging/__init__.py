@@ -1,12 +1,12 @@
 """rumvault-logging: mask log records in your process, ship them to rumvault over OTLP/HTTP.
 
-    import logging
-    from rumvault_logging import RumvaultHandler
+import logging
+from rumvault_logging import RumvaultHandler
 
-    logging.getLogger().addHandler(
-        RumvaultHandler("https://rumvault.example.com", token, service_name="checkout",
-                        host_group="eu-web")
-    )
+logging.getLogger().addHandler(
+    RumvaultHandler("https://rumvault.example.com", token, service_name="checkout",
+                    host_group="eu-web")
+)
 """
 
 from rumvault_logging.handler import VERSION, RumvaultHandler, bind_session, current_session_id

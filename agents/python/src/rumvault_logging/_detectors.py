@@ -7,11 +7,24 @@ development), the repository's ``privacy`` package is the same code.
 
 from __future__ import annotations
 
-try:
-    from rumvault_logging._privacy.credentials import is_credential_name
-    from rumvault_logging._privacy.detectors import MASK, mask_text, mask_with
-except ImportError:  # a source checkout: the files live in the repository's privacy/
-    from privacy.credentials import is_credential_name  # type: ignore[no-redef]
-    from privacy.detectors import MASK, mask_text, mask_with  # type: ignore[no-redef]
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"rumvault_logging._privacy.{name}")
+    except ImportError:  # a source checkout: the files live in the repository's privacy/
+        return importlib.import_module(f"privacy.{name}")
+
+
+_detectors = _module("detectors")
+_credentials = _module("credentials")
+
+MASK: str = _detectors.MASK
+mask_text: Callable[..., str] = _detectors.mask_text
+mask_with: Callable[[str, str], str] = _detectors.mask_with
+is_credential_name: Callable[[str], bool] = _credentials.is_credential_name
 
 __all__ = ["MASK", "is_credential_name", "mask_text", "mask_with"]

@@ -131,7 +131,7 @@ class RumvaultHandler(logging.Handler):
         except Exception:  # queue.Full, or a message that cannot be formatted
             self.dropped = next(self._dropped) + 1
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+    def handleError(self, record: logging.LogRecord) -> None:
         pass  # never print to the application's stderr from a logging call
 
     def flush(self, timeout: float | None = None) -> None:
@@ -208,8 +208,10 @@ class RumvaultHandler(logging.Handler):
     def _prepare(self, item: tuple[Any, ...]) -> dict[str, Any]:
         created, levelno, level, message, extras, exc_info, session_id = item
         attributes = dict(extras)
-        ids = {name: attributes.pop(key, None) for key, name in (("trace_id", "traceId"),
-                                                                 ("span_id", "spanId"))}  # fmt: skip
+        ids = {
+            name: attributes.pop(key, None)
+            for key, name in (("trace_id", "traceId"), ("span_id", "spanId"))
+        }
         if session_id is not None and SESSION_ID not in attributes:
             attributes[SESSION_ID] = session_id
         if exc_info and exc_info[0] is not None:
