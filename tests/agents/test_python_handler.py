@@ -103,11 +103,13 @@ HANDLER_SCRIPT = """
 
     handler = RumvaultHandler({endpoint!r}, {token!r}, service_name="checkout", host="web-1",
                               host_group="eu-web", config_cache={cache!r}, max_queue={max_queue},
-                              timeout=1.0, flush_timeout=3.0)
+                              timeout=5.0, flush_timeout=5.0)
     logger = logging.getLogger("shop")
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
-    time.sleep(0.5)  # the first configuration fetch (a real backend is up longer than this)
+    deadline = time.monotonic() + 15  # the first configuration fetch (or the cached one)
+    while handler.config is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     logger.error("Payment for %s with card %s failed, order-4711, gateway slow",
                  "{email}", "{card}",
                  extra={{"password": "hunter2", "customer": "{email}",
@@ -193,13 +195,13 @@ def test_with_rumvault_stopped_the_process_runs_on_and_exits_normally(
     script += f'print(handler.masker.value("logs.body", "order-17 for {EMAIL}"))\n'
 
     started = time.monotonic()
-    result = run(installed, script, cwd=tmp_path, timeout=30)
+    result = run(installed, script, cwd=tmp_path, timeout=60)
     elapsed = time.monotonic() - started
 
     assert result.returncode == 0, result.stderr
     dropped, per_call_us = result.stderr.split()[-2:]
     assert int(dropped) > 0  # the bounded queue filled up, and said so
-    assert float(per_call_us) < 200  # never waited on the network
+    assert float(per_call_us) < 2000  # never waited on the network (timeout: 5 s)
     assert result.stdout.strip() == "<masked> for <masked>"  # the last configuration, offline
     assert "Traceback" not in result.stderr
-    assert elapsed < 20
+    assert elapsed < 40  # bounded: at most flush_timeout past the last line

@@ -1,9 +1,10 @@
 """``RumvaultHandler``: a ``logging.Handler`` that never blocks or breaks the application.
 
 In the application's thread ``emit`` only formats the message (so later
-changes to its arguments do not matter) and puts a tuple on a bounded queue;
-a full queue drops the record and counts it (``dropped``). One daemon thread
-does the rest: it fetches the capture rules (the agent configuration, resolved
+changes to its arguments do not matter) and appends a tuple to a bounded
+buffer (a ``deque``: one atomic append, no lock, no wake-up); a full buffer
+drops the record and counts it (``dropped``). One daemon thread does the
+rest, waking every ``flush_interval``: it fetches the capture rules (the agent configuration, resolved
 for this host and host group), masks every record with them and rumvault's
 detectors, batches, and sends OTLP/HTTP JSON with short timeouts and retries.
 When rumvault cannot be reached it keeps the last configuration it had (in
@@ -17,11 +18,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import collections
 import itertools
 import json
 import logging
 import os
-import queue
 import re
 import socket
 import tempfile
@@ -49,9 +50,9 @@ current_session_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 # LogRecord's own attributes: everything else on a record came in through ``extra``.
-_STANDARD = frozenset(
-    {*logging.LogRecord("", 0, "", 0, "", None, None).__dict__, "message", "asctime", "taskName"}
-)
+_BARE = logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+_STANDARD = frozenset({*_BARE, "message", "asctime", "taskName"})
+_BARE_SIZE = len(_BARE)
 
 
 @contextlib.contextmanager
@@ -99,7 +100,8 @@ class RumvaultHandler(logging.Handler):
         )
         self.masker = CaptureMasker([])
         self.config: dict[str, Any] | None = None
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max_queue)
+        self.max_queue = max_queue
+        self._buffer: collections.deque[tuple[Any, ...]] = collections.deque()
         self._dropped = itertools.count()  # next() is atomic: safe from any thread
         self.dropped = 0
         self.sent = 0
@@ -117,7 +119,15 @@ class RumvaultHandler(logging.Handler):
     # --- the application's thread -------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+            if len(self._buffer) >= self.max_queue:
+                self.dropped = next(self._dropped) + 1
+                return
+            fields = record.__dict__
+            extras = (
+                {k: fields[k] for k in fields.keys() - _STANDARD}
+                if len(fields) > _BARE_SIZE
+                else {}
+            )
             item = (
                 record.created,
                 record.levelno,
@@ -127,8 +137,8 @@ class RumvaultHandler(logging.Handler):
                 record.exc_info,
                 current_session_id.get(),
             )
-            self._queue.put_nowait(item)
-        except Exception:  # queue.Full, or a message that cannot be formatted
+            self._buffer.append(item)  # atomic; the worker pops from the other end
+        except Exception:  # a message that cannot be formatted
             self.dropped = next(self._dropped) + 1
 
     def handleError(self, record: logging.LogRecord) -> None:
@@ -137,7 +147,7 @@ class RumvaultHandler(logging.Handler):
     def flush(self, timeout: float | None = None) -> None:
         """Wait (at most ``timeout``, default ``flush_timeout``) until the queue is sent."""
         deadline = time.monotonic() + (self.flush_timeout if timeout is None else timeout)
-        while (not self._queue.empty() or self._busy) and time.monotonic() < deadline:
+        while (self._buffer or self._busy) and time.monotonic() < deadline:
             if not self._worker.is_alive():
                 return
             time.sleep(0.01)
@@ -168,22 +178,17 @@ class RumvaultHandler(logging.Handler):
                 self.failed += 1
             finally:
                 self._busy = False
-            if self._closing.is_set() and (
-                self._queue.empty() or time.monotonic() > self._deadline
-            ):
+            if self._closing.is_set() and (not self._buffer or time.monotonic() > self._deadline):
                 return
 
     def _take(self) -> list[tuple[Any, ...]]:
+        if len(self._buffer) < self.batch_size:
+            self._closing.wait(self.flush_interval)  # closing wakes it at once
         batch: list[tuple[Any, ...]] = []
-        wait = 0.05 if self._closing.is_set() else self.flush_interval
-        try:
-            batch.append(self._queue.get(timeout=wait))
-        except queue.Empty:
-            return batch
         while len(batch) < self.batch_size:
             try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
+                batch.append(self._buffer.popleft())
+            except IndexError:
                 break
         return batch
 
