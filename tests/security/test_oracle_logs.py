@@ -12,7 +12,9 @@ everywhere.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -182,3 +184,81 @@ def test_hiding_the_logs_collection_hides_the_records_on_every_path(world: World
 
 def test_anonymous_log_reads_are_401(world: World) -> None:
     assert Client().get(LOGS_API).status_code == 401
+
+
+# --- planted secrets: nothing planted in a log record comes back ---------------------
+
+
+def _planted_logs(disguise) -> dict[str, object]:
+    from tests.security import test_oracle_planted_secrets as planted
+
+    secrets = (planted.EMAIL, planted.IDN_EMAIL, planted.CARD, planted.SPACED_CARD,
+               planted.IBAN, planted.JWT, planted.IP)  # fmt: skip
+    everything = " ".join(disguise(secret) for secret in secrets)
+    credentials = {
+        "password": planted.PASSWORD,
+        "Pass\u200bword": planted.PASSWORD,
+        "user": {"Password": planted.PASSWORD, "apiKey": planted.API_TOKEN},
+        "Authorization": f"Bearer {planted.JWT}",
+        "X-Api-Key": planted.API_TOKEN,
+    }
+    return {
+        "logs": [
+            {
+                "time": (datetime.now(tz=UTC) - timedelta(minutes=1)).isoformat(),
+                "severity_number": 17,
+                "severity_text": disguise(planted.SHORT_EMAIL)[:32],
+                "body": f"charge failed for {everything}",
+                "service": disguise(planted.EMAIL),
+                "host": disguise(planted.CARD),
+                "host_group": disguise(planted.IP),
+                "attributes": {
+                    **credentials,
+                    "note": everything,
+                    disguise(planted.EMAIL): [disguise(planted.CARD), {"iban": planted.IBAN}],
+                },
+                "resource": {"owner": everything, "secret_key": planted.API_TOKEN},
+                "session_id": f"s-{disguise(planted.EMAIL)}",
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize("disguise", ["plain", "fullwidth", "zero-width", "percent-encoded"])
+def test_planted_secrets_in_log_records_never_come_back(disguise: str) -> None:
+    from tests.security import test_oracle_planted_secrets as planted
+    from tests.sessions_app.ingest_support import new_application, post
+
+    application, token = new_application("shop")
+    reader = User.objects.create_user("reader", password="pw", is_staff=True)
+    grant_record_access(user=reader, application=application)
+    browser = Client()
+    browser.force_login(reader)
+    hide = planted.DISGUISES[disguise]
+    assert post(Client(), token, planted.planted_beacon(hide)).status_code == 200
+    ingested = Client().post(
+        "/api/v1/ingest/logs/",
+        json.dumps(_planted_logs(hide)),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert ingested.status_code == 200, ingested.content[:300]
+    session = UserSession.objects.get()
+    record = LogRecord.objects.get()
+    assert record.session_ref == session.session_id  # linked through the digest
+
+    reads = {
+        "api logs": browser.get(LOGS_API),
+        "api logs csv": browser.get(f"{LOGS_API}?format=csv"),
+        "api logs browsable": browser.get(LOGS_API, headers={"Accept": "text/html"}),
+        "api session detail": browser.get(f"/api/v1/sessions/{session.pk}/"),
+        "dashboard session": browser.get(f"/dashboard/sessions/{session.pk}/"),
+        "admin logs": browser.get(LOG_ADMIN),
+        "admin log": browser.get(f"{LOG_ADMIN}{record.pk}/change/"),
+    }
+    for path, response in reads.items():
+        assert response.status_code == 200, path
+        body = planted.as_read(response)
+        for needle in planted.NEEDLES:
+            assert needle not in body, f"{path} shows planted {needle!r}"
+        assert "<masked" in body, path
