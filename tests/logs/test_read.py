@@ -218,3 +218,15 @@ def test_the_admin_shows_logs_masked_and_refuses_lookups(world: World) -> None:
     assert admin.get("/admin/logs/logrecord/?body=Payment").status_code == 400
     lead = world.browser(world.lead).get(f"/admin/logs/logrecord/{world.by_ref.pk}/change/")
     assert "Payment gateway timeout" in lead.content.decode()
+
+
+def test_the_log_list_queries_do_not_grow_with_the_page(
+    world: World, django_assert_max_num_queries
+) -> None:
+    for _ in range(40):
+        stored_log(world.shop, session_ref="s-jane", attributes={"customer": "c"})
+    api = world.api(world.lead)
+    # Token, policy, the page (one query, session links as subqueries), the audit insert.
+    with django_assert_max_num_queries(5):
+        response = api.get("/api/v1/logs/?page_size=500")
+    assert len(response.json()["results"]) == 43
