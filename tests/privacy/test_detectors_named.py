@@ -43,8 +43,16 @@ def test_what_a_named_detector_masks_all_detectors_mask_too(name: str, text: str
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("email", "to jane@example.com, card 4111111111111111", "to <masked>, card 4111111111111111"),
-        ("card", "to jane@example.com, card 4111111111111111", "to jane@example.com, card <masked>"),
+        (
+            "email",
+            "to jane@example.com, card 4111111111111111",
+            "to <masked>, card 4111111111111111",
+        ),
+        (
+            "card",
+            "to jane@example.com, card 4111111111111111",
+            "to jane@example.com, card <masked>",
+        ),
         ("uuid", "id 123e4567-e89b-12d3-a456-426614174000", "id <masked>"),
         ("ip", "from 203.0.113.7", "from <masked>"),
     ],

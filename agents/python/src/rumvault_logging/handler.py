@@ -4,9 +4,9 @@ In the application's thread ``emit`` only formats the message (so later
 changes to its arguments do not matter) and appends a tuple to a bounded
 buffer (a ``deque``: one atomic append, no lock, no wake-up); a full buffer
 drops the record and counts it (``dropped``). One daemon thread does the
-rest, waking every ``flush_interval``: it fetches the capture rules (the agent configuration, resolved
-for this host and host group), masks every record with them and rumvault's
-detectors, batches, and sends OTLP/HTTP JSON with short timeouts and retries.
+rest, waking every ``flush_interval``: it fetches the capture rules (the
+agent configuration, resolved for this host and host group), masks every
+record with them and rumvault's detectors, batches, and sends OTLP/HTTP JSON with short timeouts and retries.
 When rumvault cannot be reached it keeps the last configuration it had (in
 memory, and in ``config_cache`` across restarts) and keeps going. At exit
 (``atexit`` and ``logging.shutdown``) what is queued is sent, for at most
@@ -16,9 +16,9 @@ memory, and in ``config_cache`` across restarts) and keeps going. At exit
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import contextvars
-import collections
 import itertools
 import json
 import logging
