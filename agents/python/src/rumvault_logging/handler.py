@@ -6,9 +6,10 @@ buffer (a ``deque``: one atomic append, no lock, no wake-up); a full buffer
 drops the record and counts it (``dropped``). One daemon thread does the
 rest, waking every ``flush_interval``: it fetches the capture rules (the
 agent configuration, resolved for this host and host group), masks every
-record with them and rumvault's detectors, batches, and sends OTLP/HTTP JSON with short timeouts and retries.
-When rumvault cannot be reached it keeps the last configuration it had (in
-memory, and in ``config_cache`` across restarts) and keeps going. At exit
+record with them and rumvault's detectors, batches, and sends OTLP/HTTP
+JSON with short timeouts and retries. When rumvault cannot be reached it
+keeps the last configuration it had (in memory, and in ``config_cache``
+across restarts) and keeps going. At exit
 (``atexit`` and ``logging.shutdown``) what is queued is sent, for at most
 ``flush_timeout`` seconds.
 """
