@@ -80,6 +80,9 @@ class Field:
     in_list: bool = False  # a column of list views (admin changelist, dashboard rows)
     nullable: bool = False  # null also when visible (no data)
     choices: type[models.TextChoices] | None = None
+    # The column is an annotation the read layer's selectors add, not stored (a log
+    # record's session, resolved on read).
+    annotated: bool = False
 
     @property
     def storage(self) -> str | None:
@@ -251,7 +254,7 @@ LOG = RecordType(
         # Resolved on read (logs.selectors): the session_id attribute, or a trace id
         # that one of the session's actions carries.
         Field(name="session", label="Session", kind=Kind.INTEGER, column="session_pk",
-              hideable=False, nullable=True,
+              annotated=True, hideable=False, nullable=True,
               help="Id of the session the record belongs to (/api/v1/sessions/{id}/), "
               "or null."),
         Field(name="time", label="Time", kind=Kind.DATETIME, hideable=False, in_list=True,
