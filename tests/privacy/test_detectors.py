@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import string
-import time
 from functools import partial
 
 import pytest
@@ -152,36 +149,6 @@ def test_long_repetitive_text_is_handled(pattern: str) -> None:
     text = pattern * (2_000 // len(pattern))
     once = mask_text(text)
     assert mask_text(once) == once
-
-
-def _adversarial_texts() -> list[str]:
-    rng = random.Random(20261128)
-    mixed = string.ascii_letters + string.digits + " .:-@%"
-    return [
-        "1 " * 5_000,
-        "1-" * 5_000,
-        "1234 " * 2_000,
-        "a." * 5_000,
-        "a%40" * 2_500,
-        "a@b." * 2_500,
-        "1:" * 5_000,
-        "1." * 5_000,
-        "ab12 " * 2_000,
-        "f" * 10_000,
-        "".join(rng.choice(mixed) for _ in range(10_000)),
-        "".join(rng.choice("0123456789 ") for _ in range(10_000)),
-    ]
-
-
-@pytest.mark.parametrize("text", _adversarial_texts())
-def test_ten_thousand_characters_mask_quickly(text: str) -> None:
-    # Best of three: the bound is about algorithmic blow-up, not a busy CI machine.
-    elapsed = []
-    for _ in range(3):
-        started = time.perf_counter()
-        mask_text(text)
-        elapsed.append(time.perf_counter() - started)
-    assert min(elapsed) < 0.05
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="0123456789@:-"), max_size=200))
