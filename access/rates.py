@@ -10,9 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 SEARCH = "search"
 INGEST = "ingest"
+INGEST_LOGS = "ingest_logs"
 LOGIN_ACCOUNT = "login_account"
 LOGIN_ADDRESS = "login_address"
-LIMITS = (SEARCH, INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS)
+LIMITS = (SEARCH, INGEST, INGEST_LOGS, LOGIN_ACCOUNT, LOGIN_ADDRESS)
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _PERIODS |= {"d": 86400, "day": 86400}

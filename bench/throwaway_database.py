@@ -63,6 +63,7 @@ def in_process_database(name: str) -> Iterator[bool]:
     # The benchmarks repeat searches and ingests far beyond any person's rate.
     os.environ.setdefault("RUMVAULT_RATE_SEARCH", "1000000/s")
     os.environ.setdefault("RUMVAULT_RATE_INGEST", "1000000/s")
+    os.environ.setdefault("RUMVAULT_RATE_INGEST_LOGS", "1000000/s")
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log lines in the timings
     # whitenoise warns when collectstatic has not run; irrelevant here.
     warnings.filterwarnings("ignore", message="No directory at")

@@ -13,7 +13,14 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
+from access.rates import (
+    INGEST,
+    INGEST_LOGS,
+    LOGIN_ACCOUNT,
+    LOGIN_ADDRESS,
+    SEARCH,
+    rates_from_environment,
+)
 from config.keys import read_keys
 from config.logging import logging_config
 from privacy.defaults import defaults_from_environment
@@ -83,6 +90,7 @@ INSTALLED_APPS = [
     "masking_rules",
     "jobs",
     "django_q",
+    "logs",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
@@ -274,6 +282,7 @@ RUMVAULT_RATE_LIMITS = rates_from_environment(
     {
         SEARCH: ("RUMVAULT_RATE_SEARCH", "30/min"),  # per user: API, dashboard, admin
         INGEST: ("RUMVAULT_RATE_INGEST", "100/s"),  # per application (ingest token)
+        INGEST_LOGS: ("RUMVAULT_RATE_INGEST_LOGS", "100/s"),  # log requests per ingest token
         LOGIN_ACCOUNT: ("RUMVAULT_RATE_LOGIN_ACCOUNT", "5/min"),  # per username tried
         LOGIN_ADDRESS: ("RUMVAULT_RATE_LOGIN_ADDRESS", "20/min"),  # per client address
     },
@@ -286,6 +295,10 @@ RUMVAULT_INGEST_MAX_SESSIONS = env.int("RUMVAULT_INGEST_MAX_SESSIONS", default=5
 RUMVAULT_INGEST_MAX_ACTIONS = env.int("RUMVAULT_INGEST_MAX_ACTIONS", default=1000)
 RUMVAULT_INGEST_MAX_STRING_LENGTH = env.int("RUMVAULT_INGEST_MAX_STRING_LENGTH", default=4096)
 RUMVAULT_USER_TAG_MAX_LENGTH = 250
+# Log records (POST /v1/logs and /api/v1/ingest/logs/; bodies share the limit above).
+RUMVAULT_LOGS_MAX_RECORDS = env.int("RUMVAULT_LOGS_MAX_RECORDS", default=1000)
+RUMVAULT_LOGS_MAX_BODY_LENGTH = env.int("RUMVAULT_LOGS_MAX_BODY_LENGTH", default=16384)
+RUMVAULT_LOGS_MAX_ATTRIBUTES = env.int("RUMVAULT_LOGS_MAX_ATTRIBUTES", default=128)
 # Django refuses bodies above this before our view sees them; keep it in step
 # with the ingest limit so the view can answer 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES

@@ -1,4 +1,5 @@
-"""URL map: health check, admin, ingest, read API, OpenAPI schema and its offline Swagger UI."""
+"""URL map: health check, admin, ingest (sessions, log records, OTLP), read API, OpenAPI
+schema and its offline Swagger UI."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,11 +7,16 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
+from logs.ingest.views import AgentConfigView, LogIngestView, OtlpLogsView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # OTLP/HTTP's own path for logs (no trailing slash: exporters append "v1/logs").
+    path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
+    path("api/v1/ingest/logs/", LogIngestView.as_view(), name="ingest-logs"),
+    path("api/v1/ingest/logs/config/", AgentConfigView.as_view(), name="ingest-logs-config"),
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
     path("api/v1/privacy/", include("masking_rules.urls")),
     path("api/v1/", include("sessions_app.api.urls")),

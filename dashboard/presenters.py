@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from fieldsets.registry import ACTION, SESSION
+from logs.models import SeverityLevel, severity_level
 from sessions_app.models import ActionType, ProductEvent, is_failure
 
 if TYPE_CHECKING:
@@ -176,11 +177,83 @@ class TimelineEntry:
     details: list[tuple[str, Cell]]  # headers and request attributes (masked at ingest)
     stands_out: bool  # a failed action (sessions_app.models.is_failure)
 
+    is_log = False
 
-def timeline(actions: Sequence[Any], *, started_at: datetime) -> list[TimelineEntry]:
-    """The session page's rows from the reader's masked actions (``values``, ``masked``)."""
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A backend log line among the actions: severity as an icon and a label."""
+
+    offset: Cell
+    level: str  # "error", "warn", ... ("" when unspecified): the CSS class
+    icon: str  # "error", "warning" or "info": dashboard/icons/<icon>.html
+    level_label: Cell
+    body: Cell
+    service: Cell
+    details: list[tuple[str, Cell]]  # attributes (masked at ingest)
+    stands_out: bool  # error or fatal
+
+    is_log = True
+
+
+# The icon each severity range is drawn with (templates/dashboard/icons/<name>.html).
+SEVERITY_ICONS: dict[str, str] = {
+    SeverityLevel.FATAL: "error",
+    SeverityLevel.ERROR: "error",
+    SeverityLevel.WARN: "warning",
+}
+
+
+def timeline(
+    actions: Sequence[Any], *, started_at: datetime, logs: Sequence[Any] = ()
+) -> list[TimelineEntry | LogEntry]:
+    """The session page's rows from the reader's masked actions and log records.
+
+    Log lines are interleaved with the actions by time (a log line comes after
+    the actions that started at or before it). If any action's time is masked
+    there is nothing to interleave by: the log lines follow the actions.
+    """
     longest = max((a.values["duration_ms"] or 0 for a in actions), default=0)
-    return [_entry(a.values, a.masked, started_at, longest) for a in actions]
+    entries: list[TimelineEntry | LogEntry] = [
+        _entry(a.values, a.masked, started_at, longest) for a in actions
+    ]
+    times = [a.values["timestamp"] for a in actions]
+    if any(time is None for time in times):
+        return entries + [_log_entry(r.values, r.masked, started_at) for r in logs]
+    merged: list[TimelineEntry | LogEntry] = []
+    index = 0
+    for record in logs:
+        while index < len(entries) and times[index] <= record.values["time"]:
+            merged.append(entries[index])
+            index += 1
+        merged.append(_log_entry(record.values, record.masked, started_at))
+    return merged + entries[index:]
+
+
+def _log_entry(values: Mapping[str, Any], masked: Sequence[str], started_at: datetime) -> LogEntry:
+    def shown(name: str, text: str) -> Cell:
+        return Cell(masked=True) if name in masked else Cell(text=text)
+
+    level = severity_level(values["severity_number"])
+    label = level.label if level is not None else (values["severity_text"] or "Log")
+    offset = format_offset(int((values["time"] - started_at).total_seconds() * 1000))
+    details: list[tuple[str, Cell]] = []
+    if "attributes" in masked:
+        details.append(("Attributes", Cell(masked=True)))
+    else:
+        for key, value in sorted((values["attributes"] or {}).items()):
+            hidden = f"attributes.{key}" in masked
+            details.append((key, Cell(masked=True) if hidden else Cell(_property_text(value))))
+    return LogEntry(
+        offset=Cell(text=offset),
+        level=level.value if level is not None else "",
+        icon=SEVERITY_ICONS.get(level, "info") if level is not None else "info",
+        level_label=Cell(masked=True) if "severity_number" in masked else Cell(text=label),
+        body=shown("body", values["body"] or ""),
+        service=shown("service", values["service"] or ""),
+        details=details,
+        stands_out=level in (SeverityLevel.ERROR, SeverityLevel.FATAL),
+    )
 
 
 def _entry(

@@ -206,15 +206,21 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "dashboard/refused.html", {"error": UNKNOWN_MESSAGE}, status=400)
     session = reader.session_with_actions(pk)
     application = reader.policy.application_by_slug(session.values["application"])
-    timeline = presenters.timeline(session.actions or [], started_at=session.values["started_at"])
+    timeline = presenters.timeline(
+        session.actions or [], started_at=session.values["started_at"], logs=session.logs or []
+    )
     context = {
         "session": session.values,
         "application": application,
         "masked": session.masked,
         "summary": presenters.summary(session.values, session.masked),
         "timeline": timeline,
+        "action_count": len(session.actions or []),
+        "log_count": len(session.logs or []),
         "actions_masked": session.actions is None and "actions" in session.masked,
-        "failures": sum(1 for entry in timeline if entry.stands_out),
+        "logs_masked": session.logs is None and "logs" in session.masked,
+        "failures": sum(1 for entry in timeline if entry.stands_out and not entry.is_log),
+        "log_errors": sum(1 for entry in timeline if entry.stands_out and entry.is_log),
     }
     return render(request, "dashboard/session.html", context)
 

@@ -27,10 +27,11 @@ Always visible, by design: ``id`` and ``application`` identify the row
 (record access decides whether the caller sees it at all); ``started_at`` is
 the pagination key and the since/until filter; ``user_id`` is the
 per-application pseudonym that groups one customer's sessions without saying
-who it is; an action's ``seq`` orders the timeline.
+who it is; an action's ``seq`` orders the timeline; a log record's ``time``
+is its pagination key and ``session`` the link to the session it explains.
 
-Adding a record type (log records next) is one ``RecordType`` declaration
-appended to ``RECORD_TYPES``.
+Adding a record type is one ``RecordType`` declaration appended to
+``RECORD_TYPES`` (log records were the second: ``logs.``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from functools import cached_property
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from logs.models import LogRecord
 from sessions_app.models import ActionType, ProductEvent, UserAction, UserSession
 
 
@@ -82,6 +84,9 @@ class Field:
     # for the client strings masking rules may rewrite; None for anything else
     # (ids, times, numbers, validated codes, the user tag, which has its own storage).
     beacon: str | None = None
+    # The column is an annotation the read layer's selectors add, not stored (a log
+    # record's session, resolved on read).
+    annotated: bool = False
 
     @property
     def storage(self) -> str | None:
@@ -251,10 +256,58 @@ ACTION = RecordType(
         Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True),
         Field(name="product.event", label="Product event", kind=Kind.CHOICE,
               choices=ProductEvent),
+        Field(name="trace_id", label="Trace id", kind=Kind.TEXT, nullable=True,
+              help="W3C trace id of the request; backend log records with it belong to the "
+              "session."),
     ),
 )  # fmt: skip
 
-RECORD_TYPES: tuple[RecordType, ...] = (SESSION, ACTION)
+LOG = RecordType(
+    name="log",
+    prefix="logs.",
+    model=LogRecord,
+    key_columns=("id", "application_id"),
+    collection_path="logs",
+    fields=(
+        Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False),
+        Field(name="application", label="Application", kind=Kind.TEXT, column=None,
+              hideable=False, in_list=True, help="Slug of the application."),
+        # Resolved on read (logs.selectors): the session_id attribute, or a trace id
+        # that one of the session's actions carries.
+        Field(name="session", label="Session", kind=Kind.INTEGER, column="session_pk",
+              annotated=True, hideable=False, nullable=True,
+              help="Id of the session the record belongs to (/api/v1/sessions/{id}/), "
+              "or null."),
+        Field(name="time", label="Time", kind=Kind.DATETIME, hideable=False, in_list=True,
+              help="When the event happened (UTC)."),
+        Field(name="observed_time", label="Observed", kind=Kind.DATETIME, nullable=True,
+              help="When the collector saw it (UTC)."),
+        Field(name="severity_number", label="Severity", kind=Kind.INTEGER, in_list=True,
+              derived_from=("logs.severity_text",),
+              help="OpenTelemetry severity number: 1-4 trace, 5-8 debug, 9-12 info, "
+              "13-16 warn, 17-20 error, 21-24 fatal, 0 unspecified."),
+        Field(name="severity_text", label="Level", kind=Kind.TEXT,
+              derived_from=("logs.severity_number",),
+              help="The level as the logger named it (e.g. ERROR)."),
+        Field(name="service", label="Service", kind=Kind.TEXT, column="service_name",
+              in_list=True, help="Resource attribute service.name."),
+        Field(name="host", label="Host", kind=Kind.TEXT, column="host_name",
+              help="Resource attribute host.name."),
+        Field(name="host_group", label="Host group", kind=Kind.TEXT,
+              help="Resource attribute rumvault.host_group."),
+        Field(name="body", label="Message", kind=Kind.TEXT, in_list=True,
+              help="Masked at ingest."),
+        Field(name="attributes", label="Attributes", kind=Kind.OBJECT, open_keys=True,
+              help="Masked at ingest (credentials dropped); a masked key keeps its key "
+              "with null."),
+        Field(name="resource", label="Resource", kind=Kind.OBJECT, open_keys=True,
+              help="Other resource attributes, masked at ingest."),
+        Field(name="trace_id", label="Trace id", kind=Kind.TEXT, nullable=True),
+        Field(name="span_id", label="Span id", kind=Kind.TEXT, nullable=True),
+    ),
+)  # fmt: skip
+
+RECORD_TYPES: tuple[RecordType, ...] = (SESSION, ACTION, LOG)
 
 # Fieldset paths that name a record type's whole collection ("actions").
 _COLLECTIONS = {r.collection_path: r for r in RECORD_TYPES if r.collection_path}
@@ -373,11 +426,16 @@ def validate_fieldset_fields(value: object) -> None:
     invalid = [item for item in value if not isinstance(item, str) or not is_fieldset_path(item)]
     if invalid:
         raise ValidationError(
-            "Unknown field(s): %(fields)s. Allowed: %(allowed)s, or properties.<key> / "
-            "actions.request_attributes.<key>.",
+            "Unknown field(s): %(fields)s. Allowed: %(allowed)s, or %(open)s.",
             params={
                 "fields": ", ".join(map(str, invalid)),
                 "allowed": ", ".join(fieldset_paths()),
+                "open": " / ".join(
+                    f"{record.path(f.name)}.<key>"
+                    for record in RECORD_TYPES
+                    for f in record.hideable
+                    if f.open_keys
+                ),
             },
         )
     if len(set(value)) != len(value):

@@ -54,6 +54,7 @@ def audit_reveal(
         path=actor.path,
         applications=sorted(disclosure.applications),
         session_ids=list(disclosure.session_ids),
+        log_ids=list(disclosure.log_ids),
         fieldsets=sorted(disclosure.fieldsets),
     )
 

@@ -79,6 +79,7 @@ AUDIT_RECORD_FIELDS: tuple[str, ...] = (
     "path",
     "applications",
     "session_ids",
+    "log_ids",
     "fieldsets",
     "search_tag_hash",
     "changes",
@@ -109,6 +110,7 @@ class AuditRecord(models.Model):
     path = models.CharField(max_length=2048, editable=False)
     applications = models.JSONField(default=list, editable=False)  # slugs
     session_ids = models.JSONField(default=list, editable=False)  # UserSession primary keys
+    log_ids = models.JSONField(default=list, editable=False)  # LogRecord primary keys
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)

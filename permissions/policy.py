@@ -3,7 +3,9 @@
 Build one per request (the read layer does: ``sessions_app.reads.Reader``) and ask it:
 
 * record access: ``applications`` / ``can_read(app_id)`` / ``reads_all_applications``;
-* masking: ``hidden_fields(app_id)``, ``mask_session(row)``, ``mask_actions(rows, ...)``;
+* masking: ``hidden_fields(app_id)``, ``mask_session(row)``, ``mask_actions(rows, ...)``,
+  ``mask_logs(rows)``; one plan per application covers every record type of the
+  registry (``fieldsets.registry.RECORD_TYPES``);
 * lookups: ``check_lookup(path, app_ids)`` before any filter, ordering or search.
 
 Rows are the read layer's ``.values()`` dicts (the registry's ``columns``).
@@ -32,7 +34,17 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from fieldsets.registry import ACTION, SESSION, Field, Path, RecordType, closure, resolve
+from fieldsets.registry import (
+    ACTION,
+    LOG,
+    RECORD_TYPES,
+    SESSION,
+    Field,
+    Path,
+    RecordType,
+    closure,
+    resolve,
+)
 from permissions.models import READ_SESSIONS
 from permissions.selectors import PrincipalSnapshot, principal_snapshot
 from sessions_app import user_tags
@@ -62,18 +74,28 @@ class ApplicationRef:
 
 @dataclass
 class Disclosure:
-    """What one response revealed: sessions, their applications, and fieldsets."""
+    """What one response revealed: sessions, log records, their applications, and fieldsets."""
 
     session_ids: list[int] = field(default_factory=list)
     applications: set[str] = field(default_factory=set)  # slugs
     fieldsets: set[str] = field(default_factory=set)
+    log_ids: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.session_ids)
+        return bool(self.session_ids or self.log_ids)
 
-    def add(self, *, session_id: int, application: str, fieldsets: Iterable[str]) -> None:
-        if session_id not in self.session_ids:
+    def add(
+        self,
+        *,
+        session_id: int | None,
+        application: str,
+        fieldsets: Iterable[str],
+        log_id: int | None = None,
+    ) -> None:
+        if session_id is not None and session_id not in self.session_ids:
             self.session_ids.append(session_id)
+        if log_id is not None and log_id not in self.log_ids:
+            self.log_ids.append(log_id)
         self.applications.add(application)
         self.fieldsets.update(fieldsets)
 
@@ -87,9 +109,10 @@ class _Plan:
     """Precomputed per application, so masking does no set algebra per row."""
 
     hidden: frozenset[str]  # registry paths, closed under derivation
-    session: _Hidden
-    actions_hidden: bool  # the collection itself ("actions")
-    action: _Hidden
+    # Per record type (by name): its hidden fields and keys, in output order.
+    fields: Mapping[str, _Hidden]
+    # Record types whose collection path ("actions", "logs") is hidden: the records themselves.
+    collections_hidden: frozenset[str]
     # (fieldset, its visible paths) of granted fieldsets, for the disclosure
     revealed: tuple[tuple[str, tuple[Path, ...]], ...]
 
@@ -223,9 +246,10 @@ class FieldsetPolicy:
                     revealed.append((name, visible))
             plan = _Plan(
                 hidden=hidden,
-                session=_hidden_of(SESSION, hidden),
-                actions_hidden=ACTION.collection_path in hidden,
-                action=_hidden_of(ACTION, hidden),
+                fields={record.name: _hidden_of(record, hidden) for record in RECORD_TYPES},
+                collections_hidden=frozenset(
+                    record.name for record in RECORD_TYPES if record.collection_path in hidden
+                ),
                 revealed=tuple(revealed),
             )
             self._plans[application_id] = plan
@@ -285,12 +309,18 @@ class FieldsetPolicy:
         encrypted = row["user_tag_encrypted"]
         if values["user_tag"] is None and encrypted is not None:
             values["user_tag"] = _ENCRYPTED  # there is a tag, in its encrypted form
-        masked = _mask(values, plan.session)
+        masked = _mask(values, plan.fields[SESSION.name])
         if values["user_tag"] is _ENCRYPTED:
             values["user_tag"] = self._decrypt(encrypted, row["id"], application.id)
         if disclosure is not None and plan.revealed:
-            _record(values, SESSION, plan, disclosure, application.slug, row["id"])
+            _record(values, SESSION, plan, disclosure, application.slug, session_id=row["id"])
         return values, masked
+
+    def collection_hidden(self, record: RecordType, application_id: int) -> bool:
+        """Whether the records of ``record`` (its collection path) are hidden there."""
+        if not self.can_read(application_id):
+            return True
+        return record.name in self._plan(application_id).collections_hidden
 
     def mask_actions(
         self,
@@ -300,18 +330,69 @@ class FieldsetPolicy:
         disclosure: Disclosure | None = None,
     ) -> list[tuple[dict[str, Any], list[str]]] | None:
         """The session's actions masked like the session; ``None`` if the actions are hidden."""
+        return self.mask_children(ACTION, rows, session=session, disclosure=disclosure)
+
+    def mask_children(
+        self,
+        record: RecordType,
+        rows: Sequence[Row],
+        *,
+        session: Row,
+        disclosure: Disclosure | None = None,
+    ) -> list[tuple[dict[str, Any], list[str]]] | None:
+        """Records of a session's collection (actions, logs) masked under its application.
+
+        ``None`` if the collection itself is hidden there.
+        """
         application = self._application(session["application_id"])
         plan = self._plan(application.id)
-        if plan.actions_hidden:
+        if record.name in plan.collections_hidden:
             return None
-        result = []
+        return [
+            self._mask_record(record, row, application, plan, disclosure, session["id"])
+            for row in rows
+        ]
+
+    def mask_logs(
+        self, rows: Sequence[Row], disclosure: Disclosure | None = None
+    ) -> list[tuple[dict[str, Any], list[str]] | None]:
+        """Log records of any readable applications, each masked under its own.
+
+        A record whose application hides the log records themselves is ``None``.
+        """
+        result: list[tuple[dict[str, Any], list[str]] | None] = []
         for row in rows:
-            values = _copy(ACTION, row)
-            masked = _mask(values, plan.action)
-            if disclosure is not None and plan.revealed:
-                _record(values, ACTION, plan, disclosure, application.slug, session["id"])
-            result.append((values, masked))
+            application = self._application(row["application_id"])
+            plan = self._plan(application.id)
+            if LOG.name in plan.collections_hidden:
+                result.append(None)
+                continue
+            result.append(
+                self._mask_record(LOG, row, application, plan, disclosure, row["session_pk"])
+            )
         return result
+
+    def _mask_record(
+        self,
+        record: RecordType,
+        row: Row,
+        application: ApplicationRef,
+        plan: _Plan,
+        disclosure: Disclosure | None,
+        session_id: int | None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        values = _copy(record, row)
+        if record.has("application"):
+            values["application"] = application.slug
+        masked = _mask(values, plan.fields[record.name])
+        if disclosure is not None and plan.revealed:
+            # A log record is audited by its own id (and its session's, if any).
+            log_id = row["id"] if record is LOG else None
+            _record(
+                values, record, plan, disclosure, application.slug,
+                session_id=session_id, log_id=log_id,
+            )  # fmt: skip
+        return values, masked
 
     @staticmethod
     def _decrypt(value: str, session_pk: int, application_id: int) -> str | None:
@@ -348,7 +429,9 @@ def _record(
     plan: _Plan,
     disclosure: Disclosure,
     application: str,
-    session_id: int,
+    *,
+    session_id: int | None,
+    log_id: int | None = None,
 ) -> None:
     """Note the granted fieldsets whose visible paths held data in this record."""
     revealed = [
@@ -360,4 +443,6 @@ def _record(
         )
     ]
     if revealed:
-        disclosure.add(session_id=session_id, application=application, fieldsets=revealed)
+        disclosure.add(
+            session_id=session_id, application=application, fieldsets=revealed, log_id=log_id
+        )

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-from privacy.normalise import normalise_name
+# Relative: the log agent (agents/python) ships this module inside its own package.
+from .normalise import normalise_name
 
 # Each entry is a part of a normalised name (lower case, no separators).
 CREDENTIAL_NAME_PARTS: tuple[str, ...] = (

@@ -23,8 +23,9 @@ from urllib.parse import unquote
 
 import regex
 
-from privacy.normalise import normalise_text
-from privacy.stable import until_stable
+# Relative: the log agent (agents/python) ships this module inside its own package.
+from .normalise import normalise_text
+from .stable import until_stable
 
 MASK = "<masked>"
 
@@ -449,3 +450,41 @@ def mask_text(text: str, *, personal: bool = True) -> str:
     steps = _ALL_DETECTORS if personal else _CARDS_AND_CREDENTIALS
     masked = until_stable(lambda value: _mask_once(steps, value), candidate)
     return text if masked == candidate else masked
+
+
+# Each detector by the name masking rules give it (the log agent's capture rules).
+NAMED_DETECTORS: dict[str, tuple[Step, ...]] = {
+    "email": (_mask_emails,),
+    "card": (_mask_cards,),
+    "iban": (_mask_compact_ibans, _mask_grouped_ibans),
+    "ip": (_mask_ipv6, _mask_ipv4),
+    "uuid": (_mask_uuids,),
+    "jwt": (_mask_jwts,),
+}
+
+
+def mask_with(name: str, text: str) -> str:
+    """``text`` with what the detector called ``name`` finds replaced by ``MASK``.
+
+    Like ``mask_text`` (normalised first, escapes decoded, repeated until
+    stable), for one detector of ``NAMED_DETECTORS``.
+    """
+    steps = NAMED_DETECTORS[name]
+    candidate = normalise_text(text)
+    masked = until_stable(lambda value: _mask_once(steps, value), candidate)
+    return text if masked == candidate else masked
+
+
+# A lower-case hex id (a trace or span id) holds no "@", ":", "-", ".", "%" or "eyJ", so of
+# the detectors that run whatever the settings say only two can find anything in it: a
+# card needs 13 or more consecutive digits, and a compact IBAN two letters and two digits
+# at the start of a word (in an id, only at its start). Anything else skips the detectors.
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+_HEX_MAY_HIDE = re.compile(r"[0-9]{13}|^[a-f]{2}[0-9]{2}")
+
+
+def mask_hex(text: str) -> str:
+    """``mask_text(text, personal=False)``, without running what cannot match lower-case hex."""
+    if _LOWER_HEX.fullmatch(text) and _HEX_MAY_HIDE.search(text) is None:
+        return text
+    return mask_text(text, personal=False)

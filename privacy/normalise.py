@@ -18,7 +18,8 @@ import unicodedata
 
 import regex
 
-from privacy.stable import until_stable
+# Relative: the log agent (agents/python) ships this module inside its own package.
+from .stable import until_stable
 
 # Format characters (zero-width space and joiners, bidi controls, soft hyphen, BOM,
 # tag characters) and the other default-ignorable code points (variation selectors,

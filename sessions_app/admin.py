@@ -7,7 +7,7 @@ A staff user sees and changes only applications it can read (record access,
 as the policy decides), on top of ``change_application``; every settings
 change goes through ``application_configure``, which audits it.
 
-Sessions and actions: a read path like the API, through the same read layer
+Sessions, actions and log records: a read path like the API, through the same read layer
 (``request.reader``). A staff user sees only sessions of applications granted
 to it. The columns are the registry's fields; before a page is drawn, the
 reader masks (and audits) every record on it at once, and each column shows
@@ -38,7 +38,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from access.throttling import search_throttled
-from fieldsets.registry import ACTION, SESSION, Field, RecordType
+from fieldsets.registry import ACTION, LOG, SESSION, Field, RecordType
+from logs.models import LogRecord
+from logs.selectors import with_session
 from permissions.audit import Actor
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from privacy.defaults import PRIVACY_SETTINGS
@@ -164,6 +166,9 @@ def _present_page(
         if context["cl"].model is UserAction:
             _present_actions(reader, cache, objects)
             return
+        if context["cl"].model is LogRecord:
+            _present_logs(reader, cache, objects)
+            return
         page = reader.present_sessions(
             [row_of(obj, SESSION) for obj in objects], search=search, query=SessionQuery()
         )
@@ -178,6 +183,19 @@ def _present_page(
             cache[("action", action.pk)] = item
     elif isinstance(original, UserAction):
         _present_actions(reader, cache, [original])
+    elif isinstance(original, LogRecord):
+        _present_logs(reader, cache, [original])
+
+
+def _present_logs(
+    reader: Reader, cache: dict[tuple[str, Any], Masked], records: list[LogRecord]
+) -> None:
+    # A record whose application hides log records as a whole is not cached:
+    # every column of it is drawn masked.
+    masked = reader.present_logs([row_of(record, LOG) for record in records])
+    for record, item in zip(records, masked, strict=True):
+        if item is not None:
+            cache[("log", record.pk)] = item
 
 
 def _present_actions(
@@ -248,6 +266,7 @@ def columns_of(record: RecordType) -> type:
 
 SessionColumns = columns_of(SESSION)
 ActionColumns = columns_of(ACTION)
+LogColumns = columns_of(LOG)
 
 
 class ReadOnlyPolicyAdmin(admin.ModelAdmin):
@@ -547,3 +566,40 @@ class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc,
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return False
+
+
+# --- log records ----------------------------------------------------------------
+
+LOG_PAGE_COLUMNS: tuple[str, ...] = tuple(column_name(f) for f in LOG.fields if f.name != "id")
+
+
+@admin.register(LogRecord)
+class LogRecordAdmin(LogColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc, valid-type]
+    """Log records, each masked as its application's fieldsets say; newest first."""
+
+    list_display = tuple(column_name(f) for f in LOG.fields if f.in_list)
+    list_display_links = (column_name(LOG.field("time")),)
+    list_filter = (ReadableApplicationFilter,)
+    sortable_by = ()
+    list_per_page = 100
+    show_full_result_count = False
+    fields = LOG_PAGE_COLUMNS
+    readonly_fields = LOG_PAGE_COLUMNS
+
+    def application_id_of(self, obj: LogRecord) -> int:
+        return obj.application_id
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LogRecord]:
+        readable = list(request_policy(request).applications)
+        # The session link is resolved on read, as on every other path.
+        return with_session(super().get_queryset(request).filter(application_id__in=readable))
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup == ReadableApplicationFilter.parameter_name
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        if search_term:
+            raise PermissionDenied("Log records are not searched by text here.")
+        return queryset, False

@@ -295,6 +295,9 @@ class UserAction(models.Model):
     product_currency = models.CharField(max_length=3, blank=True, default="")
     product_quantity = models.PositiveIntegerField(null=True, blank=True)
     product_event = models.CharField(max_length=16, choices=ProductEvent, blank=True, default="")
+    # W3C trace id (32 lower-case hex) of the request the action made; backend log
+    # records carrying the same trace id belong to the action's session.
+    trace_id = models.CharField(max_length=32, null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]
@@ -304,6 +307,11 @@ class UserAction(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(type__in=ActionType.values), name="action_type_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["trace_id"], name="action_trace", condition=models.Q(trace_id__isnull=False)
             ),
         ]
 

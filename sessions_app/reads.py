@@ -22,7 +22,10 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from fieldsets.registry import RecordType
+from fieldsets.registry import LOG, RecordType
+from logs import selectors as log_selectors
+from logs.queries import LogQuery
+from logs.selectors import LogRows
 from permissions.audit import Actor, audit_reveal, audit_search
 from permissions.models import AuditKind
 from permissions.policy import Disclosure, FieldsetPolicy
@@ -46,6 +49,8 @@ class Masked:
 class MaskedSession(Masked):
     # None: the actions were not asked for, or are hidden (then "actions" is in ``masked``).
     actions: list[Masked] | None = field(default=None)
+    # The same for the session's log records ("logs").
+    logs: list[Masked] | None = field(default=None)
 
 
 def row_of(instance: Model, record: RecordType) -> dict[str, Any]:
@@ -75,6 +80,9 @@ class Reader:
 
     def session(self, pk: int) -> dict[str, Any]:
         return selectors.session_get(policy=self.policy, pk=pk)
+
+    def logs(self, query: LogQuery) -> LogRows:
+        return log_selectors.log_list(policy=self.policy, query=query)
 
     # --- what leaves the server: masked, and audited --------------------------------
     def present_sessions(
@@ -113,22 +121,51 @@ class Reader:
         return page
 
     def present_session(
-        self, row: Mapping[str, Any], *, actions: Sequence[Mapping[str, Any]] | None = None
+        self,
+        row: Mapping[str, Any],
+        *,
+        actions: Sequence[Mapping[str, Any]] | None = None,
+        logs: Sequence[Mapping[str, Any]] | None = None,
     ) -> MaskedSession:
-        """One session (with its actions, if given) masked; audited if it revealed anything."""
+        """One session (with its actions and log records, if given) masked; audited if it
+        revealed anything. A hidden collection is ``None`` and named in ``masked`` if it
+        had records."""
         disclosure = Disclosure()
         values, masked = self.policy.mask_session(row, disclosure)
-        shown: list[Masked] | None = None
-        if actions is not None:
-            masked_actions = self.policy.mask_actions(actions, session=row, disclosure=disclosure)
-            if masked_actions is None:
-                # Listed even when there are none: an empty list is the value
-                # action_count = 0 (unlike a null field, which holds nothing).
-                masked.append("actions")
-            else:
-                shown = [Masked(*item) for item in masked_actions]
+        shown: dict[str, list[Masked] | None] = {}
+        for name, record, rows in (("actions", None, actions), ("logs", LOG, logs)):
+            if rows is None:
+                shown[name] = None
+                continue
+            children = (
+                self.policy.mask_actions(rows, session=row, disclosure=disclosure)
+                if record is None
+                else self.policy.mask_children(record, rows, session=row, disclosure=disclosure)
+            )
+            if children is None:
+                # Named even when there are none: an empty list would be a value
+                # (action_count = 0), unlike a null field, which holds nothing.
+                masked.append(name)
+            shown[name] = None if children is None else [Masked(*item) for item in children]
         audit_reveal(actor=self.actor, disclosure=disclosure)
-        return MaskedSession(values, masked, shown)
+        return MaskedSession(values, masked, shown["actions"], shown["logs"])
+
+    def present_logs(
+        self, rows: Iterable[Mapping[str, Any]], *, export: bool = False
+    ) -> list[Masked | None]:
+        """Log records of any readable applications, masked; one audit record for the page.
+
+        A record of an application that hides log records as a whole is ``None``
+        (the list's query never reads those; the admin may).
+        """
+        disclosure = Disclosure()
+        masked = self.policy.mask_logs(list(rows), disclosure)
+        audit_reveal(
+            actor=self.actor,
+            disclosure=disclosure,
+            kind=AuditKind.EXPORT if export else AuditKind.REVEAL,
+        )
+        return [None if item is None else Masked(*item) for item in masked]
 
     def present_actions(
         self, pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
@@ -147,9 +184,14 @@ class Reader:
         return result
 
     def session_with_actions(self, pk: int) -> MaskedSession:
-        """The detail of every read path: one readable session and its actions, masked."""
+        """The detail of every read path: one readable session, its actions and log records,
+        masked."""
         row = self.session(pk)
-        return self.present_session(row, actions=selectors.action_list(session=row))
+        return self.present_session(
+            row,
+            actions=selectors.action_list(session=row),
+            logs=log_selectors.session_logs(session=row),
+        )
 
 
 def reader(request: HttpRequest) -> Reader:

@@ -40,6 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch
 
+from logs.models import LogRecord
 from sessions_app.applications import application_create
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.services import session_ingest
@@ -252,3 +253,19 @@ def _page_view(seq: int) -> dict[str, Any]:
     if seq == 0:
         action["product"] = {"price": "9.90", "event": "view"}
     return action
+
+
+def stored_log(application: Application, **fields: Any) -> LogRecord:
+    """A log record as ingest stores it (already masked; ``session_ref`` links it)."""
+    number = next(_session_numbers)
+    values: dict[str, Any] = {
+        "time": BASE_TIME + timedelta(minutes=number, seconds=30),
+        "severity_number": 17,
+        "severity_text": "ERROR",
+        "body": f"Payment gateway timeout #{number}",
+        "service_name": "checkout",
+        "host_name": "web-1",
+        "attributes": {"order_id": f"A-{number:06d}"},
+        **fields,
+    }
+    return LogRecord.objects.create(application=application, **values)

@@ -17,6 +17,7 @@ for _variable, _value in generate_keys().items():
 for _variable in (
     "RUMVAULT_RATE_SEARCH",
     "RUMVAULT_RATE_INGEST",
+    "RUMVAULT_RATE_INGEST_LOGS",
     "RUMVAULT_RATE_LOGIN_ACCOUNT",
     "RUMVAULT_RATE_LOGIN_ADDRESS",
 ):

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BEACON_FORMAT = ROOT / "docs/beacon-format.md"
 # Where a reader or a maintainer follows a reference to another document.
 DOCUMENTED_TREES = ("README.md", "docs", "bench", "config", "dashboard", "fieldsets",
-                    "permissions", "privacy", "sessions_app", "masking_rules", "jobs", "tests",
+                    "permissions", "privacy", "sessions_app", "masking_rules", "jobs", "logs",
+                    "agents", "tests",
                     "Makefile", "pyproject.toml", ".ci")  # fmt: skip
 TEXT_SUFFIXES = {".md", ".py", ".txt", ".toml", ".html", ".sh", ""}
 DOCUMENT_REFERENCE = re.compile(r"[\w./-]*\w\.md\b")

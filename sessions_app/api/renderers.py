@@ -1,4 +1,4 @@
-"""CSV export of a session page (``?format=csv`` or ``Accept: text/csv``).
+"""CSV export of a session or log page (``?format=csv`` or ``Accept: text/csv``).
 
 The rows are exactly the JSON ``results`` (already masked by the view); the
 next page's link travels in the ``Link`` header. Nested values (properties,
@@ -16,7 +16,7 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 
-from sessions_app.api.serializers import SESSION_KEYS
+from sessions_app.api.serializers import LOG_KEYS, SESSION_KEYS
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,6 +38,7 @@ class SessionCSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
+    keys: tuple[str, ...] = SESSION_KEYS  # the header: the record's JSON keys, in order
 
     def render(
         self,
@@ -53,10 +54,14 @@ class SessionCSVRenderer(BaseRenderer):
             writer.writerow(["error"])
             writer.writerow([json.dumps(data, ensure_ascii=False)])
             return buffer.getvalue().encode()
-        writer.writerow(SESSION_KEYS)
+        writer.writerow(self.keys)
         for row in data.get("results", []):
-            writer.writerow([_cell(row[key]) for key in SESSION_KEYS])
+            writer.writerow([_cell(row[key]) for key in self.keys])
         return buffer.getvalue().encode()
+
+
+class LogCSVRenderer(SessionCSVRenderer):
+    keys = LOG_KEYS
 
 
 class _PathOnlyRequest:

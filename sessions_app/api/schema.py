@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from fieldsets.registry import ACTION, SESSION, Field, Kind, RecordType
+from fieldsets.registry import ACTION, LOG, SESSION, Field, Kind, RecordType
 from permissions.models import AuditKind
 from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
 from sessions_app.queries import ORDERINGS
@@ -55,7 +55,7 @@ def _masked_fields_help(record: RecordType) -> str:
     opens = [f"{f.name}.<key>" for f in record.hideable if f.open_keys]
     return (
         "Names of the fields this response masked because the caller does not hold a "
-        "fieldset containing them for the session's application; a field that is null "
+        "fieldset containing them for the record's application; a field that is null "
         "because there is no data is not listed. Possible names: " + ", ".join(names + opens) + "."
     )
 
@@ -85,6 +85,7 @@ def record_serializer(record: RecordType, name: str) -> type[serializers.Seriali
 
 SessionSerializer = record_serializer(SESSION, "Session")
 ActionSerializer = record_serializer(ACTION, "Action")
+LogRecordSerializer = record_serializer(LOG, "LogRecord")
 
 
 class SessionDetailSerializer(SessionSerializer):  # type: ignore[valid-type, misc]
@@ -93,6 +94,13 @@ class SessionDetailSerializer(SessionSerializer):  # type: ignore[valid-type, mi
         allow_null=True,
         help_text="In seq order; null when they are in a fieldset you do not hold "
         "(then masked_fields names actions).",
+    )
+    logs = LogRecordSerializer(
+        many=True,
+        allow_null=True,
+        help_text="The session's log records (its session_id attribute, or a trace id of one "
+        "of its actions), oldest first; null when they are in a fieldset you do not hold "
+        "(then masked_fields names logs).",
     )
 
 
@@ -220,6 +228,9 @@ class AuditRecordSerializer(serializers.Serializer):
     path = serializers.CharField()
     applications = serializers.ListField(child=serializers.SlugField())
     session_ids = serializers.ListField(child=serializers.IntegerField())
+    log_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Log records whose values were revealed."
+    )
     fieldsets = serializers.ListField(child=serializers.CharField())
     search_tag_hash = serializers.CharField(
         allow_null=True,

@@ -21,7 +21,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fieldsets.registry import ACTION, SESSION, Kind, RecordType
+from fieldsets.registry import ACTION, LOG, SESSION, Kind, RecordType
 from sessions_app.reads import Masked, MaskedSession, Reader
 
 MASKED_FIELDS = "masked_fields"
@@ -80,8 +80,10 @@ class _Layout:
 
 SESSION_LAYOUT = _Layout(SESSION)
 ACTION_LAYOUT = _Layout(ACTION)
-# The keys of a session in JSON and the CSV header, in order.
+LOG_LAYOUT = _Layout(LOG)
+# The keys of a session (a log record) in JSON and the CSV header, in order.
 SESSION_KEYS: tuple[str, ...] = (*(name for name, _ in SESSION_LAYOUT.flat), MASKED_FIELDS)
+LOG_KEYS: tuple[str, ...] = (*(name for name, _ in LOG_LAYOUT.flat), MASKED_FIELDS)
 
 
 class SessionListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
@@ -114,7 +116,7 @@ class SessionSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
 
 
 class SessionDetailSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
-    """A masked session with its masked actions (``actions`` null when they are hidden)."""
+    """A masked session with its masked actions and log records (null when hidden)."""
 
     def to_representation(self, instance: MaskedSession) -> dict[str, Any]:
         data = SESSION_LAYOUT.render(instance.values, instance.masked)
@@ -123,7 +125,37 @@ class SessionDetailSerializer(serializers.BaseSerializer):  # type: ignore[type-
             if instance.actions is None
             else [ACTION_LAYOUT.render(a.values, a.masked) for a in instance.actions]
         )
+        data["logs"] = (
+            None
+            if instance.logs is None
+            else [LOG_LAYOUT.render(record.values, record.masked) for record in instance.logs]
+        )
         return data
+
+
+class LogListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
+    """A page of log rows: masked and audited by the request's reader, then rendered.
+
+    ``context``: ``reader``; ``export`` for a CSV download. The list's query
+    never reads an application whose log records are hidden as a whole; should
+    one come through anyway it is left out, never shown.
+    """
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        reader: Reader = self.context["reader"]
+        page = reader.present_logs(data, export=self.context.get("export", False))
+        render = LOG_LAYOUT.render
+        return [render(item.values, item.masked) for item in page if item is not None]
+
+
+class LogSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
+    """One masked log record (``many=True``: a page of rows, see ``LogListSerializer``)."""
+
+    class Meta:
+        list_serializer_class = LogListSerializer
+
+    def to_representation(self, instance: Masked) -> dict[str, Any]:
+        return LOG_LAYOUT.render(instance.values, instance.masked)
 
 
 def serialize_audit_record(row: dict[str, Any]) -> dict[str, Any]:

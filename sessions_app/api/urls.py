@@ -10,6 +10,7 @@ urlpatterns = [
     path("sessions/", views.SessionListView.as_view(), name="api-session-list"),
     path("sessions/search/", views.SessionSearchView.as_view(), name="api-session-search"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="api-session-detail"),
+    path("logs/", views.LogListView.as_view(), name="api-log-list"),
     path("applications/", views.ApplicationListView.as_view(), name="api-application-list"),
     path("fieldsets/", fieldsets.FieldsetListCreateView.as_view(), name="api-fieldset-list"),
     # Before the detail route; a fieldset named "impact" is changed here too (PUT).

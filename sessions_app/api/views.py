@@ -31,14 +31,22 @@ from rest_framework.serializers import as_serializer_error
 from access.throttling import SearchRateThrottle
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
+from logs.filters import LogFilterSet
+from logs.models import LogRecord
+from logs.queries import LOG_FILTERS, parse_log_query
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list
 from sessions_app import selectors
 from sessions_app.api import schema
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
-from sessions_app.api.renderers import RefusalQuietBrowsableAPIRenderer, SessionCSVRenderer
+from sessions_app.api.renderers import (
+    LogCSVRenderer,
+    RefusalQuietBrowsableAPIRenderer,
+    SessionCSVRenderer,
+)
 from sessions_app.api.serializers import (
+    LogSerializer,
     SessionDetailSerializer,
     SessionSerializer,
     serialize_audit_record,
@@ -71,6 +79,8 @@ class ReadAPIView(GenericAPIView):  # type: ignore[type-arg]
     renderer_classes = [JSONRenderer, RefusalQuietBrowsableAPIRenderer]
     # Query parameters besides filters; anything else is a 400 listing these.
     query_params: tuple[str, ...] = (FORMAT_PARAM,)
+    # The filters of the endpoint (only used to name a refused parameter).
+    filter_names: tuple[str, ...] = ALLOWED_FILTERS
 
     @property
     def reader(self) -> Reader:
@@ -87,7 +97,7 @@ class ReadAPIView(GenericAPIView):  # type: ignore[type-arg]
         query = request._request.GET
         check_url_parameters(
             ((name, value) for name, values in query.lists() for value in values),
-            known=(*ALLOWED_FILTERS, *self.query_params),
+            known=(*self.filter_names, *self.query_params),
         )
         # django-stubs type GET as an "immutable" QueryDict; this one is made immutable too.
         request._request.GET = _canonical_query(query)  # type: ignore[assignment]
@@ -183,6 +193,15 @@ class DocumentedFilters(DjangoFilterBackend):
         return ""
 
 
+def _csv_links(view: ReadAPIView, response: Response, filename: str) -> None:
+    """A CSV page: the next page's link in ``Link``, served as a download."""
+    paginator = view.paginator
+    next_link = paginator.get_next_link() if paginator is not None else None  # type: ignore[attr-defined]
+    if next_link:
+        response["Link"] = f'<{next_link}>; rel="next"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+
+
 class SessionPageView(ReadAPIView):
     """Base of list and search: one page of sessions, masked and audited by the reader."""
 
@@ -219,11 +238,7 @@ class SessionPageView(ReadAPIView):
         )
         response = self.get_paginated_response(serializer.data)
         if csv:
-            paginator = self.paginator
-            next_link = paginator.get_next_link() if paginator is not None else None  # type: ignore[attr-defined]
-            if next_link:
-                response["Link"] = f'<{next_link}>; rel="next"'
-            response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
+            _csv_links(self, response, "sessions.csv")
         return response
 
 
@@ -365,7 +380,7 @@ def _is_valid_unicode(text: str) -> bool:
 
 
 class SessionDetailView(ReadAPIView):
-    """One session with its actions in ``seq`` order, masked like the list.
+    """One session with its actions in ``seq`` order and its log records, masked like the list.
 
     A session of an application you cannot read is a 404, exactly like an id
     that does not exist.
@@ -375,7 +390,7 @@ class SessionDetailView(ReadAPIView):
 
     @extend_schema(
         operation_id="sessions_retrieve",
-        summary="One session with its actions (404 if missing or not readable)",
+        summary="One session with its actions and log records (404 if missing or not readable)",
         responses={
             200: schema.SessionDetailSerializer,
             **schema.ERROR_RESPONSES,
@@ -388,6 +403,62 @@ class SessionDetailView(ReadAPIView):
     def get(self, request: Request, pk: int) -> Response:
         self.split_query(request, filters_allowed=False)
         return Response(self.get_serializer(self.reader.session_with_actions(pk)).data)
+
+
+class LogListView(ReadAPIView):
+    """Log records of the applications you can read, newest first, cursor-paginated.
+
+    Masked like sessions: fields of fieldsets you do not hold for a record's
+    application are null and listed in its ``masked_fields``; filtering by a
+    field you cannot see is a 403 naming it; unknown parameters a 400.
+    Applications whose fieldsets hide log records as a whole are left out
+    (asking for one with ``application`` is a 403 naming ``logs``).
+    Responses that reveal fieldset values are audited.
+    """
+
+    renderer_classes = [JSONRenderer, RefusalQuietBrowsableAPIRenderer, LogCSVRenderer]
+    pagination_class = KeysetCursorPagination
+    serializer_class = LogSerializer
+    query_params = PAGE_PARAMS
+    filter_names = LOG_FILTERS
+    filter_backends = [DocumentedFilters]
+    filterset_class = LogFilterSet
+
+    def get_queryset(self) -> Any:
+        """For DRF tooling only (schema, browsable API); reads go through ``self.reader``."""
+        if getattr(self, "swagger_fake_view", False):
+            return LogRecord.objects.none()
+        return LogRecord.objects.filter(application_id__in=list(self.policy.applications))
+
+    @extend_schema(
+        operation_id="logs_list",
+        summary="List log records (newest first, cursor-paginated, masked per fieldset)",
+        filters=True,
+        parameters=schema.PAGE_PARAMETERS,
+        responses={
+            200: schema.LogRecordSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=schema.CSV_DESCRIPTION
+            ),
+            **schema.ERROR_RESPONSES,
+            403: schema.HIDDEN_FIELD_RESPONSE,
+            404: schema.UNSUPPORTED_FORMAT_RESPONSE,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.split_query(request, filters_allowed=True)
+        query = parse_log_query(filters, policy=self.policy)
+        page = self.paginate_queryset(self.reader.logs(query))
+        csv = self.wants_csv(request)
+        serializer = self.get_serializer(
+            page,
+            many=True,
+            context={**self.get_serializer_context(), "reader": self.reader, "export": csv},
+        )
+        response = self.get_paginated_response(serializer.data)
+        if csv:
+            _csv_links(self, response, "logs.csv")
+        return response
 
 
 class ApplicationListView(ReadAPIView):

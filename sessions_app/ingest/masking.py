@@ -43,7 +43,7 @@ from django.conf import settings
 
 from masking_rules.engine import BatchRules, OnChange, ruleset_for
 from privacy.credentials import is_credential_name
-from privacy.detectors import mask_text
+from privacy.detectors import mask_hex, mask_text
 from privacy.headers import clean_headers
 from privacy.properties import filter_properties
 from privacy.session_ids import stored_session_ids
@@ -159,4 +159,17 @@ class BatchMasker:
             product_currency=action.product_currency,
             product_quantity=action.product_quantity,
             product_event=action.product_event,
+            trace_id=self.hex_id(action.trace_id),
         )
+
+    def hex_id(self, value: str | None) -> str | None:
+        """A trace or span id, kept only if no detector finds anything in it.
+
+        Ids are random hex; the rare one that holds a Luhn-valid digit run is
+        dropped rather than stored half masked (it could no longer link anything).
+        """
+        # Hex holds no email, IP address or UUID (no "@", ":", "-"): only the detectors
+        # that run whatever the settings say (cards, IBANs) can find anything in it.
+        if value is None or mask_hex(value) != value:
+            return None
+        return value

@@ -69,6 +69,13 @@ class BeaconActionSerializer(serializers.Serializer):
     )
     request_attributes = serializers.DictField(**_OPTIONAL)
     product = BeaconProductSerializer(**_OPTIONAL)
+    trace_id = serializers.CharField(
+        min_length=validation.TRACE_ID_LENGTH,
+        max_length=validation.TRACE_ID_LENGTH,
+        help_text="W3C trace id (32 hex digits) of the request the action made: backend log "
+        "records with the same trace id show in the session.",
+        **_OPTIONAL,
+    )
     input_value = serializers.CharField(
         help_text="Accepted and discarded: user input is never stored.", **_OPTIONAL
     )

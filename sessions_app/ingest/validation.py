@@ -87,6 +87,7 @@ ACTION_KEYS = frozenset(
         "headers",
         "request_attributes",
         "product",
+        "trace_id",
     }
 )
 ERROR_KEYS = frozenset({"message", "stack"})
@@ -98,6 +99,20 @@ _SAFE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PRICE = re.compile(r"\d{1,10}(?:\.\d{1,2})?")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_HEX = re.compile(r"[0-9a-f]+")
+TRACE_ID_LENGTH = 32
+SPAN_ID_LENGTH = 16
+
+
+def hex_id(value: str, length: int) -> str | None:
+    """A W3C trace (32) or span (16) id in lower-case hex, or None if it is not one.
+
+    All zeros is the W3C "invalid" id: no record can be linked by it.
+    """
+    text = value.lower()
+    if len(text) != length or not _HEX.fullmatch(text) or text.strip("0") == "":
+        return None
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +150,7 @@ class CleanAction:
     product_currency: str = ""
     product_quantity: int | None = None
     product_event: str = ""
+    trace_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -338,9 +354,19 @@ class _Validator:
         )
         self.error_details(raw, path, action)
         self.product(raw, path, action)
+        action.trace_id = self.trace_id(raw, path)
         if seq is None or action_type is None or timestamp is None:
             return None
         return action
+
+    def trace_id(self, raw: dict[str, Any], path: str) -> str | None:
+        value = self.string(raw, "trace_id", path, TRACE_ID_LENGTH)
+        if value is None:
+            return None
+        trace_id = hex_id(value, TRACE_ID_LENGTH)
+        if trace_id is None:
+            self.error(f"{path}/trace_id", "must be 32 hexadecimal digits, not all zero")
+        return trace_id
 
     def error_details(self, raw: dict[str, Any], path: str, action: CleanAction) -> None:
         details = raw.get("error")
@@ -607,6 +633,11 @@ class _Validator:
                     self.free_value(item, _child(path, name), depth=depth + 1)
         elif value is not None and not isinstance(value, int | bool):
             self.error(path, "must be a JSON value")
+
+
+# The field checks, for the log records' JSON channel (logs.ingest.validation).
+FieldValidator = _Validator
+TooManyErrors = _TooManyErrors
 
 
 def _storable(value: object, max_length: int) -> bool:

@@ -48,7 +48,7 @@ def to_columns(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0003_action_labels'),
+        ('sessions_app', '0004_action_trace_id'),
     ]
 
     operations = [

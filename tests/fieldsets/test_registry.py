@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from fieldsets.registry import (
     ACTION,
+    LOG,
     RECORD_TYPES,
     SESSION,
     closure,
@@ -18,6 +19,7 @@ from fieldsets.registry import (
     resolve,
     validate_fieldset_fields,
 )
+from logs.models import LogRecord
 from sessions_app.models import UserAction, UserSession
 
 
@@ -57,11 +59,13 @@ def test_not_fieldset_paths(name: str) -> None:
 
 
 def test_every_stored_field_names_a_column_of_its_model() -> None:
-    models = {SESSION: UserSession, ACTION: UserAction}
+    models = {SESSION: UserSession, ACTION: UserAction, LOG: LogRecord}
     for record in RECORD_TYPES:
         columns = {f.attname for f in models[record]._meta.concrete_fields}
+        annotations = {f.storage for f in record.fields if f.annotated}
         for name in record.columns:
-            assert name in columns, f"{record.name}.{name}"
+            assert name in columns or name in annotations, f"{record.name}.{name}"
+    assert annotations == {"session_pk"}  # the log record's session, resolved on read
 
 
 def test_every_declared_source_is_a_registry_path() -> None:
@@ -137,3 +141,14 @@ def test_closure_follows_derivations_transitively() -> None:
 )
 def test_fields_referenced_by(parameter: str, fields: list[str]) -> None:
     assert fields_referenced_by(parameter) == fields
+
+
+def test_log_paths_resolve_with_their_open_keys_and_derivations() -> None:
+    assert resolve("logs.attributes.http.route").key == "http.route"
+    assert resolve("logs.body").record is LOG
+    assert resolve("logs").field is None
+    assert missing_sources(["logs.severity_number"]) == {
+        "logs.severity_number": ["logs.severity_text"]
+    }
+    assert resolve("logs.session") is None  # the link is visible to every reader
+    assert fields_referenced_by("logs.attributes__order_id")[0] == "logs.attributes.order_id"

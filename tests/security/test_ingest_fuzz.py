@@ -290,6 +290,7 @@ ACTION_SPEC = Spec(
         "headers": Spec("headers"),
         "request_attributes": Spec("free_map"),
         "product": PRODUCT_SPEC,
+        "trace_id": Spec("trace_id"),
     },
 )
 SESSION_SPEC = Spec(
@@ -457,6 +458,12 @@ def _invalid_values(spec: Spec, current: Any) -> st.SearchStrategy[Any]:
         ]
     elif kind == "country":
         options += [_NON_STRINGS, st.sampled_from(["AUT", "A1", "Ö1", "a ", "1"])]
+    elif kind == "trace_id":
+        options += [
+            _NON_STRINGS,
+            st.sampled_from(["", "0" * 32, "xyz", "5b8efff7", "5b8efff798038103d269b633813fc60c0"]),
+            st.text(alphabet="ghijk", min_size=32, max_size=32),
+        ]
     elif kind == "currency":
         options += [_NON_STRINGS, st.sampled_from(["eur", "EURO", "E1R", "€", "US"])]
     elif kind == "price":

@@ -148,7 +148,7 @@ def test_detail_has_actions_in_seq_order(world: World) -> None:
     assert set(action) == {
         "seq", "type", "name", "url", "timestamp", "duration_ms", "http_status",
         "error_message", "error_stack", "headers", "request_attributes", "product",
-        "masked_fields",
+        "trace_id", "masked_fields",
     }  # fmt: skip
     assert action["product"]["price"] == "9.90"
     assert body["actions"][1]["product"] is None

@@ -155,3 +155,35 @@ def test_re_running_reuses_everything_and_duplicates_nothing(seeded: str) -> Non
     assert UserSession.objects.count() == SESSIONS
     assert UserAction.objects.count() == actions
     assert Application.objects.count() == 2
+
+
+def test_backend_logs_explain_janes_failed_checkout_masked(seeded: str) -> None:
+    from logs import selectors as log_selectors
+    from logs.models import LogRecord
+
+    jane = user_tags.blind_index_for("jane.doe@example.com")
+    failed = [
+        session
+        for session in UserSession.objects.filter(user_tag_blind_index=jane)
+        if session.actions.filter(url__endswith="/api/checkout", http_status=500).exists()
+    ]
+    assert failed, "Jane has a failed checkout"
+    row = UserSession.objects.filter(pk=failed[0].pk).values("id", "application_id", "session_id")
+    logs = log_selectors.session_logs(session=row.get())
+    bodies = [log["body"] for log in logs]
+    assert any(body.startswith("Payment gateway timeout after 30000 ms") for body in bodies)
+    assert all(log["session_pk"] == failed[0].pk for log in logs)
+    stored = " ".join(f"{r.body} {r.attributes}" for r in LogRecord.objects.all())
+    assert "<masked>" in stored
+    assert not PLANTED.search(stored)
+    assert "never-logged" not in stored
+    assert "backend log records added" in seeded
+
+
+def test_re_running_adds_no_log_records(seeded: str) -> None:
+    from logs.models import LogRecord
+
+    count = LogRecord.objects.count()
+    seed()
+    assert count > 0
+    assert LogRecord.objects.count() == count

@@ -9,6 +9,7 @@ Ingest must mask or drop every one of them.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -89,13 +90,18 @@ class DemoTraffic:
             customer = regular_slots.get(index)
             if customer is None and self.rng.random() < 0.6:
                 customer = self.rng.choice(self.customers)
-            session = self.session(index, slug=slug, customer=customer)
+            # Jane's first visit is the docs' example: the checkout that failed
+            # because the payment gateway timed out (its backend logs say so).
+            first_of_jane = bool(picked) and index == picked[0]
+            session = self.session(index, slug=slug, customer=customer, failed=first_of_jane)
             if index in regular_slots:
                 # Regulars are the docs' examples: keep them findable by their email.
                 session["do_not_track"] = False
             yield slug, session
 
-    def session(self, index: int, *, slug: str, customer: str | None) -> dict[str, Any]:
+    def session(
+        self, index: int, *, slug: str, customer: str | None, failed: bool = False
+    ) -> dict[str, Any]:
         rng = self.rng
         started = self.now - timedelta(seconds=rng.randrange(30 * 24 * 3600))
         stories: list[Callable[[str | None], list[dict[str, Any]]]] = [
@@ -106,7 +112,7 @@ class DemoTraffic:
             self._wrong_item_return,
         ]
         story = rng.choices(stories, weights=(40, 15, 22, 13, 10))[0]
-        steps = story(customer)
+        steps = (self._failed_checkout if failed else story)(customer)
         actions = []
         moment = started
         for seq, step in enumerate(steps):
@@ -116,8 +122,14 @@ class DemoTraffic:
         browser, os, device = rng.choice(
             APP_CLIENTS if slug == "fashion-store-app" else WEB_CLIENTS
         )
+        session_id = f"demo-{self.seed}-{index:05d}"
+        for seq, action in enumerate(actions):
+            if action["type"] == "xhr":
+                # The W3C trace id the shop's backend logs under (derived, not drawn:
+                # the random sequence of the rest of the demo stays as it was).
+                action["trace_id"] = hashlib.sha256(f"{session_id}/{seq}".encode()).hexdigest()[:32]
         session: dict[str, Any] = {
-            "session_id": f"demo-{self.seed}-{index:05d}",
+            "session_id": session_id,
             "started_at": started.isoformat(),
             "client_ip": self._ip(),
             "do_not_track": rng.random() < 0.05,

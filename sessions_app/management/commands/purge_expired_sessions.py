@@ -4,11 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from logs.retention import logs_purge_expired
 from sessions_app.retention import sessions_purge_expired
 
 
 class Command(BaseCommand):
-    help = "Delete sessions older than their application's retention_days."
+    help = "Delete sessions and log records older than their application's retention_days."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -20,3 +21,5 @@ class Command(BaseCommand):
         verb = "would delete" if options["dry_run"] else "deleted"
         for slug, count in counts.items():
             self.stdout.write(f"{slug}: {verb} {count} expired session(s)")
+        for slug, count in logs_purge_expired(dry_run=options["dry_run"]).items():
+            self.stdout.write(f"{slug}: {verb} {count} expired log record(s)")

@@ -1,10 +1,12 @@
 """``python manage.py seed_demo [--sessions N] [--force] [--seed S]``: a fashion shop to explore.
 
 Creates two applications, four users with one published demo password, their
-grants, and N sessions of shop traffic. The sessions go through
-``session_ingest``, the same service the ingest API uses, so the emails and
-card numbers planted in URLs and error messages come out masked exactly as
-real data would. Re-running reuses what exists (same ``--seed``, same session
+grants, N sessions of shop traffic and the shop backend's log lines behind them
+(a payment gateway timeout behind each failed checkout, Jane's first visit
+included). The sessions go through ``session_ingest``, the same service the
+ingest API uses, and the log lines through ``log_ingest``, so the emails and
+card numbers planted in URLs, error messages and logs come out masked exactly
+as real data would. Re-running reuses what exists (same ``--seed``, same session
 ids: nothing is duplicated).
 """
 
@@ -20,7 +22,11 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from logs.ingest.records import log_limits
+from logs.ingest.validation import validate_log_batch
+from logs.services import log_ingest
 from sessions_app.applications import application_create
+from sessions_app.management.commands._demo_logs import backend_logs
 from sessions_app.management.commands._demo_traffic import DemoTraffic
 from sessions_app.models import Application
 from sessions_app.services import session_ingest
@@ -64,10 +70,10 @@ class Command(BaseCommand):
         applications = {slug: self._application(slug) for slug in APPLICATIONS}
         users = _demo_users()
         _grant_demo_access(users=users, applications=applications)
-        statuses, actions = self._sessions(
+        statuses, actions, logs = self._sessions(
             applications, count=options["sessions"], seed=options["seed"]
         )
-        self._summary(users, statuses, actions)
+        self._summary(users, statuses, actions, logs)
 
     def _application(self, slug: str) -> Application:
         existing = Application.objects.filter(slug=slug).first()
@@ -82,34 +88,52 @@ class Command(BaseCommand):
 
     def _sessions(
         self, applications: dict[str, Application], *, count: int, seed: int
-    ) -> tuple[Counter[str], int]:
+    ) -> tuple[Counter[str], int, int]:
         traffic = DemoTraffic(rng=random.Random(seed), now=timezone.now(), seed=seed)
         statuses: Counter[str] = Counter()
-        actions = 0
+        actions = logs = 0
         batches: dict[str, list[dict[str, Any]]] = {slug: [] for slug in applications}
+        backend: dict[str, list[dict[str, Any]]] = {}  # session id -> its log records
 
         def flush(slug: str) -> None:
-            nonlocal actions
+            nonlocal actions, logs
             if batches[slug]:
                 results = session_ingest(
                     application=applications[slug], payload={"sessions": batches[slug]}
                 )
                 statuses.update(result.status for result in results)
                 actions += sum(result.actions_added for result in results)
+                # Backend logs through the log ingest pipeline, only for new sessions
+                # (a re-run stores nothing twice).
+                records = [
+                    record
+                    for result in results
+                    if result.status == "created"
+                    for record in backend.pop(result.session_id, [])
+                ]
+                if records:
+                    incoming = validate_log_batch({"logs": records}, limits=log_limits())
+                    logs += log_ingest(application=applications[slug], records=incoming).accepted
                 batches[slug] = []
 
         for slug, session in traffic.sessions(count):
+            backend[session["session_id"]] = backend_logs(
+                session, customer=session.get("user_tag", "").strip().lower() or None
+            )
             batches[slug].append(session)
             if len(batches[slug]) == BATCH_SIZE:
                 flush(slug)
         for slug in batches:
             flush(slug)
-        return statuses, actions
+        return statuses, actions, logs
 
-    def _summary(self, users: dict[str, User], statuses: Counter[str], actions: int) -> None:
+    def _summary(
+        self, users: dict[str, User], statuses: Counter[str], actions: int, logs: int
+    ) -> None:
         self.stdout.write(
             f"Sessions: {statuses['created']} created, {statuses['updated']} already there, "
-            f"{statuses['discarded']} discarded (Do-Not-Track); {actions} actions added."
+            f"{statuses['discarded']} discarded (Do-Not-Track); {actions} actions and "
+            f"{logs} backend log records added."
         )
         self.stdout.write(f"Users: {', '.join(sorted(users))}; password for all: {DEMO_PASSWORD}")
         self.stdout.write(

@@ -1,0 +1,1 @@
+"""rumvault's detectors, bundled: the wheel build copies ``privacy/*.py`` of the repository here."""

@@ -1,0 +1,87 @@
+"""Database reads of log records, always within the principal's record access.
+
+Rows are ``.values()`` dicts of exactly the registry's columns (``LOG.columns``)
+for ``FieldsetPolicy.mask_logs`` / ``mask_children``; masking and auditing is
+``sessions_app.reads``' job.
+
+The link to a session is resolved here, on read, from what the record
+carries: its ``session_ref`` (the ``session_id`` attribute, stored in the
+form ``UserSession.session_id`` has), or else a trace id that an action of a
+session of the same application carries. Backend logs usually arrive before
+the browser's beacon; resolving on read finds a session stored later just
+the same, and nothing has to be rewritten when it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import BigIntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from fieldsets.registry import LOG
+from logs.filters import LOG_FILTER_FIELDS, LogFilterSet
+from logs.models import LogRecord
+from logs.queries import LogQuery
+from permissions.policy import FieldsetPolicy
+from sessions_app.models import UserAction, UserSession
+
+LogRows = QuerySet[LogRecord, dict[str, Any]]
+
+
+def with_session(records: QuerySet[LogRecord]) -> QuerySet[LogRecord]:
+    """``records`` annotated with ``session_pk``: the id of the session each belongs to."""
+    by_ref = UserSession.objects.filter(
+        application_id=OuterRef("application_id"), session_id=OuterRef("session_ref")
+    ).values("id")[:1]
+    by_trace = (
+        UserAction.objects.filter(
+            trace_id=OuterRef("trace_id"), session__application_id=OuterRef("application_id")
+        )
+        .order_by("session_id")
+        .values("session_id")[:1]
+    )
+    return records.annotate(
+        session_pk=Coalesce(Subquery(by_ref), Subquery(by_trace), output_field=BigIntegerField())
+    )
+
+
+def _linked_to(session: Mapping[str, Any]) -> Q:
+    """Log records of ``session`` (a row read through ``session_get``)."""
+    traces = UserAction.objects.filter(session_id=session["id"], trace_id__isnull=False).values(
+        "trace_id"
+    )
+    return Q(application_id=session["application_id"]) & (
+        Q(session_ref=session["session_id"]) | Q(trace_id__in=traces)
+    )
+
+
+def log_list(*, policy: FieldsetPolicy, query: LogQuery) -> LogRows:
+    """Readable log records matching ``query``, newest first (keyset order: time, id)."""
+    scope = list(query.application_ids)
+    for name in query.filters:
+        reads = LOG_FILTER_FIELDS[name]
+        if reads is not None:
+            policy.check_lookup(reads, scope)
+    records = LogRecord.objects.filter(application_id__in=scope)
+    filters = dict(query.filters)
+    session_pk = filters.pop("session", None)
+    if session_pk is not None:
+        session = (
+            UserSession.objects.filter(pk=session_pk, application_id__in=scope)
+            .values("id", "application_id", "session_id")
+            .first()
+        )
+        # A session that does not exist and one of an unreadable application: no rows alike.
+        records = records.filter(_linked_to(session)) if session else records.none()
+    if filters:
+        records = LogFilterSet(policy=policy).apply(records, filters)
+    rows: LogRows = with_session(records).order_by("-time", "-id").values(*LOG.columns)
+    return rows
+
+
+def session_logs(*, session: dict[str, Any]) -> list[dict[str, Any]]:
+    """The log records of a session already read through ``session_get``, oldest first."""
+    records = LogRecord.objects.filter(_linked_to(session))
+    return list(with_session(records).order_by("time", "id").values(*LOG.columns))
