@@ -21,7 +21,7 @@ def logs_purge_expired(*, now: datetime | None = None, dry_run: bool = False) ->
     """Delete (or, with ``dry_run``, count) expired log records; counts per application."""
     now = now or timezone.now()
     purged: dict[str, int] = {}
-    for application in Application.objects.only("id", "slug", "retention_days"):
+    for application in Application.objects.only("id", "slug", "retention_days_override"):
         cutoff = now - timedelta(days=application.retention_days)
         expired = LogRecord.objects.filter(application=application, time__lt=cutoff)
         if dry_run:

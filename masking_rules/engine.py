@@ -169,6 +169,7 @@ class RuleSet:
             for target in rule.targets:
                 key = (target.record.name, target.field.name)
                 self.by_field.setdefault(key, []).append((rule, target.key))
+        self.fields = {key: FieldRules(rules) for key, rules in self.by_field.items()}
         # Per record type, the fields that have rules: (field, attribute, beacon path, rules).
         self.plans: dict[str, list[_FieldPlan]] = {}
         for record in RECORD_TYPES:
@@ -176,7 +177,7 @@ class RuleSet:
                 field_rules = self.by_field.get((record.name, f.name))
                 if field_rules:
                     path = (f.beacon or f.name).replace(".", "/")
-                    plan = (f, f.storage or f.name, path, FieldRules(field_rules))
+                    plan = (f, f.storage or f.name, path, self.fields[(record.name, f.name)])
                     self.plans.setdefault(record.name, []).append(plan)
 
     def __bool__(self) -> bool:
@@ -200,6 +201,25 @@ class BatchRules:
 
     def action(self, clean: _Record, on_change: OnChange | None = None) -> _Record:
         return self._record(ACTION, clean, on_change)
+
+    def text_at(
+        self, record: RecordType, path: str, text: str, on_change: OnChange | None = None
+    ) -> str | None:
+        """``text`` after the rules of the field at registry ``path`` (``logs.body``;
+        ``logs.attributes.<key>`` for a key's values at any depth); None: a rule removed it.
+
+        For record types masked value by value as they are read from the wire (log
+        records) rather than as clean dataclasses.
+        """
+        name = path.removeprefix(record.prefix)
+        field_name, _, key = name.partition(".")
+        rules = self.ruleset.fields.get((record.name, field_name))
+        if rules is None:
+            return text
+        pointer = name.replace(".", "/")
+        return self._text(
+            record, record.field(field_name), text, rules, pointer, on_change, key or None
+        )
 
     def _record(self, record: RecordType, clean: _Record, on_change: OnChange | None) -> _Record:
         plans = self.ruleset.plans.get(record.name)

@@ -13,8 +13,9 @@ Masking rules hook in at ``LogMasker.value``: every log string goes through
 that one method with its registry path (``logs.body``,
 ``logs.attributes.<key>``, ``logs.resource.<key>``, ``logs.service``,
 ``logs.host``, ``logs.host_group``, ``logs.severity_text``), rules first
-(``rules``: ``(path, text) -> text``, or ``None`` to remove the value), then the
-built-in detectors, so a rule can never undo the floor.
+(the environment's and the application's stored rules, ``masking_rules.engine``, or
+a ``rules`` hook given by the caller: ``(path, text) -> text``, or ``None`` to
+remove the value), then the built-in detectors, so a rule can never undo the floor.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from fieldsets.registry import LOG
 from logs.ingest.records import IncomingLog
 from logs.models import LogRecord
 from sessions_app.ingest.masking import BatchMasker
@@ -45,12 +47,14 @@ class LogMasker:
     def value(self, path: str, text: str) -> str | None:
         if not text:
             return text
-        if self.rules is not None:
-            ruled = self.rules(path, text)
-            if ruled is None:
-                return None
-            text = ruled
-        return self.batch.text(text)
+        ruled = (
+            self.batch.rules.text_at(LOG, path, text)
+            if self.rules is None
+            else self.rules(path, text)
+        )
+        if ruled is None:
+            return None
+        return self.batch.text(ruled)
 
     # --- structure ---------------------------------------------------------------
     def tree(self, path: str, value: Any) -> Any:
