@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldsets.registry import ACTION, SESSION, RuleTarget, rule_targets
+from fieldsets.registry import ACTION, LOG, SESSION, RuleTarget, rule_targets
 from masking_rules.engine import (
     BatchRules,
     CompiledRule,
@@ -93,6 +93,8 @@ def preview_text(
     ``properties.street``): ``{"text": masked | None (removed), "changes": [...]}``."""
     target = _single_target(path)
     record_type = target.record
+    if record_type is LOG:
+        return _preview_log_text(application=application, path=path, text=text, specs=specs)
     storage = target.field.storage or target.field.name
     value: Any = {target.key: text} if target.key is not None else text
     if record_type is ACTION:
@@ -123,6 +125,24 @@ def preview_text(
     if final_value != ruled_value:
         changes.append({"path": "", "rule": None, "step": BUILT_IN})
     return {"text": final_value if final_value != "" or text == "" else None, "changes": changes}
+
+
+def _preview_log_text(
+    *, application: Application, path: str, text: str, specs: list[RuleSpec] | None
+) -> dict[str, Any]:
+    """A log string: the rules at its path, then the built-in masking (``LogMasker.value``)."""
+    changes: list[dict[str, Any]] = []
+
+    def note(_path: str, rule: CompiledRule) -> None:
+        changes.append({"path": "", "rule": rule.name, "step": rule.step})
+
+    ruled = _rules(application, specs).batch().text_at(LOG, path, text, note)
+    if ruled is None:
+        return {"text": None, "changes": changes}
+    final = BatchMasker(application, rules=BatchRules(RuleSet(()))).text(ruled)
+    if final != ruled:
+        changes.append({"path": "", "rule": None, "step": BUILT_IN})
+    return {"text": final, "changes": changes}
 
 
 def _allowing(application: Application, keys: list[str]) -> Application:

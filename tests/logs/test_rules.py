@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 
 from logs.models import LogRecord
+from tests.factories import make_application
 from tests.logs.support import log, post_json
-from tests.masking_rules.support import add_rules, rule_body
+from tests.masking_rules.support import PREVIEW_URL, add_rules, officer, rule_body
+from tests.permissions.principals import api_client
 from tests.sessions_app.ingest_support import new_application
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,33 @@ def test_an_environment_rule_over_every_string_reaches_log_records_of_every_appl
         assert record.body == "refund for <masked>"
         assert record.attributes == {"c": "<masked>"}
 
+
+
+def test_the_rule_preview_takes_a_log_path() -> None:
+    make_application("shop")
+    client = api_client(officer())
+    response = client.post(
+        PREVIEW_URL,
+        {
+            "application": "shop",
+            "path": "logs.attributes.street",
+            "text": "Hauptstrasse 12 for anna@example.com",
+            "rules": [
+                {
+                    "name": "streets",
+                    "order": 1,
+                    "selector": "logs.attributes.street",
+                    "detector": None,
+                    "pattern": r"\w+strasse \d+",
+                    "method": "replace",
+                    "replacement": "[street]",
+                }
+            ],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["text"] == "[street] for <masked>"
+    assert [c["step"] for c in response.json()["changes"]] == ["application rules", "built-in"]
+    assert not LogRecord.objects.exists()
