@@ -91,7 +91,6 @@ def test_an_environment_rule_over_every_string_reaches_log_records_of_every_appl
         assert record.attributes == {"c": "<masked>"}
 
 
-
 def test_the_rule_preview_takes_a_log_path() -> None:
     make_application("shop")
     client = api_client(officer())
