@@ -12,7 +12,16 @@ from pathlib import Path
 
 import environ
 
-from access.rates import INGEST, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, rates_from_environment
+from access.rates import (
+    BEACON,
+    BEACON_CLIENT,
+    INGEST,
+    LOGIN_ACCOUNT,
+    LOGIN_ADDRESS,
+    SEARCH,
+    rates_from_environment,
+)
+from browser_agent.version import AGENT_FILE_PATTERN
 from config.keys import read_keys
 from config.logging import logging_config
 
@@ -78,6 +87,8 @@ INSTALLED_APPS = [
     "permissions",
     "dashboard",
     "access",
+    "browser_agent",
+    "demo_shop",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
@@ -138,6 +149,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# The browser agent's file names carry its version: cached for good (browser_agent.agent).
+WHITENOISE_IMMUTABLE_FILE_TEST = AGENT_FILE_PATTERN
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -238,6 +251,8 @@ RUMVAULT_RATE_LIMITS = rates_from_environment(
         INGEST: ("RUMVAULT_RATE_INGEST", "100/s"),  # per application (ingest token)
         LOGIN_ACCOUNT: ("RUMVAULT_RATE_LOGIN_ACCOUNT", "5/min"),  # per username tried
         LOGIN_ADDRESS: ("RUMVAULT_RATE_LOGIN_ADDRESS", "20/min"),  # per client address
+        BEACON: ("RUMVAULT_RATE_BEACON", "100/s"),  # per application (public beacon key)
+        BEACON_CLIENT: ("RUMVAULT_RATE_BEACON_CLIENT", "120/min"),  # per client, per application
     },
     env,
 )
@@ -248,6 +263,11 @@ RUMVAULT_INGEST_MAX_SESSIONS = env.int("RUMVAULT_INGEST_MAX_SESSIONS", default=5
 RUMVAULT_INGEST_MAX_ACTIONS = env.int("RUMVAULT_INGEST_MAX_ACTIONS", default=1000)
 RUMVAULT_INGEST_MAX_STRING_LENGTH = env.int("RUMVAULT_INGEST_MAX_STRING_LENGTH", default=4096)
 RUMVAULT_USER_TAG_MAX_LENGTH = 250
+# Browser beacons (docs/browser-agent.md): a browser sends at most 64 KiB with
+# fetch(keepalive) or sendBeacon, so a beacon never needs more.
+RUMVAULT_BEACON_MAX_BODY_BYTES = env.int("RUMVAULT_BEACON_MAX_BODY_BYTES", default=64 * 1024)
+# The demo shop at /demo-shop/ (make demo); off in production unless asked for.
+RUMVAULT_DEMO_SHOP = env.bool("RUMVAULT_DEMO_SHOP", default=DEBUG)
 # Django refuses bodies above this before our view sees them; keep it in step
 # with the ingest limit so the view can answer 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES

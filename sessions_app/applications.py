@@ -1,4 +1,5 @@
-"""Writes on applications: creation with a one-time ingest token, audited settings changes."""
+"""Writes on applications: creation with a one-time ingest token, audited settings changes,
+the public beacon key of the browser agent and its rotation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from permissions.audit import Actor, audit_settings_change
 from sessions_app.models import Application
 
 INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
+# Public by design (docs/browser-agent.md); the prefix tells it from an ingest token.
+BEACON_KEY_PREFIX = "rvpub_"
 PRIVACY_SETTING_FIELDS = (
     "ip_masking",
     "mask_personal_data_in_uris",
@@ -19,6 +22,10 @@ PRIVACY_SETTING_FIELDS = (
     "allowed_properties",
     "user_tag_storage",
     "retention_days",
+    # Browser agent: where beacons may come from and what the agent captures.
+    "allowed_origins",
+    "mask_user_actions",
+    "opt_in_required",
 )
 
 
@@ -32,6 +39,10 @@ def hash_ingest_token(token: str) -> str:
 
 def new_ingest_token() -> str:
     return INGEST_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_beacon_key() -> str:
+    return BEACON_KEY_PREFIX + secrets.token_urlsafe(18)
 
 
 def _check_setting_names(privacy_settings: dict[str, Any]) -> None:
@@ -52,7 +63,11 @@ def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tupl
         raise ApplicationExists(f"an application with slug '{slug}' already exists")
     token = new_ingest_token()
     application = Application(
-        slug=slug, name=name, ingest_token_hash=hash_ingest_token(token), **privacy_settings
+        slug=slug,
+        name=name,
+        ingest_token_hash=hash_ingest_token(token),
+        beacon_key=new_beacon_key(),
+        **privacy_settings,
     )
     application.full_clean()
     application.save()
@@ -98,3 +113,22 @@ def application_rotate_token(*, application: Application) -> str:
     application.ingest_token_hash = hash_ingest_token(token)
     application.save(update_fields=["ingest_token_hash"])
     return token
+
+
+@transaction.atomic
+def application_rotate_beacon_key(*, application: Application, actor: Actor) -> str:
+    """Replace the public beacon key; pages still using the old one are refused at once.
+
+    Audited like a settings change, without the keys themselves: they are
+    public, but an audit trail has no use for them.
+    """
+    key = new_beacon_key()
+    application.beacon_key = key
+    application.save(update_fields=["beacon_key"])
+    audit_settings_change(
+        actor=actor,
+        application=application.slug,
+        before={"beacon_key": "previous key"},
+        after={"beacon_key": "new key"},
+    )
+    return key

@@ -19,6 +19,8 @@ for _variable in (
     "RUMVAULT_RATE_INGEST",
     "RUMVAULT_RATE_LOGIN_ACCOUNT",
     "RUMVAULT_RATE_LOGIN_ADDRESS",
+    "RUMVAULT_RATE_BEACON",
+    "RUMVAULT_RATE_BEACON_CLIENT",
 ):
     os.environ.setdefault(_variable, "1000000/s")
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from sessions_app.applications import application_configure
 from sessions_app.management.commands._privacy_options import (
     add_privacy_arguments,
     describe_validation_error,
+    operator_name,
     privacy_settings_from,
 )
 from sessions_app.models import Application
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if not privacy_settings:
             raise CommandError("nothing to change: pass at least one setting option")
         actor = Actor(
-            username=_operator(), method=COMMAND_METHOD, path="manage.py configure_application"
+            username=operator_name(), method=COMMAND_METHOD, path="manage.py configure_application"
         )
         try:
             application_configure(application=application, actor=actor, **privacy_settings)
@@ -40,11 +40,3 @@ class Command(BaseCommand):
             raise CommandError(describe_validation_error(error)) from None
         changed = ", ".join(f"{name}={value!r}" for name, value in privacy_settings.items())
         self.stdout.write(f"Updated application '{application.slug}': {changed}.")
-
-
-def _operator() -> str:
-    """The operating-system account running the command: the audit record's "who"."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
-        return "unknown"

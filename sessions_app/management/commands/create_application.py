@@ -31,5 +31,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(describe_validation_error(error)) from None
         self.stdout.write(f"Created application '{application.slug}'.")
+        # Public (it goes into the shop's pages); beacons need --allowed-origins too.
+        self.stdout.write(f"Beacon key for the rum.js script tag: {application.beacon_key}")
         self.stdout.write("Ingest token (shown only this once; store it now):")
         self.stdout.write(token)
