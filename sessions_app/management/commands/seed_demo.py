@@ -1,7 +1,9 @@
 """``python manage.py seed_demo [--sessions N] [--force] [--seed S]``: a fashion shop to explore.
 
 Creates two applications, four users with one published demo password, their
-grants, and N sessions of shop traffic. The sessions go through
+grants, and N sessions of shop traffic. ``fashion-store`` also accepts browser
+beacons from the demo shop (``/demo-shop/`` at http://127.0.0.1:8000 or
+http://localhost:8000), so shopping there is recorded by ``rum.js``. The sessions go through
 ``session_ingest``, the same service the ingest API uses, so the emails and
 card numbers planted in URLs and error messages come out masked exactly as
 real data would. Re-running reuses what exists (same ``--seed``, same session
@@ -20,8 +22,10 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from sessions_app.applications import application_create
+from permissions.audit import COMMAND_METHOD, Actor
+from sessions_app.applications import application_configure, application_create
 from sessions_app.management.commands._demo_traffic import DemoTraffic
+from sessions_app.management.commands._privacy_options import operator_name
 from sessions_app.models import Application
 from sessions_app.services import session_ingest
 
@@ -33,6 +37,8 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "name": "Fashion Store (web)",
         "user_tag_storage": "raw",
         "allowed_properties": ["loyalty_tier", "ab_variant"],
+        # Where `make demo` serves the demo shop.
+        "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
     },
     "fashion-store-app": {
         "name": "Fashion Store (mobile app)",
@@ -75,6 +81,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Application '{slug}' exists; reusing it (its token is not shown again)."
             )
+            origins = APPLICATIONS[slug].get("allowed_origins", [])
+            if origins and not existing.allowed_origins:
+                # A database seeded before the browser agent existed: let the demo shop in.
+                actor = Actor(
+                    username=operator_name(), method=COMMAND_METHOD, path="manage.py seed_demo"
+                )
+                application_configure(application=existing, actor=actor, allowed_origins=origins)
             return existing
         application, token = application_create(slug=slug, **APPLICATIONS[slug])
         self.stdout.write(f"Created application '{slug}'. Ingest token: {token}")
@@ -119,6 +132,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Try: search the sessions of jane.doe@example.com "
             "(dashboard, or POST /api/v1/sessions/search/)."
+        )
+        self.stdout.write(
+            "Or shop at http://127.0.0.1:8000/demo-shop/ (recorded by rum.js into "
+            "fashion-store), then find your own session in the dashboard."
         )
 
 
