@@ -820,8 +820,10 @@
 
     function send(body) {
       post(body, body.length < MAX_BEACON_CHARS).then(function (response) {
-        // Retried: the server away or busy. Not retried: a refusal it will repeat.
+        // Retried: the server away or busy. Not retried: a refusal it will repeat; and
+        // a key or origin refused (403, 404) stops the agent on this page.
         if (response.status === 429 || response.status >= 500) retry(body, response.headers.get("Retry-After"));
+        else if (response.status === 403 || response.status === 404) api._refuse();
         else retryDelay = 1000;
       }, function () { retry(body, null); });
     }
