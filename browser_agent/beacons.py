@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.http.request import HttpHeaders
+
 from sessions_app.ingest.validation import ACTION_KEYS, SESSION_KEYS, BeaconInvalid
 
 BROWSER_SESSION_PREFIX = "rum:"
@@ -78,6 +80,6 @@ def browser_batch(payload: object, *, client_ip: str | None, do_not_track: bool)
     return {**payload, "sessions": [session]}
 
 
-def requests_do_not_track(headers: Any) -> bool:
+def requests_do_not_track(headers: HttpHeaders) -> bool:
     """Whether the request carries ``DNT: 1`` or ``Sec-GPC: 1``."""
-    return headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
+    return any(str(headers.get(name, "")).strip() == "1" for name in ("DNT", "Sec-GPC"))
