@@ -24,8 +24,12 @@
 
   // --- normalisation (privacy/normalise.py) -------------------------------------------
   var ASCII = /^[\x00-\x7f]*$/;
-  var IGNORABLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]+/gu;
-  var NON_ASCII_DIGIT = /(?![0-9])\p{Nd}/gu;
+  // Regular expressions over Unicode properties cost milliseconds to build, so they are
+  // built on first use: most pages never send a character outside ASCII.
+  var unicodeRegExps = {};
+  function unicode(name, source, flags) {
+    return unicodeRegExps[name] || (unicodeRegExps[name] = new RegExp(source, flags));
+  }
   // The "0" of every run of ten decimal digits outside ASCII (Unicode 14, as the server's).
   var DIGIT_ZEROS = ("660,6f0,7c0,966,9e6,a66,ae6,b66,be6,c66,ce6,d66,de6,e50,ed0,f20,1040,1090," +
     "17e0,1810,1946,19d0,1a80,1a90,1b50,1bb0,1c40,1c50,a620,a8d0,a900,a9d0,a9f0,aa50,abf0," +
@@ -41,8 +45,9 @@
   }
 
   function normaliseOnce(text) {
-    text = text.replace(IGNORABLE, "").normalize("NFKC").replace(IGNORABLE, "");
-    return text.replace(NON_ASCII_DIGIT, asciiDigit).replace(LABEL_DOTS, ".");
+    var ignorable = unicode("ignorable", "[\\p{Cf}\\p{Default_Ignorable_Code_Point}]+", "gu");
+    text = text.replace(ignorable, "").normalize("NFKC").replace(ignorable, "");
+    return text.replace(unicode("digit", "(?![0-9])\\p{Nd}", "gu"), asciiDigit).replace(LABEL_DOTS, ".");
   }
 
   function normaliseText(text) {
@@ -109,9 +114,13 @@
     return mod97(ibanDigits(compact.slice(4) + compact.slice(0, 4)), 0) === 1;
   }
 
-  var WORD = "\\p{L}\\p{N}\\p{M}_";
-  var EMAIL = new RegExp("(?<![" + WORD + ".+%-])(?:[" + WORD + ".+-]|%[0-9A-Fa-f]{2})+(?:@|%40)" +
-    "[" + WORD + "-]+(?:\\.[" + WORD + "-]+)*\\.[\\p{L}\\p{Nl}\\p{No}][" + WORD + "-]+", "gu");
+  // One pattern, two alphabets, as on the server: ASCII text (the common case) gets the
+  // cheap one; internationalised addresses the Unicode one (letters, digits, marks).
+  function emailSource(word, letter) {
+    return "(?<![" + word + ".+%-])(?:[" + word + ".+-]|%[0-9A-Fa-f]{2})+(?:@|%40)" +
+      "[" + word + "-]+(?:\\.[" + word + "-]+)*\\.[" + letter + "][" + word + "-]+";
+  }
+  var ASCII_EMAIL = new RegExp(emailSource("A-Za-z0-9_", "A-Za-z"), "g");
   var JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
   var UUID = /(?<![0-9A-Za-z])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])/g;
   var IBAN_COMPACT = /(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}(?![A-Za-z0-9])/g;
@@ -123,7 +132,9 @@
 
   function maskEmails(text, sub) {
     if (text.indexOf("@") < 0 && text.indexOf("%40") < 0) return text;
-    return text.replace(EMAIL, sub);
+    var pattern = ASCII.test(text) ? ASCII_EMAIL :
+      unicode("email", emailSource("\\p{L}\\p{N}\\p{M}_", "\\p{L}\\p{Nl}\\p{No}"), "gu");
+    return text.replace(pattern, sub);
   }
 
   function maskJwts(text, sub) { return text.replace(JWT, sub); }
@@ -345,7 +356,8 @@
   var CREDENTIAL_WHOLE_NAMES = ["pass", "pin", "otp", "totp"];
 
   function isCredentialName(name) {
-    var folded = normaliseText(name).toLowerCase().replace(/ß/g, "ss").replace(/[^\p{L}\p{N}]+/gu, "");
+    var folded = normaliseText(name).toLowerCase().replace(/ß/g, "ss");
+    folded = folded.replace(ASCII.test(folded) ? /[^a-z0-9]+/g : unicode("noise", "[^\\p{L}\\p{N}]+", "gu"), "");
     return CREDENTIAL_WHOLE_NAMES.indexOf(folded) >= 0 || /auth(?!or(?!i[sz]))/.test(folded) ||
       CREDENTIAL_PARTS.some(function (part) { return folded.indexOf(part) >= 0; });
   }
@@ -627,7 +639,7 @@
     var config = null, rules = [], waiting = [], buffer = [], outbox = [];
     var collecting = false, stopped = false, refused = false, timer = null, retryTimer = null, retryDelay = 1000;
     var session = null, pendingTag = null, anonymous = false, pageView = null;
-    var consent = read("consent");
+    var consent; // read on start: storage is a synchronous call the page's load need not wait for
 
     function read(name) {
       try { return env.storage ? JSON.parse(env.storage.getItem(STORE + name)) : null; } catch (error) { return null; }
@@ -850,6 +862,7 @@
     }
 
     function start() {
+      if (consent === undefined) consent = read("consent");
       var requested = env.navigator.doNotTrack === "1" || env.window.doNotTrack === "1" ||
         env.navigator.globalPrivacyControl === true;
       var queued = waiting;
@@ -1025,13 +1038,19 @@
       now: function () { return Date.now(); },
       base: new URL(script.src, win.location.href).origin, key: key
     };
-    try { env.storage = win.sessionStorage; } catch (error) { env.storage = null; }
+    Object.defineProperty(env, "storage", { get: function () { // first touched after load
+      try { return win.sessionStorage; } catch (error) { return null; }
+    } });
     var agent = createAgent(env);
     win.rumvault = {
       version: VERSION, enable: function () { agent.enable(); }, disable: function () { agent.disable(); },
       identifyUser: agent.identifyUser, product: agent.product, flush: agent.flush
     };
-    loadConfig(env, agent, 0);
+    // The configuration is asked for once the page has loaded, so that nothing the agent
+    // does competes with the page's own loading; what happens before waits for it.
+    var afterLoad = function () { env.setTimeout(function () { loadConfig(env, agent, 0); }, 0); };
+    if (win.document.readyState === "complete") afterLoad();
+    else win.addEventListener("load", afterLoad);
   }
 
   return {
