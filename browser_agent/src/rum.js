@@ -636,7 +636,7 @@
   // or null), fetch, sendBeacon, XMLHttpRequest, setTimeout, clearTimeout, now, base, key.
   function createAgent(env) {
     var endpoint = env.base + "/api/v1/rum/" + encodeURIComponent(env.key) + "/";
-    var config = null, rules = [], waiting = [], buffer = [], outbox = [];
+    var config = null, rules = [], waiting = [], buffer = [], outbox = [], inflight = [];
     var collecting = false, stopped = false, refused = false, timer = null, retryTimer = null, retryDelay = 1000;
     var session = null, pendingTag = null, anonymous = false, pageView = null;
     var consent; // read on start: storage is a synchronous call the page's load need not wait for
@@ -800,7 +800,9 @@
       if (!collecting) return;
       var ready = buffer.filter(function (action) { return leaving || action !== pageView; });
       buffer = buffer.filter(function (action) { return ready.indexOf(action) < 0; });
-      var earlier = leaving ? outbox.splice(0) : [];
+      // Leaving: what waits for a retry, and what is still on its way (a request the
+      // browser cancels with the page), go again with keepalive; twice is harmless.
+      var earlier = leaving ? outbox.splice(0).concat(inflight.splice(0)) : [];
       while (ready.length || pendingTag) {
         var beacon = batch(ready.splice(0, MAX_BATCH));
         if (leaving) sendNow(beacon);
@@ -830,14 +832,19 @@
       if (!sent) keep(body); // tried again by this tab's next page
     }
 
+    // Without keepalive: the browser's keepalive budget (64 KiB in flight) is kept for
+    // the beacons of a page being left.
     function send(body) {
-      post(body, body.length < MAX_BEACON_CHARS).then(function (response) {
+      inflight.push(body);
+      var done = function () { var at = inflight.indexOf(body); if (at >= 0) inflight.splice(at, 1); };
+      post(body, false).then(function (response) {
+        done();
         // Retried: the server away or busy. Not retried: a refusal it will repeat; and
         // a key or origin refused (403, 404) stops the agent on this page.
         if (response.status === 429 || response.status >= 500) retry(body, response.headers.get("Retry-After"));
         else if (response.status === 403 || response.status === 404) api._refuse();
         else retryDelay = 1000;
-      }, function () { retry(body, null); });
+      }, function () { done(); retry(body, null); });
     }
 
     function keep(body) {
@@ -882,6 +889,7 @@
       waiting = [];
       buffer = [];
       outbox = [];
+      inflight = [];
       pendingTag = null;
       if (timer) env.clearTimeout(timer);
       if (retryTimer) env.clearTimeout(retryTimer);
@@ -1046,11 +1054,9 @@
       version: VERSION, enable: function () { agent.enable(); }, disable: function () { agent.disable(); },
       identifyUser: agent.identifyUser, product: agent.product, flush: agent.flush
     };
-    // The configuration is asked for once the page has loaded, so that nothing the agent
-    // does competes with the page's own loading; what happens before waits for it.
-    var afterLoad = function () { env.setTimeout(function () { loadConfig(env, agent, 0); }, 0); };
-    if (win.document.readyState === "complete") afterLoad();
-    else win.addEventListener("load", afterLoad);
+    // Asked for at once (an asynchronous request: the page's loading does not wait for
+    // it); what happens before it arrives waits for it in memory.
+    loadConfig(env, agent, 0);
   }
 
   return {
