@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
@@ -104,13 +104,21 @@ def beacon_requests(page: Page) -> list[Request]:
 
 def wait_for(condition: Callable[[], Any], page: Page, timeout: float = 15.0) -> Any:
     """Poll ``condition``; waiting through the page keeps Playwright's event loop (and so
-    route handlers and request events) running, which a plain sleep would stall."""
+    route handlers and request events) running, which a plain sleep would stall.
+
+    The live server shares the test's in-memory SQLite database, where a read during
+    the server's write fails at once ("table is locked") instead of waiting, on either
+    side: so the polls are rare, and a failed one counts as "not yet".
+    """
     deadline = time.monotonic() + timeout
     while True:
-        result = condition()
+        try:
+            result = condition()
+        except OperationalError:
+            result = None
         if result or time.monotonic() > deadline:
             return result
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
 
 
 def browser_actions() -> list[UserAction]:
