@@ -33,12 +33,12 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench.harness import gunicorn_server, manage, production_environment  # noqa: E402
-from bench.throwaway_database import throwaway_database  # noqa: E402
-from browser_agent.version import AGENT_STATIC_PATH  # noqa: E402
+from harness import PROJECT, gunicorn_server, manage, production_environment
+from throwaway_database import throwaway_database
+
+from browser_agent.version import AGENT_STATIC_PATH
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
