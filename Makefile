@@ -1,4 +1,5 @@
-# rumvault: `make demo` runs the demo on SQLite, `make test` runs lint and the suite.
+# rumvault: `make demo` runs the demo on SQLite, `make test` runs lint, the JavaScript
+# tests and the suite; `make agent` rebuilds the browser agent from its source.
 # DATABASE_URL selects the database (default: SQLite file db.sqlite3 in the project).
 
 PYTHON_BIN ?= python3
@@ -9,7 +10,9 @@ DEMO_SESSIONS ?= 2000
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser test lint format demo serve clean
+NODE ?= node
+
+.PHONY: install browser test lint jstest agent format demo serve clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -39,11 +42,22 @@ lint: install
 	DEBUG=true $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+# The browser agent's unit tests and the shared masking vectors, with Node's own test
+# runner (no npm packages needed).
+jstest:
+	$(NODE) --test tests/browser_agent/rum.test.mjs
+
+# Rebuild the served agent (browser_agent/static/rumvault/rum-<version>.js) from
+# browser_agent/src/rum.js with the pinned terser (browser_agent/package-lock.json).
+# Commit the output; tests fail while it is older than the source.
+agent:
+	cd browser_agent && npm ci --no-audit --no-fund && node build.mjs
+
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint browser
+test: lint jstest browser
 	$(PYTHON) -m pytest
 
 # The background-job worker (django-q2 on the database: re-masking started from
@@ -66,4 +80,5 @@ serve: install
 	  $(VENV)/bin/gunicorn --config config/gunicorn.conf.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis .mypy_cache .schemathesis
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis .mypy_cache .schemathesis \
+	  browser_agent/node_modules

@@ -13,7 +13,9 @@ INGEST = "ingest"
 INGEST_LOGS = "ingest_logs"
 LOGIN_ACCOUNT = "login_account"
 LOGIN_ADDRESS = "login_address"
-LIMITS = (SEARCH, INGEST, INGEST_LOGS, LOGIN_ACCOUNT, LOGIN_ADDRESS)
+BEACON = "beacon"  # browser beacons per application (public beacon key)
+BEACON_CLIENT = "beacon_client"  # browser beacons and config requests per client address
+LIMITS = (SEARCH, INGEST, INGEST_LOGS, LOGIN_ACCOUNT, LOGIN_ADDRESS, BEACON, BEACON_CLIENT)
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _PERIODS |= {"d": 86400, "day": 86400}

@@ -1,4 +1,5 @@
-"""Rate limits: searches per user, ingest per application token, logins per account and address.
+"""Rate limits: searches per user, ingest per application token, logins per account and address,
+browser beacons per beacon key and per client address.
 
 Every limit is "N per period" (``RUMVAULT_RATE_LIMITS``, from the environment),
 counted per caller in the database table ``access_ratelimitcounter``.
@@ -33,10 +34,10 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from access.models import RateLimitCounter
-from access.rates import LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, Rate
+from access.rates import BEACON_CLIENT, LOGIN_ACCOUNT, LOGIN_ADDRESS, SEARCH, Rate
 
 _KEEP_ENDED_SECONDS = 3600
-_UNBOUNDED_CALLERS = (LOGIN_ACCOUNT, LOGIN_ADDRESS)
+_UNBOUNDED_CALLERS = (LOGIN_ACCOUNT, LOGIN_ADDRESS, BEACON_CLIENT)
 
 
 def hit(limit: str, caller: str) -> float | None:

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from access.rates import (
+    BEACON,
+    BEACON_CLIENT,
     INGEST,
     INGEST_LOGS,
     LOGIN_ACCOUNT,
@@ -21,6 +23,7 @@ from access.rates import (
     SEARCH,
     rates_from_environment,
 )
+from browser_agent.version import AGENT_FILE_PATTERN
 from config.keys import read_keys
 from config.logging import logging_config
 from privacy.defaults import defaults_from_environment
@@ -91,6 +94,8 @@ INSTALLED_APPS = [
     "jobs",
     "django_q",
     "logs",
+    "browser_agent",
+    "demo_shop",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
@@ -152,6 +157,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# The browser agent's file names carry its version: cached for good (browser_agent.agent).
+WHITENOISE_IMMUTABLE_FILE_TEST = AGENT_FILE_PATTERN
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -285,6 +292,8 @@ RUMVAULT_RATE_LIMITS = rates_from_environment(
         INGEST_LOGS: ("RUMVAULT_RATE_INGEST_LOGS", "100/s"),  # log requests per ingest token
         LOGIN_ACCOUNT: ("RUMVAULT_RATE_LOGIN_ACCOUNT", "5/min"),  # per username tried
         LOGIN_ADDRESS: ("RUMVAULT_RATE_LOGIN_ADDRESS", "20/min"),  # per client address
+        BEACON: ("RUMVAULT_RATE_BEACON", "100/s"),  # per application (public beacon key)
+        BEACON_CLIENT: ("RUMVAULT_RATE_BEACON_CLIENT", "120/min"),  # per client, per application
     },
     env,
 )
@@ -299,6 +308,11 @@ RUMVAULT_USER_TAG_MAX_LENGTH = 250
 RUMVAULT_LOGS_MAX_RECORDS = env.int("RUMVAULT_LOGS_MAX_RECORDS", default=1000)
 RUMVAULT_LOGS_MAX_BODY_LENGTH = env.int("RUMVAULT_LOGS_MAX_BODY_LENGTH", default=16384)
 RUMVAULT_LOGS_MAX_ATTRIBUTES = env.int("RUMVAULT_LOGS_MAX_ATTRIBUTES", default=128)
+# Browser beacons (docs/browser-agent.md): a browser sends at most 64 KiB with
+# fetch(keepalive) or sendBeacon, so a beacon never needs more.
+RUMVAULT_BEACON_MAX_BODY_BYTES = env.int("RUMVAULT_BEACON_MAX_BODY_BYTES", default=64 * 1024)
+# The demo shop at /demo-shop/ (make demo); off in production unless asked for.
+RUMVAULT_DEMO_SHOP = env.bool("RUMVAULT_DEMO_SHOP", default=DEBUG)
 # Django refuses bodies above this before our view sees them; keep it in step
 # with the ingest limit so the view can answer 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = RUMVAULT_INGEST_MAX_BODY_BYTES

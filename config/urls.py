@@ -1,5 +1,6 @@
-"""URL map: health check, admin, ingest (sessions, log records, OTLP), read API, OpenAPI
-schema and its offline Swagger UI."""
+"""URL map: health check, admin, ingest (sessions, log records, OTLP), browser agent, read
+API, OpenAPI schema and its offline Swagger UI, and the demo shop (served only with
+RUMVAULT_DEMO_SHOP)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -19,8 +20,10 @@ urlpatterns = [
     path("api/v1/ingest/logs/config/", AgentConfigView.as_view(), name="ingest-logs-config"),
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
     path("api/v1/privacy/", include("masking_rules.urls")),
+    path("api/v1/rum/", include("browser_agent.urls")),
     path("api/v1/", include("sessions_app.api.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("demo-shop/", include("demo_shop.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -1,4 +1,5 @@
-"""Writes on applications: creation with a one-time ingest token, audited settings changes."""
+"""Writes on applications: creation with a one-time ingest token, audited settings changes,
+the public beacon key of the browser agent and its rotation."""
 
 from __future__ import annotations
 
@@ -14,8 +15,13 @@ from privacy.defaults import PRIVACY_SETTINGS, SETTINGS_BY_NAME
 from sessions_app.models import Application
 
 INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
-PRIVACY_SETTING_FIELDS = tuple(setting.name for setting in PRIVACY_SETTINGS)
-# Passed as a setting's value: drop the application's override, inherit the default.
+# Public by design (docs/browser-agent.md); the prefix tells it from an ingest token.
+BEACON_KEY_PREFIX = "rvpub_"
+# Browser-agent settings: where beacons may come from and what the agent captures.
+# Per application only (there is no environment default to inherit), set as given.
+BROWSER_SETTING_FIELDS = ("allowed_origins", "mask_user_actions", "opt_in_required")
+PRIVACY_SETTING_FIELDS = (*(setting.name for setting in PRIVACY_SETTINGS), *BROWSER_SETTING_FIELDS)
+# Passed as a layered setting's value: drop the application's override, inherit the default.
 INHERIT = None
 
 
@@ -31,10 +37,20 @@ def new_ingest_token() -> str:
     return INGEST_TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_beacon_key() -> str:
+    return BEACON_KEY_PREFIX + secrets.token_urlsafe(18)
+
+
 def _check_setting_names(privacy_settings: dict[str, Any]) -> None:
     unknown = set(privacy_settings) - set(PRIVACY_SETTING_FIELDS)
     if unknown:
         raise ValueError(f"unknown privacy settings: {', '.join(sorted(unknown))}")
+
+
+def _column(name: str) -> str:
+    """The column a setting is stored in: a layered setting's override, else its own."""
+    setting = SETTINGS_BY_NAME.get(name)
+    return name if setting is None else setting.override_field
 
 
 def _full_clean(application: Application) -> None:
@@ -64,7 +80,11 @@ def application_create(*, slug: str, name: str, **privacy_settings: Any) -> tupl
         raise ApplicationExists(f"an application with slug '{slug}' already exists")
     token = new_ingest_token()
     application = Application(
-        slug=slug, name=name, ingest_token_hash=hash_ingest_token(token), **privacy_settings
+        slug=slug,
+        name=name,
+        ingest_token_hash=hash_ingest_token(token),
+        beacon_key=new_beacon_key(),
+        **privacy_settings,
     )
     _full_clean(application)
     application.save()
@@ -88,7 +108,7 @@ def application_configure(
     """
     _check_setting_names(privacy_settings)
     stored = Application.objects.select_for_update().get(pk=application.pk)
-    fields = {name: SETTINGS_BY_NAME[name].override_field for name in privacy_settings}
+    fields = {name: _column(name) for name in privacy_settings}
     before = {name: getattr(stored, fields[name]) for name in privacy_settings}
     for name, value in privacy_settings.items():
         setattr(stored, fields[name], list(value) if isinstance(value, tuple) else value)
@@ -114,3 +134,22 @@ def application_rotate_token(*, application: Application) -> str:
     application.ingest_token_hash = hash_ingest_token(token)
     application.save(update_fields=["ingest_token_hash"])
     return token
+
+
+@transaction.atomic
+def application_rotate_beacon_key(*, application: Application, actor: Actor) -> str:
+    """Replace the public beacon key; pages still using the old one are refused at once.
+
+    Audited like a settings change, without the keys themselves: they are
+    public, but an audit trail has no use for them.
+    """
+    key = new_beacon_key()
+    application.beacon_key = key
+    application.save(update_fields=["beacon_key"])
+    audit_settings_change(
+        actor=actor,
+        application=application.slug,
+        before={"beacon_key": "previous key"},
+        after={"beacon_key": "new key"},
+    )
+    return key

@@ -34,6 +34,25 @@ from privacy.user_tags import UserTagStorage
 __all__ = ["MAX_RETENTION_DAYS", "MIN_RETENTION_DAYS"]
 
 
+def validate_allowed_origins(value: object) -> None:
+    """``allowed_origins``: distinct origins, each written exactly as a browser sends it."""
+    # Imported here: sessions_app.origins imports nothing from the models, and
+    # the model module stays free of parsing code.
+    from sessions_app.origins import InvalidOrigin, normalise_origin
+
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Enter a list of origins.")
+    for item in value:
+        try:
+            written = normalise_origin(item)
+        except InvalidOrigin as error:
+            raise ValidationError(str(error)) from None
+        if written != item:
+            raise ValidationError(f"Write each origin as a browser sends it, e.g. {written}")
+    if len(set(value)) != len(value):
+        raise ValidationError("Origins must be distinct.")
+
+
 def validate_property_names(value: object) -> None:
     """``allowed_properties`` must be a list of distinct, non-empty strings."""
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
@@ -144,6 +163,20 @@ class Application(models.Model):
     user_tag_storage = _effective("user_tag_storage")
     retention_days = _effective("retention_days")
     phone_region = _effective("phone_region")
+
+    # Browser agent (docs/browser-agent.md). The beacon key is public by design
+    # (it is written into every page of the shop), so it is stored as it is: it
+    # only names the application, and a beacon can do no more than append to
+    # the application's own browser sessions, from an allowed origin, rate limited.
+    beacon_key = models.CharField(max_length=64, unique=True, editable=False)
+    # Origins whose pages may send beacons ("https://shop.example.com"); none: no beacons.
+    allowed_origins = models.JSONField(
+        default=list, blank=True, validators=[validate_allowed_origins]
+    )
+    # Click names become generic ("click on button") instead of the element's label.
+    mask_user_actions = models.BooleanField(default=False)
+    # The agent collects and sends nothing before the page calls rumvault.enable().
+    opt_in_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["slug"]

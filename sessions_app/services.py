@@ -13,6 +13,10 @@ is applied here, before anything is written:
 How one session row is built or merged (Do-Not-Track, IP and geo masking,
 tag storage mode, counters) is ``sessions_app.ingest.session_rows``.
 
+Browser beacons (``browser_agent``) come through here too, with
+``append_only``: they may add actions and fill what a session does not have
+yet, never change what it has (a user tag, once set, stays).
+
 A ``session_id`` in which a detector finds something is stored as a keyed
 digest; results still name each session by the id the client sent (only that
 client sees them), in the batch's order.
@@ -83,8 +87,13 @@ def ingest_limits() -> Limits:
     )
 
 
-def session_ingest(*, application: Application, payload: dict[str, Any]) -> list[IngestResult]:
+def session_ingest(
+    *, application: Application, payload: dict[str, Any], append_only: bool = False
+) -> list[IngestResult]:
     """Validate, mask and store one batch; results are in the batch's order.
+
+    ``append_only`` (browser beacons): a stored session only gains actions and
+    the details it lacks (see ``session_rows.merge_into``).
 
     Raises ``BeaconInvalid`` (nothing written) when any part of the batch is invalid.
     """
@@ -107,7 +116,7 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
     if pending:
         try:
             with transaction.atomic():
-                results.update(_write(pending, application=application))
+                results.update(_write(pending, application=application, append_only=append_only))
         except RevenueOverflow as overflow:
             index = stored_ids.index(overflow.session_id)
             message = f"purchases of one session must total at most {MAX_REVENUE}"
@@ -123,7 +132,9 @@ def session_ingest(*, application: Application, payload: dict[str, Any]) -> list
 # --- writes ------------------------------------------------------------------------
 
 
-def _write(pending: list[_Pending], *, application: Application) -> dict[str, IngestResult]:
+def _write(
+    pending: list[_Pending], *, application: Application, append_only: bool
+) -> dict[str, IngestResult]:
     by_id = {item.clean.session_id: item for item in pending}
     existing, created = _lock_and_insert(by_id, application=application)
     results: dict[str, IngestResult] = {}
@@ -133,7 +144,8 @@ def _write(pending: list[_Pending], *, application: Application) -> dict[str, In
         _attach(actions, session)
         new_actions += actions
         results[session.session_id] = IngestResult(session.session_id, "created", len(actions))
-    for session_id, session, actions in _merge_existing(existing, by_id, application=application):
+    merged = _merge_existing(existing, by_id, application=application, append_only=append_only)
+    for session_id, session, actions in merged:
         _attach(actions, session)
         new_actions += actions
         results[session_id] = IngestResult(session_id, "updated", len(actions))
@@ -170,7 +182,11 @@ def _lock_and_insert(
 
 
 def _merge_existing(
-    existing: dict[str, UserSession], by_id: dict[str, _Pending], *, application: Application
+    existing: dict[str, UserSession],
+    by_id: dict[str, _Pending],
+    *,
+    application: Application,
+    append_only: bool,
 ) -> list[tuple[str, UserSession, list[UserAction]]]:
     """Fold the beacons into the stored (locked) sessions; returns each with its new actions."""
     stored_seqs = _stored_seqs(existing.values())
@@ -183,7 +199,7 @@ def _merge_existing(
         seqs = stored_seqs.get(session.pk, set())
         actions = [action for action in item.actions if action.seq not in seqs]
         before = updatable_values(session)
-        merge_into(session, item.clean, actions, application=application)
+        merge_into(session, item.clean, actions, application=application, append_only=append_only)
         after = updatable_values(session)
         fields = {name for name, value in after.items() if before[name] != value}
         # A retried beacon that brings nothing new costs no write (and keeps updated_at).

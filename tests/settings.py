@@ -20,6 +20,8 @@ for _variable in (
     "RUMVAULT_RATE_INGEST_LOGS",
     "RUMVAULT_RATE_LOGIN_ACCOUNT",
     "RUMVAULT_RATE_LOGIN_ADDRESS",
+    "RUMVAULT_RATE_BEACON",
+    "RUMVAULT_RATE_BEACON_CLIENT",
 ):
     os.environ.setdefault(_variable, "1000000/s")
 # Background jobs run inside the call that starts them: no worker needed.

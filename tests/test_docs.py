@@ -12,11 +12,13 @@ from sessions_app.ingest import validation
 ROOT = Path(__file__).resolve().parent.parent
 BEACON_FORMAT = ROOT / "docs/beacon-format.md"
 # Where a reader or a maintainer follows a reference to another document.
-DOCUMENTED_TREES = ("README.md", "docs", "bench", "config", "dashboard", "fieldsets",
-                    "permissions", "privacy", "sessions_app", "masking_rules", "jobs", "logs",
-                    "agents", "tests",
+DOCUMENTED_TREES = ("README.md", "docs", "bench", "browser_agent", "config", "dashboard",
+                    "demo_shop", "fieldsets", "permissions", "privacy", "sessions_app",
+                    "masking_rules", "jobs", "logs", "agents", "tests",
                     "Makefile", "pyproject.toml", ".ci")  # fmt: skip
-TEXT_SUFFIXES = {".md", ".py", ".txt", ".toml", ".html", ".sh", ""}
+TEXT_SUFFIXES = {".md", ".py", ".txt", ".toml", ".html", ".sh", ".js", ".mjs", ""}
+# Installed packages (the agent's build tool) are not the project's documents.
+NOT_DOCUMENTED = "node_modules"
 DOCUMENT_REFERENCE = re.compile(r"[\w./-]*\w\.md\b")
 
 
@@ -28,7 +30,10 @@ def _text_files() -> list[Path]:
         files += [
             path
             for path in candidates
-            if path.is_file() and path.suffix in TEXT_SUFFIXES and "__pycache__" not in path.parts
+            if path.is_file()
+            and path.suffix in TEXT_SUFFIXES
+            and "__pycache__" not in path.parts
+            and NOT_DOCUMENTED not in path.parts
         ]
     return files
 

@@ -169,17 +169,25 @@ def merge_into(
     actions: list[UserAction],
     *,
     application: Application,
+    append_only: bool = False,
 ) -> None:
     """Fold a re-sent beacon into a stored session: newer details win, nothing is lost.
 
     Do-Not-Track is sticky: once a session asked for it, later beacons of the
     same session are treated the same way (and what they would reveal is dropped).
+
+    ``append_only`` (browser beacons, whose key is public): the beacon only adds
+    actions, a later end, and details the session does not have yet. A user tag,
+    an IP or a client detail once stored is never replaced, so whoever learns a
+    browser session's id cannot relabel it as another customer's; Do-Not-Track
+    still drops what it drops.
     """
     requested = session.do_not_track or clean.do_not_track
     private = _privacy_of_session(clean, application=application, requested=requested)
+    keep_tag = append_only and session.user_tag_blind_index is not None
     if private["drop_tag"]:
         _set_fields(session, _tag_columns(None, application=application))
-    elif private["tag"] is not None:
+    elif private["tag"] is not None and not keep_tag:
         same_tag = session.user_tag_blind_index == user_tags.blind_index_for(private["tag"])
         columns = _tag_columns(
             private["tag"],
@@ -189,32 +197,35 @@ def merge_into(
         _set_fields(session, columns)
     if private["drop_ip"]:
         session.client_ip = None
-    elif private["client_ip"] is not None:
+    elif private["client_ip"] is not None and not (append_only and session.client_ip):
         session.client_ip = private["client_ip"]
-    if clean.latitude is not None and clean.longitude is not None:
+    if clean.latitude is not None and clean.longitude is not None and not append_only:
         session.geo_latitude = private["geo_latitude"]
         session.geo_longitude = private["geo_longitude"]
     for field_name in ("country", "city", "browser", "os", "device"):
-        if value := getattr(clean, field_name):
+        value = getattr(clean, field_name)
+        if value and not (append_only and getattr(session, field_name)):
             setattr(session, field_name, value)
-    session.properties = {
-        **session.properties,
-        **clean.properties,
-    }
-    _merge_times(session, clean)
+    session.properties = (
+        {**clean.properties, **session.properties}
+        if append_only
+        else {**session.properties, **clean.properties}
+    )
+    _merge_times(session, clean, append_only=append_only)
     session.do_not_track = requested
     if session.masked_personal != application.mask_personal_data_in_uris:
         session.masked_personal = None  # strings masked under two settings
     _apply_counters(session, actions)
 
 
-def _merge_times(session: UserSession, clean: CleanSession) -> None:
+def _merge_times(session: UserSession, clean: CleanSession, *, append_only: bool) -> None:
     """The session spans every beacon: earliest start, latest end.
 
     Clients restart and clocks jump, so a re-sent beacon may start earlier; taking
     the earliest start keeps ``ended_at >= started_at`` and durations non-negative.
+    An append-only beacon can only move the end forward.
     """
-    if clean.started_at < session.started_at:
+    if clean.started_at < session.started_at and not append_only:
         if session.ended_at is None and session.duration_ms is not None:
             # A duration measured from the old start, moved to the new one.
             session.duration_ms += _milliseconds(session.started_at - clean.started_at)

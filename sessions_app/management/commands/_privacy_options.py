@@ -7,6 +7,7 @@ environment default (``RUMVAULT_DEFAULT_<NAME>``, ``privacy.defaults``) applies.
 from __future__ import annotations
 
 import argparse
+import getpass
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -17,8 +18,11 @@ from privacy.ip import IpMasking
 from privacy.user_tags import UserTagStorage
 from sessions_app.applications import INHERIT
 from sessions_app.models import Application
+from sessions_app.origins import InvalidOrigin, normalise_origin
 
 INHERIT_WORD = "inherit"
+# Browser-agent switches (on|off, per application, not layered): option -> model field.
+_BROWSER_SWITCHES = {"mask_user_actions": "mask_user_actions", "opt_in": "opt_in_required"}
 
 
 def _days(text: str) -> int | str:
@@ -44,6 +48,22 @@ def add_privacy_arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--phone-region", metavar="CC", help="region of national phone numbers, e.g. AT"
     )
+    browser = parser.add_argument_group("browser agent (docs/browser-agent.md)")
+    browser.add_argument(
+        "--allowed-origins",
+        metavar="ORIGIN,ORIGIN",
+        help='origins whose pages may send beacons, e.g. "https://shop.example.com"; "" for none',
+    )
+    browser.add_argument(
+        "--mask-user-actions",
+        choices=["on", "off"],
+        help='name clicks generically ("click on button") instead of by their label',
+    )
+    browser.add_argument(
+        "--opt-in",
+        choices=["on", "off"],
+        help="collect and send nothing until the page calls rumvault.enable()",
+    )
 
 
 def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]:
@@ -62,10 +82,25 @@ def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]
         settings["allowed_properties"] = [key for key in keys if key]
     if options.get("phone_region") is not None:
         settings["phone_region"] = options["phone_region"].strip().upper()
+    for option, field_name in _BROWSER_SWITCHES.items():
+        if options.get(option) is not None:
+            settings[field_name] = options[option] == "on"
+    if options.get("allowed_origins") is not None:
+        origins = [item.strip() for item in options["allowed_origins"].split(",")]
+        settings["allowed_origins"] = [_origin(item) for item in origins if item]
     return {
         name: INHERIT if value == INHERIT_WORD or value == [INHERIT_WORD] else value
         for name, value in settings.items()
     }
+
+
+def _origin(text: str) -> str:
+    """The origin as a browser sends it; a wrong one is left for the model's validator,
+    whose message says what is wrong."""
+    try:
+        return normalise_origin(text)
+    except InvalidOrigin:
+        return text
 
 
 def describe_settings(application: Application) -> list[str]:
@@ -89,3 +124,11 @@ def describe_validation_error(error: ValidationError) -> str:
             f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
         )
     return " ".join(error.messages)
+
+
+def operator_name() -> str:
+    """The operating-system account running a command: the audit record's "who"."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "unknown"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,6 +11,7 @@ from sessions_app.management.commands._privacy_options import (
     add_privacy_arguments,
     describe_settings,
     describe_validation_error,
+    operator_name,
     privacy_settings_from,
 )
 from sessions_app.models import Application
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(describe_settings(application)))
             return
         actor = Actor(
-            username=_operator(), method=COMMAND_METHOD, path="manage.py configure_application"
+            username=operator_name(), method=COMMAND_METHOD, path="manage.py configure_application"
         )
         try:
             application_configure(application=application, actor=actor, **privacy_settings)
@@ -51,11 +51,3 @@ class Command(BaseCommand):
         self.stdout.write(f"Updated application '{application.slug}': {changed}.")
         self.stdout.write("Effective privacy settings (value, from):")
         self.stdout.write("\n".join(describe_settings(application)))
-
-
-def _operator() -> str:
-    """The operating-system account running the command: the audit record's "who"."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
-        return "unknown"

@@ -34,5 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Created application '{application.slug}'.")
         self.stdout.write("Privacy settings (value, from):")
         self.stdout.write("\n".join(describe_settings(application)))
+        # Public (it goes into the shop's pages); beacons need --allowed-origins too.
+        self.stdout.write(f"Beacon key for the rum.js script tag: {application.beacon_key}")
         self.stdout.write("Ingest token (shown only this once; store it now):")
         self.stdout.write(token)

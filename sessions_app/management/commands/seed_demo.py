@@ -3,10 +3,12 @@
 Creates two applications, four users with one published demo password, their
 grants, N sessions of shop traffic and the shop backend's log lines behind them
 (a payment gateway timeout behind each failed checkout, Jane's first visit
-included). The sessions go through ``session_ingest``, the same service the
-ingest API uses, and the log lines through ``log_ingest``, so the emails and
-card numbers planted in URLs, error messages and logs come out masked exactly
-as real data would. Re-running reuses what exists (same ``--seed``, same session
+included). ``fashion-store`` also accepts browser beacons from the demo shop
+(``/demo-shop/`` at http://127.0.0.1:8000 or http://localhost:8000), so shopping
+there is recorded by ``rum.js``. The sessions go through ``session_ingest``, the
+same service the ingest API uses, and the log lines through ``log_ingest``, so the
+emails and card numbers planted in URLs, error messages and logs come out masked
+exactly as real data would. Re-running reuses what exists (same ``--seed``, same session
 ids: nothing is duplicated).
 """
 
@@ -25,9 +27,11 @@ from django.utils import timezone
 from logs.ingest.records import log_limits
 from logs.ingest.validation import validate_log_batch
 from logs.services import log_ingest
-from sessions_app.applications import application_create
+from permissions.audit import COMMAND_METHOD, Actor
+from sessions_app.applications import application_configure, application_create
 from sessions_app.management.commands._demo_logs import backend_logs
 from sessions_app.management.commands._demo_traffic import DemoTraffic
+from sessions_app.management.commands._privacy_options import operator_name
 from sessions_app.models import Application
 from sessions_app.services import session_ingest
 
@@ -39,6 +43,8 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "name": "Fashion Store (web)",
         "user_tag_storage": "raw",
         "allowed_properties": ["loyalty_tier", "ab_variant"],
+        # Where `make demo` serves the demo shop.
+        "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
     },
     "fashion-store-app": {
         "name": "Fashion Store (mobile app)",
@@ -81,6 +87,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Application '{slug}' exists; reusing it (its token is not shown again)."
             )
+            origins = APPLICATIONS[slug].get("allowed_origins", [])
+            if origins and not existing.allowed_origins:
+                # A database seeded before the browser agent existed: let the demo shop in.
+                actor = Actor(
+                    username=operator_name(), method=COMMAND_METHOD, path="manage.py seed_demo"
+                )
+                application_configure(application=existing, actor=actor, allowed_origins=origins)
             return existing
         application, token = application_create(slug=slug, **APPLICATIONS[slug])
         self.stdout.write(f"Created application '{slug}'. Ingest token: {token}")
@@ -143,6 +156,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Try: search the sessions of jane.doe@example.com "
             "(dashboard, or POST /api/v1/sessions/search/)."
+        )
+        self.stdout.write(
+            "Or shop at http://127.0.0.1:8000/demo-shop/ (recorded by rum.js into "
+            "fashion-store), then find your own session in the dashboard."
         )
 
 

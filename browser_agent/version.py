@@ -1,0 +1,6 @@
+"""The agent's version and file-name pattern (no Django imports: settings import it)."""
+
+AGENT_VERSION = "1.0.0"
+AGENT_STATIC_PATH = f"rumvault/rum-{AGENT_VERSION}.js"
+# Every version of the agent, for whitenoise's immutable-file test (matched on the URL).
+AGENT_FILE_PATTERN = r"/rumvault/rum-\d+\.\d+\.\d+\.js$"

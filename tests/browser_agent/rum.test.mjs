@@ -1,0 +1,408 @@
+// The browser agent under Node's own test runner (`node --test tests/browser_agent/`,
+// part of `make test`): the shared masking vectors, and the capture logic on a DOM stub.
+// It loads the built, served file (static/rumvault/rum-<version>.js), so what is tested
+// is what browsers get.
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { webcrypto } from "node:crypto";
+import { test, describe } from "node:test";
+
+const require = createRequire(import.meta.url);
+const root = new URL("../../", import.meta.url);
+const staticDir = new URL("browser_agent/static/rumvault/", root);
+const built = readdirSync(staticDir).filter((name) => /^rum-\d+\.\d+\.\d+\.js$/.test(name));
+assert.equal(built.length, 1, "exactly one built agent");
+const agent = require(new URL(built[0], staticDir).pathname);
+const vectors = JSON.parse(readFileSync(new URL("tests/vectors/masking.json", root), "utf8"));
+
+describe("shared masking vectors", () => {
+  test("free text", () => {
+    for (const { input, personal, expected } of vectors.text) {
+      assert.equal(agent.maskText(input, personal), expected, JSON.stringify({ input, personal }));
+    }
+  });
+  test("URLs", () => {
+    for (const { input, personal, expected } of vectors.uri) {
+      assert.equal(agent.maskUri(input, personal), expected, JSON.stringify({ input, personal }));
+    }
+  });
+  test("masking rules", () => {
+    for (const { description, rules, path, input, expected } of vectors.rules) {
+      assert.equal(agent.applyRules(agent.compileRules(rules), path, input), expected, description);
+    }
+  });
+});
+
+// --- a DOM stub ------------------------------------------------------------------------
+
+const INTERACTIVE = new Set(["A", "BUTTON", "SUMMARY", "SELECT", "LABEL"]);
+const CLICKABLE_INPUTS = new Set(["submit", "button", "reset", "checkbox", "radio"]);
+
+class Element {
+  constructor(tagName, { attributes = {}, text = "", parent = null, secret = null } = {}) {
+    this.tagName = tagName;
+    this.attributes = attributes;
+    this.text = text;
+    this.parent = parent;
+    this.reads = [];
+    // What a visitor typed: reading it fails the test.
+    Object.defineProperty(this, "value", {
+      get() { throw new Error(`the agent read the value of a ${tagName}`); },
+    });
+    this.secret = secret;
+  }
+  getAttribute(name) {
+    return Object.hasOwn(this.attributes, name) ? this.attributes[name] : null;
+  }
+  get textContent() {
+    if (this.tagName === "TEXTAREA" || this.tagName === "INPUT") {
+      throw new Error("the agent read a form field's contents");
+    }
+    return this.text;
+  }
+  // Only the selector the agent uses is understood: interactive elements.
+  closest() {
+    for (let element = this; element; element = element.parent) {
+      if (INTERACTIVE.has(element.tagName) || element.getAttribute("data-rum-name") !== null ||
+          /^(button|link|menuitem|tab|checkbox)$/.test(element.getAttribute("role") || "") ||
+          (element.tagName === "INPUT" && CLICKABLE_INPUTS.has(element.getAttribute("type")))) {
+        return element;
+      }
+    }
+    return null;
+  }
+}
+
+class Target {
+  constructor() { this.listeners = {}; }
+  addEventListener(type, listener) { (this.listeners[type] ||= []).push(listener); }
+  dispatch(type, event = {}) { for (const listener of this.listeners[type] || []) listener({ type, ...event }); }
+}
+
+function world({ config = {}, navigator = {}, status = 200, consent = null } = {}) {
+  let clock = Date.parse("2026-11-30T10:00:00Z");
+  const timers = [];
+  const sent = [];
+  const beacons = [];
+  const storage = new Map();
+  if (consent) storage.set("rumvault.consent", JSON.stringify(consent));
+  const window = new Target();
+  const document = new Target();
+  document.readyState = "complete";
+  document.visibilityState = "visible";
+  const location = { href: "https://shop.example.com/checkout?email=jane@example.com", pathname: "/checkout" };
+  let answer = status;
+  const fetch = (url, init) => {
+    sent.push({ url, init, body: init && init.body ? JSON.parse(init.body) : null });
+    const code = typeof answer === "function" ? answer() : answer;
+    return Promise.resolve({ status: code, ok: code < 300, headers: { get: () => null } });
+  };
+  window.fetch = (url) => Promise.resolve({ status: url.includes("missing") ? 404 : 200 });
+  window.XMLHttpRequest = null;
+  const env = {
+    window, document, location,
+    navigator: { userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36", ...navigator },
+    performance: { timeOrigin: clock - 500, getEntriesByType: () => [{ loadEventEnd: 420.4, startTime: 0 }] },
+    crypto: webcrypto,
+    storage: {
+      getItem: (key) => (storage.has(key) ? storage.get(key) : null),
+      setItem: (key, value) => storage.set(key, value),
+      removeItem: (key) => storage.delete(key),
+    },
+    fetch,
+    sendBeacon: (url, body) => { beacons.push(JSON.parse(body)); return true; },
+    setTimeout: (callback, delay) => { timers.push({ callback, at: clock + delay }); return timers.length; },
+    clearTimeout: (id) => { if (timers[id - 1]) timers[id - 1].callback = null; },
+    now: () => clock,
+    base: "https://rumvault.example.com",
+    key: "rvpub_test",
+  };
+  const rum = agent.createAgent(env);
+  const configure = () => rum._configure({ uri_masking: true, mask_user_actions: false, do_not_track: "anonymous",
+    opt_in: false, rules: [], ...config });
+  return {
+    env, rum, sent, beacons, storage, window, document, configure,
+    answer: (value) => { answer = value; },
+    // Runs every timer due within ``ms`` (and what they schedule), then settles promises.
+    async advance(ms) {
+      const until = clock + ms;
+      for (;;) {
+        const due = timers.filter((timer) => timer.callback && timer.at <= until).sort((a, b) => a.at - b.at)[0];
+        if (!due) break;
+        clock = Math.max(clock, due.at);
+        const callback = due.callback;
+        due.callback = null;
+        callback();
+        await settle();
+      }
+      clock = until;
+      await settle();
+    },
+    actions: () => sent.filter((item) => item.url.endsWith("/beacons/")).flatMap((item) => item.body.sessions[0].actions),
+    beaconBodies: () => sent.filter((item) => item.url.endsWith("/beacons/")).map((item) => item.body.sessions[0]),
+  };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function click(w, element) {
+  w.document.dispatch("click", { target: element });
+}
+
+describe("capture on a DOM stub", () => {
+  test("clicks are named from data-rum-name, aria-label or text, never from a field", async () => {
+    const w = world();
+    w.configure();
+    const form = new Element("FORM");
+    click(w, new Element("BUTTON", { attributes: { "data-rum-name": "Checkout step 2" }, text: "Next" }));
+    click(w, new Element("BUTTON", { attributes: { "aria-label": "Close dialog" }, text: "×" }));
+    click(w, new Element("SPAN", { text: "Add to cart", parent: new Element("BUTTON", { text: "  Add to\n cart " }) }));
+    click(w, new Element("INPUT", { attributes: { type: "submit" }, parent: form }));
+    click(w, new Element("INPUT", { attributes: { type: "password" }, parent: form })); // not clickable
+    click(w, new Element("TEXTAREA", { parent: form }));
+    click(w, new Element("A", { text: "Mail jane.doe@example.com about order 1234567" }));
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().filter((a) => a.type === "click").map((a) => a.name), [
+      "Checkout step 2", "Close dialog", "Add to cart", "click on input", "Mail <masked> about order <masked>",
+    ]);
+  });
+
+  test("with 'mask user actions' every click is named generically", async () => {
+    const w = world({ config: { mask_user_actions: true } });
+    w.configure();
+    click(w, new Element("BUTTON", { attributes: { "data-rum-name": "Buy" }, text: "Buy" }));
+    click(w, new Element("A", { text: "Jane's orders" }));
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().filter((a) => a.type === "click").map((a) => a.name), ["click on button", "click on a"]);
+  });
+
+  test("no listener ever sees keys, input or form contents", () => {
+    const w = world();
+    const typed = ["input", "change", "keydown", "keyup", "keypress", "submit", "focus", "blur", "paste", "beforeinput"];
+    for (const target of [w.window, w.document]) {
+      for (const type of typed) assert.equal(target.listeners[type], undefined, type);
+    }
+  });
+
+  test("the page view comes first, with its load duration and a masked URL", async () => {
+    const w = world();
+    w.configure();
+    w.rum.flush();
+    await settle();
+    const [view] = w.actions();
+    assert.equal(view.type, "page_view");
+    assert.equal(view.seq, 0);
+    assert.equal(view.name, "Loading of /checkout");
+    assert.equal(view.url, "https://shop.example.com/checkout?email=<masked>");
+    assert.equal(view.duration_ms, 420);
+  });
+
+  test("fetch is captured with method, masked URL, status and duration", async () => {
+    const w = world();
+    w.configure();
+    await w.window.fetch("/api/orders/1234567?card=4111111111111111", { method: "post" });
+    await w.window.fetch("/missing");
+    w.rum.flush();
+    await settle();
+    const requests = w.actions().filter((a) => a.type === "xhr");
+    assert.deepEqual(requests.map((a) => [a.name, a.url, a.http_status]), [
+      ["POST /api/orders/<masked>", "https://shop.example.com/api/orders/<masked>?card=<masked>", 200],
+      ["GET /missing", "https://shop.example.com/missing", 404],
+    ]);
+    assert.ok(requests.every((a) => a.duration_ms >= 0));
+  });
+
+  test("errors and unhandled rejections are captured with masked messages", async () => {
+    const w = world();
+    w.configure();
+    w.window.dispatch("error", { target: w.window, error: { name: "TypeError", message: "no order for jane@example.com" } });
+    w.window.dispatch("error", { target: new Element("IMG") }); // a broken image: not a script error
+    w.window.dispatch("unhandledrejection", { reason: new Error("card 4111 1111 1111 1111 declined") });
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().filter((a) => a.type === "error").map((a) => [a.name, a.error.message]), [
+      ["Uncaught TypeError", "no order for <masked>"],
+      ["Unhandled rejection", "card <masked> declined"],
+    ]);
+  });
+
+  test("products and the user tag go through the API", async () => {
+    const w = world();
+    w.configure();
+    w.rum.product({ sku: "DRESS-42", name: "Red dress", price: 79.9, currency: "EUR", event: "add_to_cart", quantity: 2 });
+    w.rum.product({ sku: "X", event: "stolen" }); // not a product event: ignored
+    w.rum.identifyUser("Jane.Doe@example.com");
+    await settle();
+    const [body] = w.beaconBodies();
+    assert.equal(body.user_tag, "Jane.Doe@example.com");
+    assert.deepEqual(body.actions.find((a) => a.type === "custom").product,
+      { event: "add_to_cart", sku: "DRESS-42", name: "Red dress", price: "79.90", currency: "EUR", quantity: 2 });
+    assert.equal(body.actions.filter((a) => a.type === "custom").length, 1);
+    assert.match(body.session_id, /^[A-Za-z0-9]{22}$/);
+  });
+
+  test("what happens before the configuration arrives waits for it, in order", async () => {
+    const w = world();
+    w.rum.product({ sku: "A-1", event: "view" });
+    click(w, new Element("BUTTON", { text: "Buy" }));
+    await settle();
+    assert.equal(w.sent.length, 0);
+    w.configure();
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type]), [[0, "page_view"], [1, "custom"], [2, "click"]]);
+  });
+});
+
+describe("consent", () => {
+  test("Do-Not-Track with the 'disable' setting: nothing is collected or sent", async () => {
+    for (const navigator of [{ doNotTrack: "1" }, { globalPrivacyControl: true }]) {
+      const w = world({ config: { do_not_track: "disable" }, navigator });
+      w.configure();
+      click(w, new Element("BUTTON", { text: "Buy" }));
+      w.rum.identifyUser("jane@example.com");
+      w.rum.flush();
+      w.window.dispatch("pagehide");
+      await w.advance(60000);
+      assert.deepEqual([w.sent, w.beacons, [...w.storage.keys()]], [[], [], []]);
+    }
+  });
+
+  test("Do-Not-Track in 'anonymous' mode: sent without the user tag, marked", async () => {
+    const w = world({ config: { do_not_track: "anonymous" }, navigator: { doNotTrack: "1" } });
+    w.configure();
+    w.rum.identifyUser("jane@example.com");
+    click(w, new Element("BUTTON", { text: "Buy" }));
+    w.rum.flush();
+    await settle();
+    const bodies = w.beaconBodies();
+    assert.ok(bodies.length >= 1);
+    assert.ok(bodies.every((body) => body.do_not_track === true && !("user_tag" in body)));
+  });
+
+  test("opt-in: nothing before enable(); disable() discards and stops", async () => {
+    const w = world({ config: { opt_in: true } });
+    w.configure();
+    click(w, new Element("BUTTON", { text: "Before" }));
+    w.rum.identifyUser("jane@example.com");
+    w.rum.flush();
+    w.window.dispatch("pagehide");
+    await w.advance(20000);
+    assert.deepEqual([w.sent, [...w.storage.keys()]], [[], []]);
+
+    w.rum.enable();
+    click(w, new Element("BUTTON", { text: "After" }));
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().map((a) => a.name), ["Loading of /checkout", "After"]);
+
+    click(w, new Element("BUTTON", { text: "Withdrawn" }));
+    w.rum.disable();
+    click(w, new Element("BUTTON", { text: "Later" }));
+    w.rum.flush();
+    w.window.dispatch("pagehide");
+    await w.advance(20000);
+    assert.deepEqual(w.actions().map((a) => a.name), ["Loading of /checkout", "After"]);
+    assert.equal(w.storage.get("rumvault.consent"), '"denied"');
+    assert.equal(w.storage.get("rumvault.session"), undefined);
+  });
+
+  test("a consent given on an earlier page of the tab is remembered", async () => {
+    const w = world({ config: { opt_in: true }, consent: "granted" });
+    w.configure();
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().map((a) => a.type), ["page_view"]);
+  });
+});
+
+describe("transport", () => {
+  test("250 clicks go out in three beacons of at most 100 actions", async () => {
+    const w = world();
+    w.configure();
+    for (let n = 0; n < 250; n++) click(w, new Element("BUTTON", { text: `Next ${n % 3}` }));
+    await settle();
+    w.window.dispatch("pagehide");
+    await settle();
+    const bodies = w.beaconBodies();
+    assert.equal(bodies.length, 3);
+    assert.ok(bodies.every((body) => body.actions.length <= 100));
+    assert.equal(bodies.flatMap((body) => body.actions).length, 251);
+    const seqs = bodies.flatMap((body) => body.actions.map((a) => a.seq));
+    assert.deepEqual(seqs, [...Array(251).keys()]);
+  });
+
+  test("beacons wait for a quiet moment, then leave together", async () => {
+    const w = world();
+    w.configure();
+    click(w, new Element("BUTTON", { text: "One" }));
+    await w.advance(5000);
+    click(w, new Element("BUTTON", { text: "Two" }));
+    assert.equal(w.beaconBodies().length, 0);
+    await w.advance(6000);
+    assert.equal(w.beaconBodies().length, 1);
+    assert.equal(w.actions().length, 3);
+  });
+
+  test("leaving the page sends with keepalive; without fetch, with sendBeacon", async () => {
+    const w = world();
+    w.configure();
+    click(w, new Element("BUTTON", { text: "Bye" }));
+    w.document.visibilityState = "hidden";
+    w.document.dispatch("visibilitychange");
+    await settle();
+    const [last] = w.sent.filter((item) => item.url.endsWith("/beacons/"));
+    assert.equal(last.init.keepalive, true);
+    assert.equal(last.init.credentials, "omit");
+    assert.equal(last.init.headers["Content-Type"], "text/plain");
+
+    const v = world();
+    v.configure();
+    v.env.fetch = () => { throw new TypeError("keepalive quota exceeded"); };
+    click(v, new Element("BUTTON", { text: "Bye" }));
+    v.window.dispatch("pagehide");
+    assert.equal(v.beacons.length, 1);
+    assert.equal(v.beacons[0].sessions[0].actions.length, 2);
+  });
+
+  test("a server that is away gets the beacon again later, once", async () => {
+    const w = world({ status: 503 });
+    w.configure();
+    click(w, new Element("BUTTON", { text: "Pay" }));
+    w.rum.flush();
+    await settle();
+    assert.equal(w.beaconBodies().length, 1);
+    await w.advance(1000);
+    assert.equal(w.beaconBodies().length, 2); // retried, still away
+    w.answer(200);
+    await w.advance(2000);
+    assert.equal(w.beaconBodies().length, 3);
+    await w.advance(120000);
+    assert.equal(w.beaconBodies().length, 3); // delivered: not sent again
+    assert.deepEqual(w.beaconBodies()[2].actions.map((a) => a.seq), [0, 1]);
+  });
+
+  test("a refused key or origin stops the agent", async () => {
+    const w = world({ status: 403 });
+    w.configure();
+    w.rum.flush();
+    await settle();
+    click(w, new Element("BUTTON", { text: "Again" }));
+    w.rum.flush();
+    w.window.dispatch("pagehide");
+    await w.advance(60000);
+    assert.equal(w.beaconBodies().length, 1);
+  });
+});
+
+test("the credential vocabulary is the server's", () => {
+  const source = readFileSync(new URL("privacy/credentials.py", root), "utf8");
+  const parts = /CREDENTIAL_NAME_PARTS[^=]*= \(([\s\S]*?)\n\)/.exec(source)[1];
+  const names = [...parts.matchAll(/"([a-z]+)"/g)].map((match) => match[1]);
+  const whole = [.../_WHOLE_NAMES = frozenset\(\{([^}]*)\}/.exec(source)[1].matchAll(/"([a-z]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(agent.CREDENTIAL_PARTS, names);
+  assert.deepEqual([...agent.CREDENTIAL_WHOLE_NAMES].sort(), whole.sort());
+});
