@@ -10,8 +10,8 @@ immutable). Pages carry it as one tag with the application's public beacon key::
             data-key="rvpub_..."></script>
 
 On start the agent asks ``GET /api/v1/rum/<key>/config/`` for the capture
-settings below; the ``rules`` list has the shape of rumvault's masking rules
-(docs/browser-agent.md), so rules can be added on the server without a new agent.
+settings below and the stored masking rules (docs/browser-agent.md), so rules
+added on the server reach the browser without a new agent.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 
 from browser_agent.version import AGENT_STATIC_PATH
+from masking_rules.engine import rule_rows, spec_of_row
 from sessions_app.models import Application
 
 CONFIG_VERSION = 1
@@ -36,13 +37,25 @@ def script_tag(*, base_url: str, key: str) -> str:
 
 
 def masking_rules(application: Application) -> list[dict[str, Any]]:
-    """The masking rules the agent applies before sending, in order.
-
-    Empty until rumvault stores masking rules; each will be one rule object
-    (``name``, ``application``, ``order``, ``selector``, ``detector`` or
-    ``pattern``, ``method``, ``replacement``), environment-wide ones included.
-    """
-    return []
+    """The masking rules the agent applies before sending, in the order ingest applies
+    them (the environment's, then the application's): ``order`` is renumbered to that
+    position, since the agent sorts by it. Rules are configuration, nothing personal
+    (a ``replace`` text cannot hold what the detectors mask). One query."""
+    rules = []
+    for position, row in enumerate(rule_rows(application), start=1):
+        spec = spec_of_row(row)
+        rules.append(
+            {
+                "name": spec.name,
+                "order": position,
+                "selector": spec.selector,
+                "detector": spec.detector,
+                "pattern": spec.pattern,
+                "method": spec.method,
+                "replacement": spec.replacement,
+            }
+        )
+    return rules
 
 
 def agent_configuration(application: Application) -> dict[str, Any]:

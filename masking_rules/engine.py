@@ -34,6 +34,7 @@ from fieldsets.registry import (
     RECORD_TYPES,
     SESSION,
     Field,
+    Kind,
     RecordType,
     RuleTarget,
     rule_targets,
@@ -212,14 +213,19 @@ class BatchRules:
         records) rather than as clean dataclasses.
         """
         name = path.removeprefix(record.prefix)
-        field_name, _, key = name.partition(".")
-        rules = self.ruleset.fields.get((record.name, field_name))
+        for f in record.client_strings:
+            if name == f.name:
+                key = None
+                break
+            if f.kind is Kind.OBJECT and name.startswith(f.name + "."):
+                key = name[len(f.name) + 1 :]
+                break
+        else:
+            return text
+        rules = self.ruleset.fields.get((record.name, f.name))
         if rules is None:
             return text
-        pointer = name.replace(".", "/")
-        return self._text(
-            record, record.field(field_name), text, rules, pointer, on_change, key or None
-        )
+        return self._text(record, f, text, rules, name.replace(".", "/"), on_change, key)
 
     def _record(self, record: RecordType, clean: _Record, on_change: OnChange | None) -> _Record:
         plans = self.ruleset.plans.get(record.name)

@@ -508,8 +508,8 @@
 
   // --- masking rules (the shape of rumvault's /api/v1/privacy/rules/) ----------------------
   // A rule: {selector, detector | pattern, method, replacement, order}. Selectors are field
-  // paths ("actions.url") or globs ("actions.*"). Capture groups in a pattern: only the
-  // groups are replaced. Methods: mask, replace, partial; remove drops the whole field;
+  // paths ("actions.url") or globs ("actions.*"). A group named "mask" in a pattern: only
+  // that group is replaced. Methods: mask, replace, partial; remove drops the whole field;
   // hash is left to the server (a hash made here would need a key the browser cannot keep).
   // A rule the browser cannot apply (a detector it lacks, a pattern JavaScript cannot
   // compile) applies its method to the whole field instead: it fails closed.
@@ -534,10 +534,18 @@
     }
   }
 
+  // privacy.rules.partial_form: an email keeps its domain, more than four digits keep
+  // the last four (letters and digits before them dotted out), anything else is masked.
   function partialForm(text) {
-    var at = text.lastIndexOf("@");
-    if (at > 0) return text[0] + "\u2022\u2022\u2022" + text.slice(at);
-    return text.length >= 12 ? "\u2022\u2022\u2022" + text.slice(-4) : "\u2022\u2022\u2022";
+    var at = text.lastIndexOf("@"), domain = text.slice(at + 1);
+    if (at > 0 && domain && domain.indexOf(".") >= 0) return MASK + "@" + domain;
+    var digits = [];
+    for (var i = 0; i < text.length; i++) if (/[0-9]/.test(text[i])) digits.push(i);
+    if (digits.length <= 4) return MASK;
+    var keptFrom = digits[digits.length - 4];
+    return text.replace(/[A-Za-z0-9]/g, function (char, index) {
+      return index < keptFrom ? "\u2022" : char;
+    });
   }
 
   function compileRules(rules) {
@@ -564,8 +572,10 @@
     regexp.lastIndex = 0;
     while ((match = regexp.exec(value))) {
       if (match[0] === "") regexp.lastIndex++;
-      var spans = match.indices.slice(1).filter(Boolean);
-      if (!spans.length) spans = [match.indices[0]];
+      // As the server (privacy.rules): a group named "mask" is the part rewritten,
+      // otherwise the whole match; other groups only group.
+      var named = match.indices.groups && match.indices.groups.mask;
+      var spans = [named || match.indices[0]];
       for (var i = 0; i < spans.length; i++) {
         if (spans[i][0] < last || spans[i][0] === spans[i][1]) continue;
         out += value.slice(last, spans[i][0]) + sub(value.slice(spans[i][0], spans[i][1]));
@@ -940,8 +950,8 @@
         var at = env.now();
         capture(function () {
           var item = { event: product.event };
-          if (product.sku) item.sku = text("actions.product_sku", product.sku, 100);
-          if (product.name) item.name = text("actions.product_name", product.name, 200);
+          if (product.sku) item.sku = text("actions.product.sku", product.sku, 100);
+          if (product.name) item.name = text("actions.product.name", product.name, 200);
           var price = Number(product.price);
           if (product.price !== undefined && isFinite(price) && price >= 0) item.price = price.toFixed(2);
           if (/^[A-Z]{3}$/.test(product.currency || "")) item.currency = product.currency;

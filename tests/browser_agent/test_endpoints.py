@@ -14,6 +14,7 @@ from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserSession
 from sessions_app.origins import InvalidOrigin, normalise_origin
 from tests.factories import make_application
+from tests.masking_rules.support import add_rules, rule_body
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,9 @@ def send(
 # --- configuration ---------------------------------------------------------------------
 
 
-def test_configuration_has_the_capture_settings_and_an_empty_rule_list(shop: Application) -> None:
+def test_configuration_has_the_capture_settings_and_no_rules_before_any_is_stored(
+    shop: Application,
+) -> None:
     application_configure(
         application=shop,
         actor=ACTOR,
@@ -94,6 +97,26 @@ def test_configuration_has_the_capture_settings_and_an_empty_rule_list(shop: App
     }
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     assert response["Vary"] == "Origin"
+
+
+def test_configuration_carries_the_stored_rules_in_ingest_order(shop: Application) -> None:
+    make_application("other")
+    add_rules(
+        rule_body(name="shop ids", application="shop", order=1, selector="actions.name",
+                  detector=None, pattern="id-[0-9]+", method="replace", replacement="id"),
+        rule_body(name="everywhere", application=None, order=50, selector="actions.*",
+                  detector="email", method="partial"),
+        rule_body(name="other's rule", application="other", order=1, selector="*",
+                  detector="uuid"),
+    )  # fmt: skip
+    response = Client().get(f"/api/v1/rum/{shop.beacon_key}/config/", headers={"Origin": ORIGIN})
+
+    assert response.json()["rules"] == [
+        {"name": "everywhere", "order": 1, "selector": "actions.*", "detector": "email",
+         "pattern": None, "method": "partial", "replacement": ""},
+        {"name": "shop ids", "order": 2, "selector": "actions.name", "detector": None,
+         "pattern": "id-[0-9]+", "method": "replace", "replacement": "id"},
+    ]  # fmt: skip
 
 
 def test_configuration_without_origin_is_served_without_cors(shop: Application) -> None:

@@ -12,12 +12,16 @@ import json
 import random
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from browser_agent.version import AGENT_STATIC_PATH
+from fieldsets.registry import ACTION, SESSION
+from masking_rules.engine import RuleSpec, ruleset_of
 from privacy.detectors import mask_text
 from privacy.uri import mask_uri
+from tests.factories import make_application
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests/vectors/masking.json").read_text(encoding="utf-8"))
@@ -33,6 +37,32 @@ def test_text_vectors_match_the_server(case: dict[str, object]) -> None:
 @pytest.mark.parametrize("case", VECTORS["uri"], ids=lambda case: repr(case["input"])[:40])
 def test_uri_vectors_match_the_server(case: dict[str, object]) -> None:
     assert mask_uri(str(case["input"]), personal=bool(case["personal"])) == case["expected"]
+
+
+# Cases marked browser_only say why the server answers differently (it can do more).
+SERVER_RULE_CASES = [case for case in VECTORS["rules"] if "browser_only" not in case]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", SERVER_RULE_CASES, ids=lambda case: case["description"][:50])
+def test_rule_vectors_match_the_servers_rule_engine(case: dict[str, Any]) -> None:
+    """What the agent's rules leave is what ingest's rules leave (before the built-in
+    masking, which both run after the rules)."""
+    application = make_application("fashion-store")
+    specs = [
+        RuleSpec(
+            **{name: rule[name] for name in _SPEC_KEYS}, environment=rule["application"] is None
+        )
+        for rule in case["rules"]
+    ]
+    ordered = sorted(specs, key=lambda spec: (not spec.environment, spec.order))
+    rules = ruleset_of(ordered, application=application).batch()
+    path = str(case["path"])
+    record = ACTION if path.startswith(ACTION.prefix) else SESSION
+    assert rules.text_at(record, path, str(case["input"])) == case["expected"]
+
+
+_SPEC_KEYS = ("name", "selector", "method", "detector", "pattern", "replacement", "order")
 
 
 def test_the_vectors_mask_something_and_leave_something() -> None:
