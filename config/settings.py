@@ -229,6 +229,9 @@ RUMVAULT_SESSION_ID_KEYS = _KEYS.keyrings["RUMVAULT_SESSION_ID_KEYS"]
 RUMVAULT_AUDIT_KEYS = _KEYS.keyrings["RUMVAULT_AUDIT_KEYS"]
 # How long an admin customer search stays usable by its random id (seconds).
 RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
+# How long a reveal with a reason shows one session's values (seconds), and how
+# long the dashboard's result pages of a search stay usable by their random id.
+RUMVAULT_REVEAL_WINDOW_SECONDS = env.int("RUMVAULT_REVEAL_WINDOW_SECONDS", default=15 * 60)
 
 # --- rumvault rate limits (access/throttling.py) --------------------------------
 # "N/period" with period s, min, h or d; over the limit a request gets 429 with

@@ -1,5 +1,7 @@
-"""Audit records: one per response that revealed fieldset values, one per user-tag search,
-one per change of an application's privacy settings.
+"""Audit records: one per response that revealed fieldset values (also in partial forms),
+one per user-tag search, one per change of an application's privacy settings.
+
+A reveal inside a reveal window carries the window's reason.
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
@@ -55,6 +57,8 @@ def audit_reveal(
         applications=sorted(disclosure.applications),
         session_ids=list(disclosure.session_ids),
         fieldsets=sorted(disclosure.fieldsets),
+        partial_fieldsets=sorted(disclosure.partial_fieldsets),
+        reason=disclosure.reason,
     )
 
 
@@ -81,6 +85,7 @@ def audit_search(
         applications=sorted(applications),
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
+        partial_fieldsets=sorted(disclosure.partial_fieldsets),
         search_tag_hash=search.audit_hash,
     )
 

@@ -19,6 +19,7 @@ PRIVACY_SETTING_FIELDS = (
     "allowed_properties",
     "user_tag_storage",
     "retention_days",
+    "reveal_requires_reason",
 )
 
 

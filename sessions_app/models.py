@@ -58,6 +58,13 @@ class Application(models.Model):
         default=35,
         validators=[MinValueValidator(MIN_RETENTION_DAYS), MaxValueValidator(MAX_RETENTION_DAYS)],
     )
+    # On read, not at ingest: principals holding a fieldset see its values only
+    # after revealing a session with a reason (docs/permissions.md).
+    reveal_requires_reason = models.BooleanField(
+        default=False,
+        help_text="Fieldset values stay masked until a principal reveals a session and "
+        "gives a reason (or ticket); the audit record carries it.",
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -164,6 +171,13 @@ def is_failure(*, type: str | None, error_message: str | None, http_status: int 
         or bool(error_message)
         or (http_status is not None and http_status >= 400)
     )
+
+
+# ``is_failure`` as a database condition on actions (the triage summary's first
+# failure); a test holds the two together.
+FAILED_ACTION = (
+    models.Q(type=ActionType.ERROR) | ~models.Q(error_message="") | models.Q(http_status__gte=400)
+)
 
 
 class UserAction(models.Model):

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from collections.abc import Iterable
+
+from django.db.models import Count, F, Min, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 
-from fieldsets.registry import ACTION, SESSION
+from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
 from permissions.policy import FieldsetPolicy
 from sessions_app.filters import FILTER_FIELDS, SessionFilterSet
-from sessions_app.models import UserAction, UserSession
+from sessions_app.models import FAILED_ACTION, UserAction, UserSession
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.user_tags import CustomerSearch
 
@@ -97,3 +99,53 @@ def action_list(*, session: dict[str, Any]) -> list[dict[str, Any]]:
     return list(
         UserAction.objects.filter(session_id=session["id"]).order_by("seq").values(*ACTION.columns)
     )
+
+
+def _storage(action_field: str) -> str:
+    column = ACTION.field(action_field).storage
+    if column is None:  # every action field is a column; a computed one has no place here
+        raise LookupError(f"action field {action_field!r} has no column")
+    return column
+
+
+def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in two queries, any page size.
+
+    ``{session id: {"first_failure": {action field: value} | None, "products":
+    [{"product.event": ..., "product.sku": ..., "product.name": ..., "count": n}]}}``,
+    keyed by registry names, for ``FieldsetPolicy.mask_summary``. Read at
+    request time rather than kept at ingest: both queries are range scans of
+    the ``(session, seq)`` index over the page's sessions (``bench/read.py``
+    measures them), and ingest stays as it is. Callers pass ids of sessions
+    they have already read through the policy.
+    """
+    ids = list(session_ids)
+    summaries: dict[int, dict[str, Any]] = {
+        pk: {FIRST_FAILURE.name: None, PRODUCTS.name: []} for pk in ids
+    }
+    if not ids:
+        return summaries
+    actions = UserAction.objects.filter(session_id__in=ids)
+    failure_columns = {name: _storage(name) for _, name in FIRST_FAILURE.parts}
+    first_failures = (
+        actions.filter(FAILED_ACTION)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("session_id")], order_by=F("seq").asc()))
+        .filter(rank=1)
+        .values("session_id", *failure_columns.values())
+    )
+    for row in first_failures:
+        summaries[row["session_id"]][FIRST_FAILURE.name] = {
+            name: row[column] for name, column in failure_columns.items()
+        }
+    product_columns = {name: _storage(name) for _, name in PRODUCTS.parts}
+    products = (
+        actions.exclude(product_event="")
+        .values("session_id", *product_columns.values())
+        .annotate(first=Min("seq"), count=Count("id"))
+        .order_by("session_id", "first")
+    )
+    for row in products:
+        summaries[row["session_id"]][PRODUCTS.name].append(
+            {**{name: row[column] for name, column in product_columns.items()}, "count": row["count"]}
+        )
+    return summaries

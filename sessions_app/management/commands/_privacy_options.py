@@ -21,6 +21,11 @@ def add_privacy_arguments(parser: ArgumentParser) -> None:
     )
     parser.add_argument("--uri-masking", choices=["on", "off"])
     parser.add_argument("--retention-days", type=int, metavar="N")
+    parser.add_argument(
+        "--reveal-requires-reason",
+        choices=["on", "off"],
+        help="fieldset values stay masked until a session is revealed with a reason",
+    )
 
 
 def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]:
@@ -37,6 +42,8 @@ def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]
             settings[field_name] = options[option]
     if options.get("uri_masking") is not None:
         settings["mask_personal_data_in_uris"] = options["uri_masking"] == "on"
+    if options.get("reveal_requires_reason") is not None:
+        settings["reveal_requires_reason"] = options["reveal_requires_reason"] == "on"
     if options.get("allowed_properties") is not None:
         keys = [key.strip() for key in options["allowed_properties"].split(",")]
         settings["allowed_properties"] = [key for key in keys if key]
