@@ -331,9 +331,7 @@ class FieldsetPolicy:
         # Whatever a partial field can be recomputed from is hidden, like a hidden field's.
         sources = {s for c in candidates for s in closure([c]) if s != c}
         partial = frozenset(
-            c
-            for c in candidates
-            if c not in sources and not _resolved(c).covered_by(hidden_closed)
+            c for c in candidates if c not in sources and not _resolved(c).covered_by(hidden_closed)
         )
         hidden = closure(hidden_base | candidates) - partial
         revealed, partially_revealed = [], []

@@ -24,7 +24,7 @@ from django.utils.functional import SimpleLazyObject
 
 from fieldsets.registry import RecordType
 from permissions.audit import Actor, audit_reveal, audit_search
-from permissions.models import AuditKind
+from permissions.models import AuditKind, RevealWindow
 from permissions.policy import Disclosure, FieldsetPolicy
 from permissions.services import reveal_window_open
 from sessions_app import selectors
@@ -79,6 +79,13 @@ class Reader:
 
     def customer_sessions(self, search: CustomerSearch, query: SessionQuery) -> SessionRows:
         return selectors.customer_sessions(policy=self.policy, search=search, query=query)
+
+    def sessions_with_failed_action(
+        self, query: SessionQuery, *, error_message: str, name: str
+    ) -> SessionRows:
+        return selectors.sessions_with_failed_action(
+            policy=self.policy, query=query, error_message=error_message, name=name
+        )
 
     def session(self, pk: int) -> dict[str, Any]:
         return selectors.session_get(policy=self.policy, pk=pk)
@@ -194,14 +201,21 @@ class Reader:
         row = self.session(pk)
         return self.present_session(row, actions=selectors.action_list(session=row), summary=True)
 
-    def reveal(self, pk: int, *, reason: str) -> MaskedSession:
-        """Open a reveal window on one readable session with ``reason``; the session, revealed.
+    def reveal(self, pk: int, *, reason: str) -> tuple[RevealWindow, MaskedSession]:
+        """Open a reveal window on one readable session; the window and the session, revealed.
+
+        The answer is audited with the (masked) reason. See ``open_window``.
+        """
+        window = self.open_window(pk, reason=reason)
+        return window, self.session_with_actions(pk)
+
+    def open_window(self, pk: int, *, reason: str) -> RevealWindow:
+        """Open a reveal window on one readable session with ``reason`` (reads nothing out).
 
         A session the principal cannot read is a 404 like on every path. Raises
         ``ValidationError`` (no or bad reason), ``RevealNotRequired`` (the
         application shows held fieldsets without a reveal) or
         ``NothingToReveal`` (no held fieldset to show) before anything is stored.
-        The answer is audited with the (masked) reason.
         """
         row = self.session(pk)
         application_id = row["application_id"]
@@ -218,7 +232,7 @@ class Reader:
         self.policy.note_window(
             session_id=row["id"], application_id=application_id, reason=window.reason
         )
-        return self.present_session(row, actions=selectors.action_list(session=row), summary=True)
+        return window
 
 
 def reader(request: HttpRequest) -> Reader:

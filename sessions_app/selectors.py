@@ -17,7 +17,7 @@ from typing import Any
 
 from collections.abc import Iterable
 
-from django.db.models import Count, F, Min, QuerySet, Value, Window
+from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 
@@ -79,6 +79,29 @@ def customer_sessions(
     """
     sessions = readable_sessions(policy).filter(user_tag_blind_index__in=search.blind_indexes)
     return _apply(policy, sessions, query or SessionQuery())
+
+
+# What selects sessions by one of their failed actions: the action's message and
+# name, and failure-ness itself (what error_count is computed from).
+FAILED_ACTION_LOOKUPS = ("error_count", "actions.error_message", "actions.name")
+
+
+def sessions_with_failed_action(
+    *, policy: FieldsetPolicy, query: SessionQuery, error_message: str, name: str
+) -> SessionRows:
+    """Readable sessions matching ``query`` with a failed action of this message and name.
+
+    The overview's "most frequent errors" lists the sessions behind a row with
+    this. A lookup on action fields: refused (403) where any of them is not
+    fully visible in the query's applications, like any other lookup.
+    """
+    scope = application_scope(policy, query.application)
+    for path in FAILED_ACTION_LOOKUPS:
+        policy.check_lookup(path, scope)
+    failed = UserAction.objects.filter(
+        FAILED_ACTION, session_id=OuterRef("id"), error_message=error_message, name=name
+    )
+    return _apply(policy, readable_sessions(policy).filter(Exists(failed)), query)
 
 
 def session_get(*, policy: FieldsetPolicy, pk: int) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
-from permissions.selectors import audit_record_list, open_reveal_window
+from permissions.selectors import audit_record_list
 from permissions.services import NothingToReveal, RevealNotRequired
 from sessions_app import selectors
 from sessions_app.api import schema
@@ -432,16 +432,15 @@ class SessionRevealView(ReadAPIView):
             raise ValidationError({"detail": 'Send a JSON object {"reason": "..."}, nothing else.'})
         reason = next(value for key, value in data.items() if parameter_name(key) == REASON)
         try:
-            session = self.reader.reveal(pk, reason=reason)
+            window, session = self.reader.reveal(pk, reason=reason)
         except RevealNotRequired as refused:
             raise ValidationError({"detail": str(refused)}) from None
         except NothingToReveal as refused:
             raise PermissionDenied({"detail": str(refused)}) from None
-        window = open_reveal_window(user=request.user, session_pk=session.values["id"])
         return Response(
             {
-                "reason": window.reason if window else None,
-                "expires_at": iso_datetime(window.expires_at) if window else None,
+                "reason": window.reason,
+                "expires_at": iso_datetime(window.expires_at),
                 "session": SessionDetailSerializer(session).data,
             },
             status=201,
