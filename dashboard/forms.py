@@ -146,8 +146,9 @@ class FindForm(NoEchoForm):
         data: Mapping[str, Any] | None = None,
         *,
         applications: Mapping[int, ApplicationRef],
+        initial: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(data=data)
+        super().__init__(data=data, initial=dict(initial) if initial is not None else None)
         # ``fields`` is typed as plain Fields; this one is the ChoiceField declared above.
         application = cast(forms.ChoiceField, self.fields["application"])
         application.choices = [("", "All applications")] + [

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION, SUMMARY_KEY
 from sessions_app.models import ActionType, ProductEvent, is_failure
@@ -362,6 +363,7 @@ class Bar:
     width: float
     height: float
     label: str  # tooltip and screen-reader text
+    href: str = ""  # the sessions behind the bar
 
 
 @dataclass(frozen=True)
@@ -381,6 +383,7 @@ class Point:
     x: float
     y: float
     label: str
+    href: str = ""  # the sessions behind the point
 
 
 @dataclass(frozen=True)
@@ -414,7 +417,9 @@ def _frame(days: Sequence[date]) -> tuple[float, float, float]:
     return plot_width / max(len(days), 1), plot_width, plot_height
 
 
-def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Chart:
+def bar_chart(
+    days: Sequence[date], values: Sequence[int], *, unit: str, links: Sequence[str] = ()
+) -> Chart:
     slot, _, plot_height = _frame(days)
     top = max(values, default=0)
     scale_top = max(top, 1)
@@ -429,6 +434,7 @@ def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Char
                 width=round(slot * 0.7, 2),
                 height=round(height, 2),
                 label=f"{day:%Y-%m-%d}: {value} {unit}",
+                href=links[i] if i < len(links) and value else "",
             )
         )
     ticks = [
@@ -449,7 +455,13 @@ def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Char
     )
 
 
-def rate_chart(days: Sequence[date], rates: Sequence[float | None], *, name: str) -> Chart:
+def rate_chart(
+    days: Sequence[date],
+    rates: Sequence[float | None],
+    *,
+    name: str,
+    links: Sequence[str] = (),
+) -> Chart:
     """A line of percentages (0-100 %); days without data break the line."""
     slot, _, plot_height = _frame(days)
     top = max((r for r in rates if r is not None), default=0.0)
@@ -468,7 +480,8 @@ def rate_chart(days: Sequence[date], rates: Sequence[float | None], *, name: str
         x = round(PAD_LEFT + slot * (i + 0.5), 2)
         y = round(bottom - plot_height * rate / scale_top, 2)
         segment.append(f"{x},{y}")
-        points.append(Point(x, y, f"{day:%Y-%m-%d}: {rate:.1%} {name}"))
+        href = links[i] if i < len(links) else ""
+        points.append(Point(x, y, f"{day:%Y-%m-%d}: {rate:.1%} {name}", href))
     if segment:
         lines.append(" ".join(segment))
     ticks = [Tick(round(bottom - plot_height * f, 2), f"{scale_top * f:.0%}") for f in (0, 0.5, 1)]
@@ -510,3 +523,26 @@ def overview_descriptions(overview: Overview) -> dict[str, str]:
             f"{_percent(total.conversion_rate)} over the period."
         ),
     }
+
+
+# --- drill-down links -----------------------------------------------------------------
+# Every link from the overview to the sessions behind a number is a plain GET of
+# the find page with criteria that name no customer (days, flags, an error
+# group's keyed digest); the find page reads them under the same policy.
+
+
+def day_link(
+    find: str, day: date, *, errors_only: bool = False, converted: bool = False
+) -> str:
+    """The find page for the sessions of one day (in the employee's zone)."""
+    params = {"since": day.isoformat(), "until": day.isoformat()}
+    if errors_only:
+        params["errors_only"] = "on"
+    if converted:
+        params["converted"] = "yes"
+    return f"{find}?{urlencode(params)}"
+
+
+def period_link(find: str, since: date, until: date) -> str:
+    """The find page for a period; an error group adds ``&error_group=<digest>``."""
+    return f"{find}?{urlencode({'since': since.isoformat(), 'until': until.isoformat()})}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard import presenters
 from dashboard.timezones import display_zone
 
 register = template.Library()
@@ -54,3 +56,9 @@ def zone_source(context: dict[str, Any]) -> str:
 def zone_name(context: dict[str, Any]) -> str:
     request = context.get("request")
     return display_zone(request).name if request is not None else "UTC"
+
+
+@register.simple_tag
+def day_link(day: date, errors_only: bool = False) -> str:
+    """The find page for one day's sessions (with errors only)."""
+    return presenters.day_link(reverse("dashboard:find"), day, errors_only=errors_only)
