@@ -219,7 +219,9 @@ def result_row(item: Any) -> ResultRow:
         failure_masked=FIRST_FAILURE.path() in masked,
         products=_products(summary, masked),
         products_masked=PRODUCTS.path() in masked,
-        masked_note=masked_note([m for m in masked if not m.startswith(SUMMARY_KEY + ".")], partial),
+        masked_note=masked_note(
+            [m for m in masked if not m.startswith(SUMMARY_KEY + ".")], partial
+        ),
     )
 
 
@@ -531,9 +533,7 @@ def overview_descriptions(overview: Overview) -> dict[str, str]:
 # group's keyed digest); the find page reads them under the same policy.
 
 
-def day_link(
-    find: str, day: date, *, errors_only: bool = False, converted: bool = False
-) -> str:
+def day_link(find: str, day: date, *, errors_only: bool = False, converted: bool = False) -> str:
     """The find page for the sessions of one day (in the employee's zone)."""
     params = {"since": day.isoformat(), "until": day.isoformat()}
     if errors_only:

@@ -384,9 +384,7 @@ def _error_applications(
     return shown, [app for app in applications if app not in shown]
 
 
-def _failed_actions(
-    applications: list[ApplicationRef], since: datetime, until: datetime
-) -> Any:
+def _failed_actions(applications: list[ApplicationRef], since: datetime, until: datetime) -> Any:
     return UserAction.objects.filter(
         FAILED_ACTION,
         session__application_id__in=[app.id for app in applications] or [-1],

@@ -78,4 +78,3 @@ def display_zone(request: HttpRequest) -> DisplayZone:
         result = DisplayZone(zone=zone, name=request.COOKIES[COOKIE], source=BROWSER)
     request._display_zone = result  # type: ignore[attr-defined]
     return result
-

@@ -201,11 +201,7 @@ def find(request: HttpRequest) -> HttpResponse:
         return _refused(
             request, page_template, context, error=" ".join(_messages(invalid)), status=400
         )
-    response = _answer(request, reader, context, criteria=criteria, search=search, cursor=None)
-    # Answered: the validated criteria (never the email) stay in the form so
-    # the search can be refined.
-    form.accepted = response.status_code == 200
-    return response
+    return _answer(request, reader, context, criteria=criteria, search=search, cursor=None)
 
 
 def _answer(
@@ -239,6 +235,9 @@ def _answer(
         )
     if results_id is None and (page.next is not None or page.previous is not None):
         results_id = _keep_search(request, criteria, search)
+    # Answered: the validated criteria (never the email) stay in the form so
+    # the search can be refined.
+    context["form"].accepted = True
     context.update(
         searched=True,
         searched_email=criteria.is_search,
@@ -414,7 +413,8 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, initial={"time_zone": saved or BROWSER_ZONE})
     if request.method == "POST" and form.is_valid():
         HelpDeskProfile.objects.update_or_create(
-            user_id=cast(int, request.user.pk), defaults={"time_zone": form.cleaned_data["time_zone"]}
+            user_id=cast(int, request.user.pk),
+            defaults={"time_zone": form.cleaned_data["time_zone"]},
         )
         return redirect("dashboard:profile")
     status = 400 if form.is_bound else 200

@@ -111,9 +111,7 @@ class Reader:
         disclosure = Disclosure()
         rows = list(rows)
         raw = (
-            selectors.action_summaries(session_ids=[row["id"] for row in rows])
-            if summaries
-            else {}
+            selectors.action_summaries(session_ids=[row["id"] for row in rows]) if summaries else {}
         )
         page = [self._present(row, disclosure, raw.get(row["id"])) for row in rows]
         if search is not None:

@@ -169,6 +169,9 @@ def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]
     )
     for row in products:
         summaries[row["session_id"]][PRODUCTS.name].append(
-            {**{name: row[column] for name, column in product_columns.items()}, "count": row["count"]}
+            {
+                **{name: row[column] for name, column in product_columns.items()},
+                "count": row["count"],
+            }
         )
     return summaries

@@ -10,9 +10,7 @@ urlpatterns = [
     path("sessions/", views.SessionListView.as_view(), name="api-session-list"),
     path("sessions/search/", views.SessionSearchView.as_view(), name="api-session-search"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="api-session-detail"),
-    path(
-        "sessions/<int:pk>/reveal/", views.SessionRevealView.as_view(), name="api-session-reveal"
-    ),
+    path("sessions/<int:pk>/reveal/", views.SessionRevealView.as_view(), name="api-session-reveal"),
     path("applications/", views.ApplicationListView.as_view(), name="api-application-list"),
     path("fieldsets/", views.FieldsetListView.as_view(), name="api-fieldset-list"),
     path("me/", views.MeView.as_view(), name="api-me"),
