@@ -13,9 +13,8 @@ Masking and auditing what these rows reveal is ``sessions_app.reads``' job.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet, Value, Window
 from django.db.models.functions import Coalesce, RowNumber

@@ -19,8 +19,8 @@ from rest_framework import serializers
 
 from fieldsets.registry import (
     ACTION,
-    SESSION,
     PRODUCTS,
+    SESSION,
     SUMMARY,
     SUMMARY_KEY,
     Digest,
