@@ -21,7 +21,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote
 
 import pytest
