@@ -27,7 +27,7 @@ from permissions.models import (
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "username", "kind", "method", "path", "applications")
+    list_display = ("created_at", "username", "kind", "method", "path", "applications", "reason")
     list_filter = ("kind",)
     search_fields = ("username", "path")
     date_hierarchy = "created_at"
