@@ -8,8 +8,10 @@ default, or, when ``DATABASE_URL`` points at PostgreSQL, a database named
 
 It seeds ``--sessions`` sessions with ``bulk_create`` (blind index, pseudonym
 and ciphertext computed with ``sessions_app.user_tags``, as ingest stores
-them) over two applications (tags stored raw / encrypted), and times through
-the whole Django stack (middleware, token authentication, rendering):
+them) over two applications (tags stored raw / encrypted), 20 actions for each
+session of the first page (one failed request, one purchase: what the list's
+triage summary reads), and times through the whole Django stack (middleware,
+token authentication, rendering):
 
 (a) ``GET /api/v1/sessions/?page_size=100`` for a caller with every fieldset masked;
 (b) the same for a caller with everything revealed (and audited);
@@ -290,9 +292,12 @@ def run(*, sessions: int, big: int, repeat: int) -> None:
     print(f"database: {connection.vendor}; {sessions} sessions; page {PAGE}; median of {repeat}")
     seeder = Seeder()
     seeder.add(sessions, customers_from=0)
-    detail = UserSession.objects.order_by("-started_at").first()
-    assert detail is not None
-    seeder.add_actions(detail, 20)
+    newest = list(UserSession.objects.order_by("-started_at", "-id")[:PAGE])
+    detail = newest[0]
+    # Every session of the listed page has 20 actions (one failed request, one
+    # purchase), so the list's triage summary reads real rows.
+    for session in newest:
+        seeder.add_actions(session, 20)
     analyze()
     install_plain_views()
 
