@@ -251,6 +251,9 @@ RUMVAULT_AUDIT_KEYS = _KEYS.keyrings["RUMVAULT_AUDIT_KEYS"]
 RUMVAULT_RULE_HASH_KEYS = _KEYS.keyrings["RUMVAULT_RULE_HASH_KEYS"]
 # How long an admin customer search stays usable by its random id (seconds).
 RUMVAULT_ADMIN_SEARCH_MAX_AGE = env.int("RUMVAULT_ADMIN_SEARCH_MAX_AGE", default=15 * 60)
+# How long a reveal with a reason shows one session's values (seconds), and how
+# long the dashboard's result pages of a search stay usable by their random id.
+RUMVAULT_REVEAL_WINDOW_SECONDS = env.int("RUMVAULT_REVEAL_WINDOW_SECONDS", default=15 * 60)
 
 # --- rumvault privacy defaults (privacy/defaults.py) ------------------------------
 # Each application inherits these unless it overrides them; one variable per

@@ -17,10 +17,12 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
 from dashboard.selectors import OVERVIEW_MAX_DAYS, FindCriteria
+from dashboard.timezones import zone_names
 from fieldsets.registry import SESSION
+from permissions.models import REASON_MAX_LENGTH
 from permissions.policy import ApplicationRef
 from privacy.email_shape import looks_like_email
 from sessions_app.user_tags import USER_TAG
@@ -131,14 +133,22 @@ class FindForm(NoEchoForm):
         validators=[_not_an_email],
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
+    # A row of the overview's "most frequent errors" (with its period): the
+    # keyed digest of its message and request, never the text itself.
+    error_group = forms.CharField(
+        required=False,
+        validators=[RegexValidator(r"^[0-9a-f]{32}$", "Open the error from the overview again.")],
+        widget=forms.HiddenInput,
+    )
 
     def __init__(
         self,
         data: Mapping[str, Any] | None = None,
         *,
         applications: Mapping[int, ApplicationRef],
+        initial: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(data=data)
+        super().__init__(data=data, initial=dict(initial) if initial is not None else None)
         # ``fields`` is typed as plain Fields; this one is the ChoiceField declared above.
         application = cast(forms.ChoiceField, self.fields["application"])
         application.choices = [("", "All applications")] + [
@@ -150,6 +160,8 @@ class FindForm(NoEchoForm):
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error("until", "The end date is before the start date.")
+        if cleaned.get("error_group") and not (since and until):
+            self.add_error(None, "An error group needs its period: open it from the overview.")
         return cleaned
 
     def criteria(self) -> FindCriteria:
@@ -164,6 +176,7 @@ class FindForm(NoEchoForm):
             converted=converted,
             user_id=data["user_id"],
             session=data["session"],
+            error_group=data["error_group"],
         )
 
 
@@ -195,3 +208,39 @@ class OverviewForm(NoEchoForm):
             elif (until - since).days >= OVERVIEW_MAX_DAYS:
                 self.add_error("since", f"Choose at most {OVERVIEW_MAX_DAYS} days.")
         return cleaned
+
+
+class RevealForm(NoEchoForm):
+    """The reason for revealing a session; never shown again (it may name the customer)."""
+
+    never_shown_again = frozenset({"reason"})
+
+    reason = forms.CharField(
+        label="Reason or ticket",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Kept in the audit trail with the reveal (emails, card numbers and IPs in "
+        "it are masked).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. HD-4711"}),
+        error_messages={"required": "Give a reason or a ticket reference."},
+    )
+
+
+BROWSER_ZONE = ""
+
+
+class ProfileForm(forms.Form):
+    """The employee's settings: the time zone times are shown in."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Times are shown in this zone, with UTC on hover. The API always uses UTC.",
+        error_messages=_CHOICE_MESSAGES,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = cast(forms.ChoiceField, self.fields["time_zone"])
+        zone.choices = [(BROWSER_ZONE, "My browser's time zone (automatic)")] + [
+            (name, name.replace("_", " ")) for name in sorted(zone_names())
+        ]

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-from fieldsets.registry import ACTION, SESSION
+from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION, SUMMARY_KEY
 from logs.models import SeverityLevel, severity_level
 from sessions_app.models import ActionType, ProductEvent, is_failure
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 class Cell:
     text: str = ""
     masked: bool = False
+    partial: bool = False  # ``text`` is the field's partial form (a partial grant)
+    moment: datetime | None = None  # a time: drawn in the employee's zone, UTC on hover
 
     @property
     def empty(self) -> bool:
@@ -81,16 +84,60 @@ def _text(name: str, value: Any) -> str:
     return str(value)
 
 
-def cell(values: Mapping[str, Any], masked: Sequence[str], name: str) -> Cell:
+def cell(
+    values: Mapping[str, Any], masked: Sequence[str], name: str, partial: Sequence[str] = ()
+) -> Cell:
+    if name in partial:
+        return Cell(text=_text(name, values.get(name)), partial=True)
     if name in masked:
         return Cell(masked=True)
-    return Cell(text=_text(name, values.get(name)))
+    value = values.get(name)
+    return Cell(text=_text(name, value), moment=value if isinstance(value, datetime) else None)
+
+
+def masked_note(masked: Sequence[str], partial: Sequence[str] = ()) -> str:
+    """The compact note of a row: ``user tag, IP, location`` (registry order, each once).
+
+    Names the session fields masked outright; partial forms are shown, not noted.
+    """
+    shorts: list[str] = []
+    for f in SESSION.fields:
+        hidden = f.name in masked or any(name.startswith(f.name + ".") for name in masked)
+        if hidden and f.name not in partial and f.short not in shorts:
+            shorts.append(f.short)
+    return ", ".join(shorts)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The first failed action of a session, as a result row shows it."""
+
+    seq: int
+    type_label: Cell
+    name: Cell
+    http_status: int | None
+    status_masked: bool
+    message: Cell
+
+    @property
+    def failed_request(self) -> bool:
+        return self.http_status is not None and self.http_status >= 400
+
+
+@dataclass(frozen=True)
+class ProductLine:
+    """Product events of one kind in a session: "Added to cart: Red dress"."""
+
+    event: str
+    label: str
+    count: int
+    names: list[Cell]
 
 
 @dataclass(frozen=True)
 class ResultRow:
     id: int
-    started_at: Cell
+    started_at: datetime | None
     application: str
     duration: Cell
     actions: Cell
@@ -101,13 +148,64 @@ class ResultRow:
     user_id: str
     user_tag: Cell
     client_ip: Cell
+    failure: Failure | None
+    failure_masked: bool  # the summary's first failure is masked as a whole
+    products: list[ProductLine]
+    products_masked: bool
+    masked_note: str  # "user tag, IP, location"; empty when nothing is masked
 
 
-def result_row(values: Mapping[str, Any], masked: Sequence[str]) -> ResultRow:
+def _failure(summary: Mapping[str, Any], masked: Sequence[str]) -> Failure | None:
+    first = summary.get(FIRST_FAILURE.name)
+    if not first:
+        return None
+
+    def part(key: str, text: str) -> Cell:
+        return Cell(masked=True) if FIRST_FAILURE.path(key) in masked else Cell(text=text)
+
+    kind = first.get("type") or ""
+    return Failure(
+        seq=first["seq"],
+        type_label=part("type", ActionType(kind).label if kind in ActionType.values else kind),
+        name=part("name", first.get("name") or ""),
+        http_status=first.get("http_status"),
+        status_masked=FIRST_FAILURE.path("http_status") in masked,
+        message=part("message", first.get("message") or ""),
+    )
+
+
+def _products(summary: Mapping[str, Any], masked: Sequence[str]) -> list[ProductLine]:
+    entries = summary.get(PRODUCTS.name) or []
+    names_masked = PRODUCTS.path("name") in masked or PRODUCTS.path("sku") in masked
+    lines: list[ProductLine] = []
+    for event in ProductEvent:  # viewed, added, bought: the funnel's order
+        mine = [entry for entry in entries if entry.get("event") == event.value]
+        if not mine:
+            continue
+        names = (
+            [Cell(masked=True)]
+            if names_masked
+            else [Cell(text=e.get("name") or e.get("sku") or "") for e in mine]
+        )
+        lines.append(
+            ProductLine(
+                event=event.value,
+                label=event.label,
+                count=sum(e.get("count") or 0 for e in mine),
+                names=[n for n in names if not n.empty],
+            )
+        )
+    return lines
+
+
+def result_row(item: Any) -> ResultRow:
+    """One row of the result list from the reader's masked session (with its summary)."""
+    values, masked, partial = item.values, item.masked, item.partial
+    summary = item.summary or {}
     error_count = values.get("error_count")
     return ResultRow(
         id=values["id"],
-        started_at=cell(values, masked, "started_at"),
+        started_at=values.get("started_at"),
         application=values["application"],
         duration=cell(values, masked, "duration_ms"),
         actions=cell(values, masked, "action_count"),
@@ -116,8 +214,15 @@ def result_row(values: Mapping[str, Any], masked: Sequence[str]) -> ResultRow:
         converted=cell(values, masked, "converted"),
         revenue=cell(values, masked, "revenue"),
         user_id=values.get("user_id") or "",
-        user_tag=cell(values, masked, "user_tag"),
-        client_ip=cell(values, masked, "client_ip"),
+        user_tag=cell(values, masked, "user_tag", partial),
+        client_ip=cell(values, masked, "client_ip", partial),
+        failure=_failure(summary, masked),
+        failure_masked=FIRST_FAILURE.path() in masked,
+        products=_products(summary, masked),
+        products_masked=PRODUCTS.path() in masked,
+        masked_note=masked_note(
+            [m for m in masked if not m.startswith(SUMMARY_KEY + ".")], partial
+        ),
     )
 
 
@@ -136,8 +241,12 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-def summary(values: Mapping[str, Any], masked: Sequence[str]) -> list[SummaryItem]:
-    items = [SummaryItem(label, cell(values, masked, name)) for label, name in SUMMARY_FIELDS]
+def summary(
+    values: Mapping[str, Any], masked: Sequence[str], partial: Sequence[str] = ()
+) -> list[SummaryItem]:
+    items = [
+        SummaryItem(label, cell(values, masked, name, partial)) for label, name in SUMMARY_FIELDS
+    ]
     if "properties" in masked:
         items.append(SummaryItem("Properties", Cell(masked=True)))
         return items
@@ -329,6 +438,7 @@ class Bar:
     width: float
     height: float
     label: str  # tooltip and screen-reader text
+    href: str = ""  # the sessions behind the bar
 
 
 @dataclass(frozen=True)
@@ -348,6 +458,7 @@ class Point:
     x: float
     y: float
     label: str
+    href: str = ""  # the sessions behind the point
 
 
 @dataclass(frozen=True)
@@ -381,7 +492,9 @@ def _frame(days: Sequence[date]) -> tuple[float, float, float]:
     return plot_width / max(len(days), 1), plot_width, plot_height
 
 
-def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Chart:
+def bar_chart(
+    days: Sequence[date], values: Sequence[int], *, unit: str, links: Sequence[str] = ()
+) -> Chart:
     slot, _, plot_height = _frame(days)
     top = max(values, default=0)
     scale_top = max(top, 1)
@@ -396,6 +509,7 @@ def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Char
                 width=round(slot * 0.7, 2),
                 height=round(height, 2),
                 label=f"{day:%Y-%m-%d}: {value} {unit}",
+                href=links[i] if i < len(links) and value else "",
             )
         )
     ticks = [
@@ -416,7 +530,13 @@ def bar_chart(days: Sequence[date], values: Sequence[int], *, unit: str) -> Char
     )
 
 
-def rate_chart(days: Sequence[date], rates: Sequence[float | None], *, name: str) -> Chart:
+def rate_chart(
+    days: Sequence[date],
+    rates: Sequence[float | None],
+    *,
+    name: str,
+    links: Sequence[str] = (),
+) -> Chart:
     """A line of percentages (0-100 %); days without data break the line."""
     slot, _, plot_height = _frame(days)
     top = max((r for r in rates if r is not None), default=0.0)
@@ -435,7 +555,8 @@ def rate_chart(days: Sequence[date], rates: Sequence[float | None], *, name: str
         x = round(PAD_LEFT + slot * (i + 0.5), 2)
         y = round(bottom - plot_height * rate / scale_top, 2)
         segment.append(f"{x},{y}")
-        points.append(Point(x, y, f"{day:%Y-%m-%d}: {rate:.1%} {name}"))
+        href = links[i] if i < len(links) else ""
+        points.append(Point(x, y, f"{day:%Y-%m-%d}: {rate:.1%} {name}", href))
     if segment:
         lines.append(" ".join(segment))
     ticks = [Tick(round(bottom - plot_height * f, 2), f"{scale_top * f:.0%}") for f in (0, 0.5, 1)]
@@ -477,3 +598,24 @@ def overview_descriptions(overview: Overview) -> dict[str, str]:
             f"{_percent(total.conversion_rate)} over the period."
         ),
     }
+
+
+# --- drill-down links -----------------------------------------------------------------
+# Every link from the overview to the sessions behind a number is a plain GET of
+# the find page with criteria that name no customer (days, flags, an error
+# group's keyed digest); the find page reads them under the same policy.
+
+
+def day_link(find: str, day: date, *, errors_only: bool = False, converted: bool = False) -> str:
+    """The find page for the sessions of one day (in the employee's zone)."""
+    params = {"since": day.isoformat(), "until": day.isoformat()}
+    if errors_only:
+        params["errors_only"] = "on"
+    if converted:
+        params["converted"] = "yes"
+    return f"{find}?{urlencode(params)}"
+
+
+def period_link(find: str, since: date, until: date) -> str:
+    """The find page for a period; an error group adds ``&error_group=<digest>``."""
+    return f"{find}?{urlencode({'since': since.isoformat(), 'until': until.isoformat()})}"

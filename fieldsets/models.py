@@ -4,6 +4,10 @@ Each fieldset owns one ``auth.Permission`` on ``sessions_app.Application``
 (codename ``reveal_<name>``). Granting a fieldset is granting that permission:
 as a django-guardian object permission for one application, or as an ordinary
 model-level permission for every application (see ``docs/permissions.md``).
+A *partial* grant is the same for a second permission, ``partial_reveal_<name>``
+(created on first use, deleted with the fieldset): the fieldset's fields are
+shown in their partial forms (``fieldsets.registry``). No fieldset codename
+starts with ``partial_``, so the two kinds can never name the same permission.
 Names are immutable so the codename, the grants and past audit records keep
 meaning the same thing.
 """
@@ -37,6 +41,7 @@ BUILTIN_FIELDSETS: dict[str, tuple[str, list[str]]] = {
 }
 
 REVEAL_CODENAME_PREFIX = "reveal_"
+PARTIAL_CODENAME_PREFIX = "partial_" + REVEAL_CODENAME_PREFIX
 
 validate_fieldset_name = RegexValidator(
     r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$",
@@ -52,6 +57,10 @@ def reveal_codename(name: str) -> str:
     return REVEAL_CODENAME_PREFIX + name
 
 
+def partial_codename(name: str) -> str:
+    return PARTIAL_CODENAME_PREFIX + name
+
+
 def reveal_permission(name: str) -> Permission:
     """The permission that reveals fieldset ``name``; created on first use."""
     content_type = ContentType.objects.get_for_model(Application)
@@ -59,6 +68,17 @@ def reveal_permission(name: str) -> Permission:
         content_type=content_type,
         codename=reveal_codename(name),
         defaults={"name": f"Can reveal fieldset {name}"[:255]},
+    )
+    return permission
+
+
+def partial_permission(name: str) -> Permission:
+    """The permission that shows fieldset ``name`` in partial forms; created on first use."""
+    content_type = ContentType.objects.get_for_model(Application)
+    permission, _ = Permission.objects.get_or_create(
+        content_type=content_type,
+        codename=partial_codename(name),
+        defaults={"name": f"Can see fieldset {name} partially"[:255]},
     )
     return permission
 
@@ -131,6 +151,9 @@ class Fieldset(models.Model):
             result = super().delete(*args, **kwargs)
             # Cascades to every grant of it (object and model-level permissions).
             permission.delete()
+            Permission.objects.filter(
+                content_type=permission.content_type, codename=partial_codename(self.name)
+            ).delete()
         return result
 
 

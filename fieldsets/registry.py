@@ -23,6 +23,22 @@ Derivations
     nothing, so a fieldset must contain the sources of what it contains
     (``missing_sources``), and the policy hides them too (``closure``).
 
+Partial forms
+    ``partial`` names the pure function (``privacy.partial``) that makes a
+    field's partial form: what a principal with a *partial* grant of a
+    fieldset containing the field sees instead of ``null`` (the user tag as
+    ``j•••@example.com``). A field without one stays masked under a partial
+    grant. Partial values are never usable for filtering, ordering or
+    searching: a lookup on them is refused like one on a hidden field.
+
+Summary
+    ``SUMMARY`` declares the digest each session in a list carries
+    (``summary``): the first failed action and the product events, computed
+    at read time from the session's actions. Each part is an action field and
+    is masked like it; a digest as a whole is shown only where the paths it
+    is selected by (``shown_with``) are visible, since *which* action failed
+    tells what ``error_count`` tells.
+
 Always visible, by design: ``id`` and ``application`` identify the row
 (record access decides whether the caller sees it at all); ``started_at`` is
 the pagination key and the since/until filter; ``user_id`` is the
@@ -37,15 +53,17 @@ Adding a record type is one ``RecordType`` declaration appended to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from logs.models import LogRecord
+from privacy.partial import partial_coordinate, partial_ip, partial_user_tag
 from sessions_app.models import ActionType, ProductEvent, UserAction, UserSession
 
 
@@ -87,6 +105,16 @@ class Field:
     # The column is an annotation the read layer's selectors add, not stored (a log
     # record's session, resolved on read).
     annotated: bool = False
+    # The partial form under a partial grant (a pure function of ``privacy.partial``);
+    # None: the field stays masked under a partial grant.
+    partial: Callable[[Any], Any] | None = None
+    # How a compact note names the field ("masked: user tag, IP, location");
+    # fields with the same short label are named once.
+    short_label: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.short_label or self.label.lower()
 
     @property
     def storage(self) -> str | None:
@@ -150,6 +178,10 @@ class RecordType:
         """What a rule selector may start with to name this record type."""
         return frozenset(n for n in (self.name, self.prefix.rstrip(".")) if n)
 
+    @cached_property
+    def has_partial_forms(self) -> bool:
+        return any(f.partial is not None for f in self.fields)
+
     def max_length(self, name: str) -> int:
         """The column's length (ingest truncates and validates to it)."""
         column = self.field(name).storage
@@ -186,15 +218,20 @@ SESSION = RecordType(
               "within one application and different between applications; visible to every "
               "reader; null for anonymous sessions."),
         Field(name="user_tag", label="User tag", kind=Kind.TEXT, nullable=True, in_list=True,
-              extra_columns=("user_tag_encrypted",),
+              extra_columns=("user_tag_encrypted",), partial=partial_user_tag,
               help="The user tag (normalised), revealed only with the fieldset that contains "
-              "it; also null for applications storing a pseudonym only."),
+              "it; also null for applications storing a pseudonym only. Partial form: "
+              "j\u2022\u2022\u2022@example.com."),
         Field(name="client_ip", label="Client IP", kind=Kind.IP, nullable=True, in_list=True,
-              help="Client IP, masked at ingest per the application's settings."),
+              partial=partial_ip, short_label="IP",
+              help="Client IP, masked at ingest per the application's settings. Partial form: "
+              "the first two octets (81.2.\u2022.\u2022) or IPv6 groups."),
         Field(name="geo_latitude", label="Latitude", kind=Kind.FLOAT, nullable=True,
-              help="Latitude."),
+              partial=partial_coordinate, short_label="location",
+              help="Latitude. Partial form: whole degrees."),
         Field(name="geo_longitude", label="Longitude", kind=Kind.FLOAT, nullable=True,
-              help="Longitude."),
+              partial=partial_coordinate, short_label="location",
+              help="Longitude. Partial form: whole degrees."),
         Field(name="country", label="Country", kind=Kind.TEXT, in_list=True,
               help="ISO 3166 country code."),
         Field(name="city", label="City", beacon="geo.city", kind=Kind.TEXT, help="City."),
@@ -309,6 +346,56 @@ LOG = RecordType(
 )  # fmt: skip
 
 RECORD_TYPES: tuple[RecordType, ...] = (SESSION, ACTION, LOG)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One part of a session's ``summary``, computed at read time from its actions.
+
+    ``parts`` maps the digest's keys to the action fields they carry (each is
+    masked like that action field); ``shown_with`` lists the registry paths
+    that must be fully visible for the digest to be shown at all (otherwise it
+    is ``null`` and ``summary.<name>`` is in ``masked_fields``).
+    """
+
+    name: str
+    label: str
+    shown_with: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...]  # (key in the digest, action field name)
+    help: str = ""
+
+    def path(self, key: str | None = None) -> str:
+        """The name ``masked_fields`` uses (``summary.first_failure.message``)."""
+        return f"{SUMMARY_KEY}.{self.name}" + ("" if key is None else f".{key}")
+
+
+SUMMARY_KEY = "summary"
+FIRST_FAILURE = Digest(
+    name="first_failure",
+    label="First failure",
+    # Which action failed first tells what error_count tells; the actions themselves too.
+    shown_with=("error_count", "actions"),
+    parts=(
+        ("seq", "seq"),
+        ("type", "type"),
+        ("name", "name"),
+        ("http_status", "http_status"),
+        ("message", "error_message"),
+    ),
+    help="The session's first failed action (an error, an error message, or HTTP status "
+    "400 and up), its message masked at ingest; null when nothing failed, or when masked "
+    "(then masked_fields names summary.first_failure).",
+)
+PRODUCTS = Digest(
+    name="products",
+    label="Products",
+    shown_with=("actions.product.event",),
+    parts=(("event", "product.event"), ("sku", "product.sku"), ("name", "product.name")),
+    help="Product events of the session (viewed, added to cart, bought), one entry per "
+    "event and product in order of first occurrence, with how many actions carried it; "
+    "null when masked (then masked_fields names summary.products).",
+)
+SUMMARY: tuple[Digest, ...] = (FIRST_FAILURE, PRODUCTS)
 
 # Fieldset paths that name a record type's whole collection ("actions").
 _COLLECTIONS = {r.collection_path: r for r in RECORD_TYPES if r.collection_path}

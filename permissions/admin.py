@@ -1,7 +1,8 @@
 """Admin: the audit trail (read-only, never deleted) and the per-application grants.
 
-Global grants are the ordinary model-level permissions "Can read sessions" and
-"Can reveal fieldset ..." on users and groups, edited in the auth admin.
+Global grants are the ordinary model-level permissions "Can read sessions",
+"Can reveal fieldset ..." and "Can see fieldset ... partially" on users and
+groups, edited in the auth admin.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db.models import ForeignKey, Q, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
-from fieldsets.models import REVEAL_CODENAME_PREFIX
+from fieldsets.models import PARTIAL_CODENAME_PREFIX, REVEAL_CODENAME_PREFIX
 from permissions.models import (
     AUDIT_RECORD_FIELDS,
     READ_SESSIONS,
@@ -26,7 +27,7 @@ from permissions.models import (
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "username", "kind", "method", "path", "applications")
+    list_display = ("created_at", "username", "kind", "method", "path", "applications", "reason")
     list_filter = ("kind",)
     search_fields = ("username", "path")
     date_hierarchy = "created_at"
@@ -45,7 +46,9 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
 def _grant_permissions() -> Q:
     return Q(content_type__app_label="sessions_app", content_type__model="application") & (
-        Q(codename=READ_SESSIONS) | Q(codename__startswith=REVEAL_CODENAME_PREFIX)
+        Q(codename=READ_SESSIONS)
+        | Q(codename__startswith=REVEAL_CODENAME_PREFIX)
+        | Q(codename__startswith=PARTIAL_CODENAME_PREFIX)
     )
 
 

@@ -1,5 +1,8 @@
-"""Audit records: one per response that revealed fieldset values, one per user-tag search,
-one per change of an application's privacy settings or of a fieldset.
+"""Audit records: one per response that revealed fieldset values (also in partial forms),
+one per user-tag search, one per change of an application's privacy settings or of a
+fieldset.
+
+A reveal inside a reveal window carries the window's reason.
 
 Callers write the record *before* returning the response, so a failed audit
 write fails the request instead of revealing data unrecorded. A searched tag
@@ -56,6 +59,8 @@ def audit_reveal(
         session_ids=list(disclosure.session_ids),
         log_ids=list(disclosure.log_ids),
         fieldsets=sorted(disclosure.fieldsets),
+        partial_fieldsets=sorted(disclosure.partial_fieldsets),
+        reason=disclosure.reason,
     )
 
 
@@ -82,6 +87,7 @@ def audit_search(
         applications=sorted(applications),
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
+        partial_fieldsets=sorted(disclosure.partial_fieldsets),
         search_tag_hash=search.audit_hash,
     )
 

@@ -7,7 +7,8 @@ does not look at, so ``user.has_perm("sessions_app.read_sessions", app)``
 said ``False`` for a global grant while every read path (through
 ``FieldsetPolicy``) let the user read the application. This backend replaces
 guardian's in ``AUTHENTICATION_BACKENDS``: for the grant permissions
-(``read_sessions``, ``reveal_<fieldset>``) on an ``Application`` it asks the
+(``read_sessions``, ``reveal_<fieldset>``, ``partial_reveal_<fieldset>``) on an
+``Application`` it asks the
 policy, the one place that decides (user and group grants, per application
 and global, superusers, inactive users, "a fieldset needs record access");
 every other object permission is still guardian's.
@@ -20,7 +21,12 @@ from typing import Any
 from django.db.models import Model
 from guardian.backends import ObjectPermissionBackend
 
-from fieldsets.models import REVEAL_CODENAME_PREFIX, reveal_codename
+from fieldsets.models import (
+    PARTIAL_CODENAME_PREFIX,
+    REVEAL_CODENAME_PREFIX,
+    partial_codename,
+    reveal_codename,
+)
 from permissions.models import READ_SESSIONS
 from permissions.policy import FieldsetPolicy
 from sessions_app.models import Application
@@ -33,7 +39,9 @@ def _grant_codename(perm: str) -> str | None:
     app_label, _, codename = perm.rpartition(".")
     if app_label not in ("", _APP_LABEL):
         return None
-    if codename == READ_SESSIONS or codename.startswith(REVEAL_CODENAME_PREFIX):
+    if codename == READ_SESSIONS or codename.startswith(
+        (REVEAL_CODENAME_PREFIX, PARTIAL_CODENAME_PREFIX)
+    ):
         return codename
     return None
 
@@ -43,9 +51,19 @@ def granted_codenames(user: Any, application: Application) -> set[str]:
     policy = FieldsetPolicy(user=user)
     if not policy.can_read(application.pk):
         return set()
-    return {READ_SESSIONS} | {
-        reveal_codename(name) for name, _ in policy.fieldsets if policy.holds(name, application.pk)
-    }
+    return (
+        {READ_SESSIONS}
+        | {
+            reveal_codename(name)
+            for name, _ in policy.fieldsets
+            if policy.holds(name, application.pk)
+        }
+        | {
+            partial_codename(name)
+            for name, _ in policy.fieldsets
+            if policy.holds_partially(name, application.pk)
+        }
+    )
 
 
 class GrantBackend(ObjectPermissionBackend):

@@ -7,6 +7,12 @@ Two kinds of permission live on ``sessions_app.Application``:
 * ``sessions_app.reveal_<fieldset>`` - one per fieldset (created with it,
   see ``fieldsets.models``): the fieldset's fields are shown, not masked.
 
+``sessions_app.partial_reveal_<fieldset>`` is the *partial* grant of a
+fieldset: its fields are shown in their partial forms. A ``RevealWindow`` is a
+principal's reveal of one session with a reason, for a limited time: where an
+application sets ``reveal_requires_reason``, fieldset values stay masked
+without one.
+
 A grant for one application is a row in the direct-foreign-key guardian models
 below (a real FK join instead of guardian's generic ``object_pk`` text column).
 A grant for every application, including future ones, is the same permission
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -81,9 +88,12 @@ AUDIT_RECORD_FIELDS: tuple[str, ...] = (
     "session_ids",
     "log_ids",
     "fieldsets",
+    "partial_fieldsets",
+    "reason",
     "search_tag_hash",
     "changes",
 )
+REASON_MAX_LENGTH = 500
 
 
 class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
@@ -112,6 +122,11 @@ class AuditRecord(models.Model):
     session_ids = models.JSONField(default=list, editable=False)  # UserSession primary keys
     log_ids = models.JSONField(default=list, editable=False)  # LogRecord primary keys
     fieldsets = models.JSONField(default=list, editable=False)  # names of revealed fieldsets
+    # Names of fieldsets whose fields were shown in their partial forms.
+    partial_fieldsets = models.JSONField(default=list, editable=False)
+    # The reason (or ticket) given for a reveal window the values were shown in;
+    # masked like any client text (no email, card or IP is kept in it).
+    reason = models.TextField(null=True, blank=True, editable=False)
     # Keyed hash of the searched (normalised) tag; null unless this was a search.
     search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
     # Settings changes: {"before": {setting: value}, "after": {...}} of the settings
@@ -143,3 +158,32 @@ class AuditRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit records are append-only")
+
+
+class RevealWindow(models.Model):
+    """One principal's reveal of one session, with a reason, until ``expires_at``.
+
+    Where the session's application sets ``reveal_requires_reason``, the
+    fieldsets the principal holds stay masked on that session until a window
+    is open; the policy reads the principal's open windows with its grants.
+    ``session_pk`` is a plain number, not a foreign key: a window outlives
+    nothing (it expires within minutes) and needs no join to the sessions.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    session_pk = models.BigIntegerField(editable=False)
+    reason = models.CharField(max_length=REASON_MAX_LENGTH, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "expires_at"], name="reveal_window_user_open")]
+
+    def __str__(self) -> str:
+        return f"Reveal of session {self.session_pk} until {self.expires_at:%Y-%m-%d %H:%M}"

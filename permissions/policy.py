@@ -17,28 +17,40 @@ Fieldsets, applications and the principal's grants are loaded lazily in one
 query (``permissions.selectors.principal_snapshot``) and cached on the
 instance only, so a revocation takes effect on the next request.
 
-Rule (fail closed): a path is hidden for an application when *any* fieldset
-containing it is not granted there, and with it every path it can be
-recomputed from (``fieldsets.registry.closure``); paths in no fieldset are
-visible to every reader of the application.
+Rule (fail closed): each fieldset has a *level* per application - full
+(``reveal_<name>`` held), partial (only ``partial_reveal_<name>`` held) or none -
+and a path gets the lowest level of the fieldsets containing it: shown when
+every one is full, shown in its partial form (``fieldsets.registry``'s
+``partial``) when the lowest is partial and the field has one, hidden
+otherwise; with it every path it can be recomputed from is hidden
+(``fieldsets.registry.closure``). Paths in no fieldset are visible to every
+reader of the application. Where the application sets
+``reveal_requires_reason``, a full grant counts as partial (if the partial
+grant is also held) or none, except on the one session of an open reveal
+window, read as that session (``windowed=True``); lists never use windows.
+Lookups (filters, ordering, search keys) need the full level without any window.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from fieldsets.models import partial_codename
 from fieldsets.registry import (
     ACTION,
     LOG,
     RECORD_TYPES,
     SESSION,
+    SUMMARY,
+    Digest,
     Field,
     Path,
     RecordType,
@@ -74,11 +86,18 @@ class ApplicationRef:
 
 @dataclass
 class Disclosure:
-    """What one response revealed: sessions, log records, their applications, and fieldsets."""
+    """What one response revealed: sessions, log records, their applications, and fieldsets.
+
+    ``partial_fieldsets`` are those shown only in partial forms; ``reason`` is
+    the reason of the reveal window that let gated values through (a window
+    belongs to one session, and only a one-session read uses it).
+    """
 
     session_ids: list[int] = field(default_factory=list)
     applications: set[str] = field(default_factory=set)  # slugs
     fieldsets: set[str] = field(default_factory=set)
+    partial_fieldsets: set[str] = field(default_factory=set)
+    reason: str | None = None
     log_ids: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -90,6 +109,7 @@ class Disclosure:
         session_id: int | None,
         application: str,
         fieldsets: Iterable[str],
+        partial_fieldsets: Iterable[str] = (),
         log_id: int | None = None,
     ) -> None:
         if session_id is not None and session_id not in self.session_ids:
@@ -98,23 +118,42 @@ class Disclosure:
             self.log_ids.append(log_id)
         self.applications.add(application)
         self.fieldsets.update(fieldsets)
+        self.partial_fieldsets.update(partial_fieldsets)
+
+
+class Level(IntEnum):
+    """How much of a fieldset a principal sees on one application (or one session)."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
 
 
 # (field, key of an open object or None) in output order.
 _Hidden = tuple[tuple[Field, str | None], ...]
+# (field, its partial form) in output order.
+_Partial = tuple[tuple[Field, Callable[[Any], Any]], ...]
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Precomputed per application, so masking does no set algebra per row."""
+    """Precomputed per application (and window), so masking does no set algebra per row."""
 
     hidden: frozenset[str]  # registry paths, closed under derivation
+    partial: frozenset[str]  # registry paths shown in their partial form
     # Per record type (by name): its hidden fields and keys, in output order.
     fields: Mapping[str, _Hidden]
     # Record types whose collection path ("actions", "logs") is hidden: the records themselves.
     collections_hidden: frozenset[str]
-    # (fieldset, its visible paths) of granted fieldsets, for the disclosure
+    session_partial: _Partial
+    # (fieldset, its visible paths) of fully granted fieldsets, for the disclosure
     revealed: tuple[tuple[str, tuple[Path, ...]], ...]
+    # (fieldset, its partially shown paths) of partially granted fieldsets
+    partially_revealed: tuple[tuple[str, tuple[Path, ...]], ...]
+    # fieldsets fully shown only thanks to a reveal window
+    gated: frozenset[str]
+    # summary digests shown at all (their paths in shown_with are fully visible)
+    digests: tuple[Digest, ...]
 
 
 # Stands in for a user tag stored only as ciphertext until the plan has decided.
@@ -133,6 +172,15 @@ def _hidden_of(record: RecordType, hidden: frozenset[str]) -> _Hidden:
     return tuple((p.field, p.key) for p in paths if p.field is not None)
 
 
+def _partial_of(record: RecordType, partial: frozenset[str]) -> _Partial:
+    """The record's fields shown in partial forms, in output order."""
+    return tuple(
+        (f, f.partial)
+        for f in record.fields
+        if f.partial is not None and record.path(f.name) in partial
+    )
+
+
 def _value_at(values: Mapping[str, Any], path: Path) -> Any:
     if path.field is None:
         return None
@@ -147,7 +195,7 @@ class FieldsetPolicy:
         self.user = user
         self.is_superuser = bool(user.is_active and getattr(user, "is_superuser", False))
         self._loaded = False
-        self._plans: dict[int, _Plan] = {}
+        self._plans: dict[tuple[int, bool], _Plan] = {}
         self._snapshot: PrincipalSnapshot | None = None
 
     @classmethod
@@ -173,6 +221,10 @@ class FieldsetPolicy:
         self._fieldsets = snapshot.fieldsets
         self._everywhere = {permission_id for permission_id, _ in snapshot.everywhere}
         self._per_application = {(pid, app_id) for pid, _, app_id in snapshot.per_application}
+        self._codes_everywhere = {codename for _, codename in snapshot.everywhere}
+        self._codes_per_application = {(code, app) for _, code, app in snapshot.per_application}
+        self._reason_required = snapshot.reason_required
+        self._windows = dict(snapshot.windows)
         self._reads_all = self.is_superuser or any(
             codename == READ_SESSIONS for _, codename in snapshot.everywhere
         )
@@ -227,39 +279,142 @@ class FieldsetPolicy:
             for name, _, pid in self._fieldsets
         )
 
-    def _plan(self, application_id: int) -> _Plan:
-        plan = self._plans.get(application_id)
+    def holds_partially(self, fieldset_name: str, application_id: int) -> bool:
+        """Whether the partial grant of the fieldset is held for the application."""
+        self._load()
+        if not self.can_read(application_id):
+            return False
+        code = partial_codename(fieldset_name)
+        return (
+            self.is_superuser
+            or code in self._codes_everywhere
+            or (code, application_id) in self._codes_per_application
+        )
+
+    def holds_partially_everywhere(self, fieldset_name: str) -> bool:
+        self._load()
+        return self.is_superuser or partial_codename(fieldset_name) in self._codes_everywhere
+
+    def requires_reason(self, application_id: int) -> bool:
+        """The application's ``reveal_requires_reason``."""
+        self._load()
+        return application_id in self._reason_required
+
+    def window(self, session_id: int) -> str | None:
+        """The reason of the principal's open reveal window on the session, if any."""
+        self._load()
+        entry = self._windows.get(session_id)
+        return None if entry is None else entry[1]
+
+    def note_window(self, *, session_id: int, application_id: int, reason: str) -> None:
+        """A window opened during this request applies to the rest of it."""
+        self._load()
+        self._windows[session_id] = (application_id, reason)
+
+    def level(self, fieldset_name: str, application_id: int, *, windowed: bool = False) -> Level:
+        """What the principal sees of the fieldset there (``windowed``: in a reveal window)."""
+        if self.holds(fieldset_name, application_id) and (
+            windowed or not self.requires_reason(application_id)
+        ):
+            return Level.FULL
+        if self.holds_partially(fieldset_name, application_id):
+            return Level.PARTIAL
+        return Level.NONE
+
+    def _plan(self, application_id: int, *, windowed: bool = False) -> _Plan:
+        # A window changes nothing where no reason is required: one plan for both.
+        windowed = windowed and self.requires_reason(application_id)
+        plan = self._plans.get((application_id, windowed))
         if plan is None:
-            self._load()
-            granted = {name for name, _ in self.fieldsets if self.holds(name, application_id)}
-            hidden = closure(
-                f for name, fields in self.fieldsets if name not in granted for f in fields
-            )
-            revealed = []
-            for name, fields in self.fieldsets:
-                if name not in granted:
-                    continue
-                visible = tuple(
-                    p for f in fields if (p := resolve(f)) is not None and not p.covered_by(hidden)
-                )
-                if visible:
-                    revealed.append((name, visible))
-            plan = _Plan(
-                hidden=hidden,
-                fields={record.name: _hidden_of(record, hidden) for record in RECORD_TYPES},
-                collections_hidden=frozenset(
-                    record.name for record in RECORD_TYPES if record.collection_path in hidden
-                ),
-                revealed=tuple(revealed),
-            )
-            self._plans[application_id] = plan
+            plan = self._make_plan(application_id, windowed=windowed)
+            self._plans[application_id, windowed] = plan
         return plan
 
-    def hidden_fields(self, application_id: int) -> frozenset[str]:
-        """Paths masked for this application (every fieldset path if it is not readable)."""
+    def _make_plan(self, application_id: int, *, windowed: bool) -> _Plan:
+        self._load()
+        levels = {
+            name: self.level(name, application_id, windowed=windowed) for name, _ in self.fieldsets
+        }
+        # A path in a partially granted fieldset is a candidate for its partial
+        # form if its field has one (a whole field, not a key of an object).
+        candidates: set[str] = set()
+        hidden_base: set[str] = set()
+        for name, fields in self.fieldsets:
+            for text in fields:
+                if levels[name] is Level.NONE:
+                    hidden_base.add(text)
+                elif levels[name] is Level.PARTIAL:
+                    path = resolve(text)
+                    has_form = (
+                        path is not None
+                        and path.field is not None
+                        and path.key is None
+                        and path.field.partial is not None
+                    )
+                    (candidates if has_form else hidden_base).add(text)
+        hidden_closed = closure(hidden_base)
+        # Whatever a partial field can be recomputed from is hidden, like a hidden field's.
+        sources = {s for c in candidates for s in closure([c]) if s != c}
+        partial = frozenset(
+            c for c in candidates if c not in sources and not _resolved(c).covered_by(hidden_closed)
+        )
+        hidden = closure(hidden_base | candidates) - partial
+        revealed, partially_revealed = [], []
+        for name, fields in self.fieldsets:
+            paths = [p for f in fields if (p := resolve(f)) is not None]
+            if levels[name] is Level.FULL:
+                visible = tuple(p for p in paths if not p.covered_by(hidden | partial))
+                if visible:
+                    revealed.append((name, visible))
+            elif levels[name] is Level.PARTIAL:
+                shown = tuple(p for p in paths if p.text in partial)
+                if shown:
+                    partially_revealed.append((name, shown))
+        gated: frozenset[str] = frozenset()
+        if windowed:
+            outside = self._plan(application_id, windowed=False)
+            gated = frozenset(name for name, _ in revealed) - {n for n, _ in outside.revealed}
+        not_full = hidden | partial
+        return _Plan(
+            hidden=hidden,
+            partial=partial,
+            fields={record.name: _hidden_of(record, hidden) for record in RECORD_TYPES},
+            collections_hidden=frozenset(
+                record.name for record in RECORD_TYPES if record.collection_path in hidden
+            ),
+            session_partial=_partial_of(SESSION, partial),
+            revealed=tuple(revealed),
+            partially_revealed=tuple(partially_revealed),
+            gated=gated,
+            digests=tuple(
+                d
+                for d in SUMMARY
+                if not any(_resolved(p).covered_by(not_full) for p in d.shown_with)
+            ),
+        )
+
+    def hidden_fields(self, application_id: int, *, windowed: bool = False) -> frozenset[str]:
+        """Paths masked for this application (every fieldset path if it is not readable).
+
+        Fields shown in a partial form are not in it (``partial_fields``).
+        """
         if not self.can_read(application_id):
             return closure(f for _, fields in self.fieldsets for f in fields)
-        return self._plan(application_id).hidden
+        return self._plan(application_id, windowed=windowed).hidden
+
+    def partial_fields(self, application_id: int) -> frozenset[str]:
+        """Paths shown in their partial forms for this application (outside any window)."""
+        if not self.can_read(application_id):
+            return frozenset()
+        return self._plan(application_id).partial
+
+    def revealable_fields(self, application_id: int) -> frozenset[str]:
+        """Paths a reveal with a reason would show in full on this application's sessions."""
+        if not self.can_read(application_id) or not self.requires_reason(application_id):
+            return frozenset()
+        outside = self._plan(application_id)
+        inside = self._plan(application_id, windowed=True)
+        return (outside.hidden | outside.partial) - (inside.hidden | inside.partial)
 
     def check_lookup(self, field_name: str, application_ids: Iterable[int] | None = None) -> None:
         """Raise ``HiddenFieldLookup`` if ``field_name`` is hidden in any of the applications.
@@ -277,7 +432,8 @@ class FieldsetPolicy:
             return
         ids = self.applications.keys() if application_ids is None else application_ids
         for application_id in ids:
-            hidden = self.hidden_fields(application_id)
+            # A partial form is for looking at, never a key: refused like a hidden field.
+            hidden = self.hidden_fields(application_id) | self.partial_fields(application_id)
             if path.covered_by(hidden) or (
                 path.key is None and any(h.startswith(path.text + ".") for h in hidden)
             ):
@@ -293,17 +449,39 @@ class FieldsetPolicy:
             raise PermissionDenied("session of an application the principal cannot read")
         return application
 
+    def _session_plan(self, row: Row, windowed: bool) -> tuple[ApplicationRef, _Plan, str | None]:
+        """The session's application, plan, and the reason of the window the plan used."""
+        application = self._application(row["application_id"])
+        reason = self.window(row["id"]) if windowed else None
+        plan = self._plan(application.id, windowed=reason is not None)
+        return application, plan, reason if plan.gated else None
+
+    @staticmethod
+    def _note_reason(disclosure: Disclosure | None, plan: _Plan, reason: str | None) -> None:
+        # The window's reason goes on record only if it let something through.
+        if disclosure is not None and reason is not None and disclosure.fieldsets & plan.gated:
+            disclosure.reason = reason
+
     def mask_session(
         self, row: Row, disclosure: Disclosure | None = None
     ) -> tuple[dict[str, Any], list[str]]:
-        """One session's output values (Python types, registry order) and its masked names.
+        """One session's output values (Python types, registry order) and its masked names."""
+        values, masked, _ = self.mask_session_parts(row, disclosure)
+        return values, masked
+
+    def mask_session_parts(
+        self, row: Row, disclosure: Disclosure | None = None, *, windowed: bool = False
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """One session's values (Python types, registry order), masked and partial names.
 
         A hidden field is ``None`` and listed in ``masked_fields`` only if it
-        had data; an open object's hidden key keeps its key with ``None``. The
-        user tag is decrypted only when it is revealed.
+        had data; an open object's hidden key keeps its key with ``None``. A
+        field shown in its partial form is listed in both. The user tag is
+        decrypted only when it is revealed or shown partially. ``windowed``:
+        a read of this one session, where the principal's open reveal window
+        on it (if any) applies.
         """
-        application = self._application(row["application_id"])
-        plan = self._plan(application.id)
+        application, plan, reason = self._session_plan(row, windowed)
         values = _copy(SESSION, row)
         values["application"] = application.slug
         encrypted = row["user_tag_encrypted"]
@@ -312,9 +490,12 @@ class FieldsetPolicy:
         masked = _mask(values, plan.fields[SESSION.name])
         if values["user_tag"] is _ENCRYPTED:
             values["user_tag"] = self._decrypt(encrypted, row["id"], application.id)
-        if disclosure is not None and plan.revealed:
+        partial = _show_partially(values, plan.session_partial)
+        masked.extend(name for name in partial if name not in masked)
+        if disclosure is not None and (plan.revealed or plan.partially_revealed):
             _record(values, SESSION, plan, disclosure, application.slug, session_id=row["id"])
-        return values, masked
+        self._note_reason(disclosure, plan, reason)
+        return values, masked, partial
 
     def collection_hidden(self, record: RecordType, application_id: int) -> bool:
         """Whether the records of ``record`` (its collection path) are hidden there."""
@@ -328,9 +509,12 @@ class FieldsetPolicy:
         *,
         session: Row,
         disclosure: Disclosure | None = None,
+        windowed: bool = False,
     ) -> list[tuple[dict[str, Any], list[str]]] | None:
         """The session's actions masked like the session; ``None`` if the actions are hidden."""
-        return self.mask_children(ACTION, rows, session=session, disclosure=disclosure)
+        return self.mask_children(
+            ACTION, rows, session=session, disclosure=disclosure, windowed=windowed
+        )
 
     def mask_children(
         self,
@@ -339,24 +523,28 @@ class FieldsetPolicy:
         *,
         session: Row,
         disclosure: Disclosure | None = None,
+        windowed: bool = False,
     ) -> list[tuple[dict[str, Any], list[str]]] | None:
-        """Records of a session's collection (actions, logs) masked under its application.
+        """Records of a session's collection (actions, logs) masked under its application
+        (and its reveal window, ``windowed`` as for ``mask_session_parts``).
 
         ``None`` if the collection itself is hidden there.
         """
-        application = self._application(session["application_id"])
-        plan = self._plan(application.id)
+        application, plan, reason = self._session_plan(session, windowed)
         if record.name in plan.collections_hidden:
             return None
-        return [
+        result = [
             self._mask_record(record, row, application, plan, disclosure, session["id"])
             for row in rows
         ]
+        self._note_reason(disclosure, plan, reason)
+        return result
 
     def mask_logs(
         self, rows: Sequence[Row], disclosure: Disclosure | None = None
     ) -> list[tuple[dict[str, Any], list[str]] | None]:
-        """Log records of any readable applications, each masked under its own.
+        """Log records of any readable applications, each masked under its own (no window:
+        a list).
 
         A record whose application hides the log records themselves is ``None``.
         """
@@ -394,6 +582,65 @@ class FieldsetPolicy:
             )  # fmt: skip
         return values, masked
 
+    def mask_summary(
+        self,
+        summary: Mapping[str, Any],
+        *,
+        session: Row,
+        disclosure: Disclosure | None = None,
+        windowed: bool = False,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """A session's raw summary (``sessions_app.selectors.action_summaries``), masked.
+
+        A digest whose ``shown_with`` paths are not all visible is ``None`` and
+        named (``summary.first_failure``) whether it had data or not, so the
+        name says nothing about the session. Each part is masked like its
+        action field: ``None``, and named (``summary.first_failure.message``)
+        if it had data. Products that look alike once masked are counted together.
+        ``windowed`` as for ``mask_session_parts``.
+        """
+        application, plan, reason = self._session_plan(session, windowed)
+        shown = set(plan.digests)
+        hidden = {f.name for f, key in plan.fields[ACTION.name] if key is None}
+        values: dict[str, Any] = {}
+        masked: list[str] = []
+        for digest in SUMMARY:
+            raw = summary.get(digest.name)
+            if digest not in shown:
+                values[digest.name] = None
+                masked.append(digest.path())
+                continue
+            entries = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            out: list[dict[str, Any]] = []
+            for entry in entries:
+                item: dict[str, Any] = {}
+                for key, action_field in digest.parts:
+                    value = entry.get(action_field)
+                    if action_field in hidden:
+                        if _has_data(value) and digest.path(key) not in masked:
+                            masked.append(digest.path(key))
+                        value = None
+                    item[key] = value
+                if "count" in entry:
+                    same = next((o for o in out if _parts(o, digest) == _parts(item, digest)), None)
+                    if same is not None:
+                        same["count"] += entry["count"]
+                        continue
+                    item["count"] = entry["count"]
+                out.append(item)
+                if disclosure is not None and plan.revealed:
+                    _record(
+                        {f: entry.get(f) for _, f in digest.parts},
+                        ACTION,
+                        plan,
+                        disclosure,
+                        application.slug,
+                        session_id=session["id"],
+                    )
+            values[digest.name] = out if isinstance(raw, list) else (out[0] if out else None)
+        self._note_reason(disclosure, plan, reason)
+        return values, masked
+
     @staticmethod
     def _decrypt(value: str, session_pk: int, application_id: int) -> str | None:
         try:
@@ -402,6 +649,28 @@ class FieldsetPolicy:
             # Never log the value; a wrong or retired key shows as "no data".
             logger.warning("user tag of session %s could not be decrypted", session_pk)
             return None
+
+
+def _resolved(text: str) -> Path:
+    path = resolve(text)
+    if path is None:
+        raise LookupError(f"{text!r} names no field of the registry")
+    return path
+
+
+def _parts(item: Mapping[str, Any], digest: Digest) -> tuple[Any, ...]:
+    return tuple(item.get(key) for key, _ in digest.parts)
+
+
+def _show_partially(values: dict[str, Any], partial: _Partial) -> list[str]:
+    """Replace values with their partial forms; the names of those that had data."""
+    shown: list[str] = []
+    for f, form in partial:
+        value = values.get(f.name)
+        if _has_data(value):
+            values[f.name] = form(value)
+            shown.append(f.name)
+    return shown
 
 
 def _copy(record: RecordType, row: Row) -> dict[str, Any]:
@@ -433,16 +702,21 @@ def _record(
     session_id: int | None,
     log_id: int | None = None,
 ) -> None:
-    """Note the granted fieldsets whose visible paths held data in this record."""
-    revealed = [
-        name
-        for name, paths in plan.revealed
-        if any(
+    """Note the granted fieldsets whose visible (or partial) paths held data in this record."""
+
+    def held(paths: tuple[Path, ...]) -> bool:
+        return any(
             p.record is record and (p.field is None or _has_data(_value_at(values, p)))
             for p in paths
         )
-    ]
-    if revealed:
+
+    revealed = [name for name, paths in plan.revealed if held(paths)]
+    partial = [name for name, paths in plan.partially_revealed if held(paths)]
+    if revealed or partial:
         disclosure.add(
-            session_id=session_id, application=application, fieldsets=revealed, log_id=log_id
+            session_id=session_id,
+            application=application,
+            fieldsets=revealed,
+            partial_fieldsets=partial,
+            log_id=log_id,
         )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
@@ -18,6 +19,7 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import Field, Model, QuerySet
+from django.utils import timezone
 
 from fieldsets.models import Fieldset
 from permissions.models import (
@@ -25,13 +27,14 @@ from permissions.models import (
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
     AuditRecord,
+    RevealWindow,
 )
 from sessions_app.models import Application
 
 # Only model-level permissions on Application are grants; a user's unrelated
 # permissions (e.g. to edit fieldsets in the admin) are not.
 _ON_APPLICATION = ("sessions_app", "application")
-_FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION = 1, 2, 3, 4
+_FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW = 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class PrincipalSnapshot:
     per_application: frozenset[tuple[int, str, int]]
     # (id, slug, name) of every application, by slug
     applications: tuple[tuple[int, str, str], ...]
+    # ids of applications whose fieldset values need a reveal with a reason
+    reason_required: frozenset[int] = frozenset()
+    # session primary key -> (application id, reason) of the principal's open
+    # reveal window on it (the newest, if several are open)
+    windows: Mapping[int, tuple[int, str]] = field(default_factory=dict)
 
 
 def _table(model: type[Model]) -> str:
@@ -53,10 +61,10 @@ def _table(model: type[Model]) -> str:
 
 
 def _column(model: type[Model], field_name: str) -> str:
-    field = model._meta.get_field(field_name)
-    if not isinstance(field, Field) or field.column is None:  # a reverse relation has no column
+    column = model._meta.get_field(field_name)
+    if not isinstance(column, Field) or column.column is None:  # a reverse relation has none
         raise ValueError(f"{model.__name__}.{field_name} is not a column")
-    return connection.ops.quote_name(field.column)
+    return connection.ops.quote_name(column.column)
 
 
 def _row(kind: int, number: str, text: str, more: str, application: str) -> str:
@@ -69,13 +77,15 @@ def _row(kind: int, number: str, text: str, more: str, application: str) -> str:
 
 
 @functools.cache
-def _snapshot_sql(*, with_grants: bool) -> str:
+def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
     """One UNION ALL of (kind, number, text, more_text, application) rows.
 
     Hand-written rather than an ORM ``union()``: compiling six annotated and
     joined querysets cost ~10 ms of Python per request, about eighty times what
     the database needs to run the query. Names come from the models' ``_meta``.
-    Parameters, per grant branch: [app label, model,] user id.
+    Parameters, per grant branch: [app label, model,] user id; for the windows:
+    user id, now. An application row carries ``reveal_requires_reason`` (0/1)
+    in its application column.
     """
     user_model = get_user_model()
     own = user_model.user_permissions.through
@@ -90,12 +100,15 @@ def _snapshot_sql(*, with_grants: bool) -> str:
         f" WHERE ct.{_column(ContentType, 'app_label')} = %s"
         f" AND ct.{_column(ContentType, 'model')} = %s"
     )
+    reason_required = (
+        f"CASE WHEN {_column(Application, 'reveal_requires_reason')} THEN 1 ELSE 0 END"
+    )
     branches = [
         _row(_FIELDSET, _column(Fieldset, "permission"), _column(Fieldset, "name"),
              _column(Fieldset, "fields"), null)
         + f" FROM {_table(Fieldset)}",
         _row(_APPLICATION, _column(Application, "id"), _column(Application, "slug"),
-             _column(Application, "name"), null)
+             _column(Application, "name"), reason_required)
         + f" FROM {_table(Application)}",
     ]  # fmt: skip
     if with_grants:
@@ -127,6 +140,14 @@ def _snapshot_sql(*, with_grants: bool) -> str:
                     f" ON ug.{_column(member, 'group')} = o.{_column(model, 'group')}"
                     f" WHERE ug.{_column(member, 'user')} = %s"
                 )
+    if with_windows:
+        window = RevealWindow
+        branches.append(
+            _row(_WINDOW, _column(window, "session_pk"), _column(window, "reason"),
+                 _column(window, "id"), _column(window, "application"))
+            + f" FROM {_table(window)} WHERE {_column(window, 'user')} = %s"
+            f" AND {_column(window, 'expires_at')} > %s"
+        )  # fmt: skip
     return " UNION ALL ".join(branches)
 
 
@@ -139,23 +160,34 @@ def principal_snapshot(
     anonymous users hold none. ``with_grants=False`` skips them (superusers
     hold everything anyway).
     """
-    with_grants = with_grants and user.is_authenticated and user.is_active
+    with_windows = bool(user.is_authenticated and user.is_active)
+    with_grants = with_grants and with_windows
     params: list[Any] = []
     if with_grants:
         params = [*_ON_APPLICATION, user.pk, *_ON_APPLICATION, user.pk, user.pk, user.pk]
+    if with_windows:
+        params += [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
-        cursor.execute(_snapshot_sql(with_grants=with_grants), params)
+        cursor.execute(_snapshot_sql(with_grants=with_grants, with_windows=with_windows), params)
         rows = cursor.fetchall()
     fieldsets, applications = [], []
     everywhere: set[tuple[int, str]] = set()
     per_application: set[tuple[int, str, int]] = set()
+    reason_required: set[int] = set()
+    windows: dict[int, tuple[int, str, int]] = {}  # session -> (application, reason, window id)
     for kind, number, text, more_text, application_id in rows:
         if kind == _FIELDSET:
             fieldsets.append((text, tuple(json.loads(more_text)), number))
         elif kind == _APPLICATION:
             applications.append((number, text, more_text))
+            if application_id:
+                reason_required.add(number)
         elif kind == _GLOBAL_GRANT:
             everywhere.add((number, text))
+        elif kind == _WINDOW:
+            window_id = int(more_text)
+            if number not in windows or windows[number][2] < window_id:
+                windows[number] = (application_id, text, window_id)
         else:
             per_application.add((number, text, application_id))
     return PrincipalSnapshot(
@@ -163,6 +195,8 @@ def principal_snapshot(
         everywhere=frozenset(everywhere),
         per_application=frozenset(per_application),
         applications=tuple(sorted(applications, key=lambda app: app[1])),
+        reason_required=frozenset(reason_required),
+        windows={session: (app, reason) for session, (app, reason, _) in windows.items()},
     )
 
 
@@ -237,3 +271,18 @@ def audit_record_list() -> QuerySet[AuditRecord, dict[str, Any]]:
         "-created_at", "-id"
     ).values("id", *AUDIT_RECORD_FIELDS)
     return rows
+
+
+def open_reveal_window(
+    *, user: AbstractBaseUser | AnonymousUser, session_pk: int
+) -> RevealWindow | None:
+    """The user's newest open reveal window on the session, or None."""
+    if not user.is_authenticated:
+        return None
+    return (
+        RevealWindow.objects.filter(
+            user_id=user.pk, session_pk=session_pk, expires_at__gt=timezone.now()
+        )
+        .order_by("-id")
+        .first()
+    )

@@ -7,6 +7,10 @@ it is stored as the model-level permission (``user.user_permissions`` /
 direct-foreign-key object permission. Grants are idempotent; revoking what is
 not granted is a no-op. Each function returns whether it changed anything.
 
+``partial=True`` grants (or revokes) the fieldset's *partial* grant: its fields
+in their partial forms. The full and the partial grant are separate rows; the
+policy combines them (docs/permissions.md "Partial grants").
+
 Revoking without an application removes the principal's grant everywhere:
 the global grant *and* every per-application grant of that permission, so
 ``revoke --user U --fieldset F`` leaves U without F (unless a group grants it).
@@ -14,20 +18,27 @@ the global grant *and* every per-application grant of that permission, so
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from fieldsets.models import Fieldset
+from fieldsets.models import Fieldset, partial_permission
 from permissions.audit import Actor, audit_fieldset_change
 from permissions.models import (
+    REASON_MAX_LENGTH,
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
+    RevealWindow,
     read_sessions_permission,
 )
+from privacy.detectors import mask_text
 from sessions_app.models import Application
 
 
@@ -89,11 +100,11 @@ def _revoke(
         return rows.delete()[0] > 0 or had_global
 
 
-def _fieldset_permission(fieldset_name: str) -> Permission:
+def _fieldset_permission(fieldset_name: str, *, partial: bool = False) -> Permission:
     fieldset = Fieldset.objects.select_related("permission").filter(name=fieldset_name).first()
     if fieldset is None:
         raise UnknownFieldset(f"no fieldset named '{fieldset_name}'")
-    return fieldset.permission
+    return partial_permission(fieldset.name) if partial else fieldset.permission
 
 
 def grant_record_access(
@@ -125,10 +136,14 @@ def grant_fieldset(
     user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
+    partial: bool = False,
 ) -> bool:
-    """Reveal the fieldset's fields to the principal for ``application`` (``None``: all)."""
+    """Reveal the fieldset's fields to the principal for ``application`` (``None``: all).
+
+    ``partial``: show them in their partial forms instead (``j•••@example.com``).
+    """
     return _grant(
-        permission=_fieldset_permission(fieldset_name),
+        permission=_fieldset_permission(fieldset_name, partial=partial),
         user=user,
         group=group,
         application=application,
@@ -141,9 +156,10 @@ def revoke_fieldset(
     user: User | None = None,
     group: Group | None = None,
     application: Application | None = None,
+    partial: bool = False,
 ) -> bool:
     return _revoke(
-        permission=_fieldset_permission(fieldset_name),
+        permission=_fieldset_permission(fieldset_name, partial=partial),
         user=user,
         group=group,
         application=application,
@@ -213,3 +229,71 @@ def fieldset_delete(*, actor: Actor, name: str) -> None:
     before = _definition(fieldset)
     fieldset.delete()
     audit_fieldset_change(actor=actor, fieldset=name, before=before, after=None)
+
+
+class NothingToReveal(Exception):
+    """The principal holds no fieldset that a reveal would show on this session."""
+
+
+class RevealNotRequired(Exception):
+    """The session's application shows the fieldsets a principal holds without a reveal."""
+
+
+def clean_reason(reason: object) -> str:
+    """A reveal's reason as it is stored: text, trimmed, bounded, personal data masked.
+
+    The reason goes into the audit trail, which must not hold a customer's
+    email or card number typed into it ("ticket 4711 for jane@..."); the
+    detectors of ingest mask it like any client text.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError({"reason": "Give a reason or a ticket reference."})
+    text = reason.strip()
+    if len(text) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Use at most {REASON_MAX_LENGTH} characters."})
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError({"reason": "The reason is not valid Unicode text."}) from None
+    return mask_text(text)[:REASON_MAX_LENGTH]
+
+
+@transaction.atomic
+def reveal_window_open(
+    *,
+    user: AbstractBaseUser,
+    application_id: int,
+    session_pk: int,
+    reason: str,
+    required: bool,
+    revealable: bool,
+) -> RevealWindow:
+    """Open the user's reveal window on one session for ``RUMVAULT_REVEAL_WINDOW_SECONDS``.
+
+    The caller (the read layer) has read the session under the user's policy
+    (a 404 otherwise) and says whether its application requires a reason
+    (``required``) and whether any fieldset would be revealed there
+    (``revealable``); a window that could change nothing is refused rather
+    than recorded. The reason is validated before either. The user's expired
+    windows are removed on the way.
+    """
+    reason = clean_reason(reason)
+    if not required:
+        raise RevealNotRequired(
+            "This application does not require a reason: the fieldsets you hold are shown "
+            "without a reveal."
+        )
+    if not revealable:
+        raise NothingToReveal(
+            "You hold no fieldset that a reveal would show on this session's application."
+        )
+    now = timezone.now()
+    RevealWindow.objects.filter(user_id=user.pk, expires_at__lte=now).delete()
+    return RevealWindow.objects.create(
+        user_id=user.pk,
+        application_id=application_id,
+        session_pk=session_pk,
+        reason=reason,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.RUMVAULT_REVEAL_WINDOW_SECONDS),
+    )

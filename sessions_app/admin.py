@@ -150,6 +150,9 @@ _current_request: ContextVar[HttpRequest] = ContextVar("rumvault_admin_request")
 _MASKED = "_rumvault_masked"
 REFUSED_TEMPLATE = "admin/sessions_app/refused.html"
 MASKED_BADGE = format_html('<span class="masked-badge" title="{}">masked</span>', "Not granted")
+PARTIAL_BADGE = format_html(
+    '<span class="masked-badge" title="{}">partial</span>', "Partial grant: partial form only"
+)
 
 
 def _cache(request: HttpRequest) -> dict[tuple[str, Any], Masked]:
@@ -238,6 +241,8 @@ def _column(record: RecordType, f: Field) -> Callable[[Any, Model], Any]:
 
     def column(self: Any, obj: Model) -> Any:
         item = _cache(_current_request.get()).get((kind, obj.pk))
+        if item is not None and f.name in item.partial:
+            return format_html("{} {}", item.values[f.name], PARTIAL_BADGE)
         if item is None or f.name in item.masked:
             return MASKED_BADGE
         value = item.values[f.name]

@@ -39,9 +39,9 @@ def _now() -> float:
     return time.time()
 
 
-def _live_searches(request: HttpRequest) -> dict[str, dict[str, Any]]:
+def _live_searches(request: HttpRequest, store: str = SESSION_KEY) -> dict[str, dict[str, Any]]:
     """This user's unexpired searches (expired ones are dropped on the way)."""
-    stored = request.session.get(SESSION_KEY)
+    stored = request.session.get(store)
     if not isinstance(stored, dict):
         return {}
     now, user_pk = _now(), request.user.pk
@@ -54,27 +54,42 @@ def _live_searches(request: HttpRequest) -> dict[str, dict[str, Any]]:
     }
 
 
-def remember(request: HttpRequest, search: CustomerSearch) -> str:
-    """Keep ``search`` for this user and session; return the random id to put in the URL."""
+def keep(request: HttpRequest, *, store: str, payload: dict[str, Any]) -> str:
+    """Keep ``payload`` (JSON-able) for this user and session in ``store``; its random id.
+
+    The dashboard keeps its searches (criteria and customer search) this way too.
+    """
     if settings.SESSION_ENGINE == _COOKIE_SESSIONS:
         # The browser would then hold the blind indexes: keys to personal data.
-        raise ImproperlyConfigured("The admin customer search needs a server-side session store.")
-    searches = _live_searches(request)
+        raise ImproperlyConfigured("Searches kept server-side need a server-side session store.")
+    searches = _live_searches(request, store)
     while len(searches) >= MAX_SEARCHES:
         searches.pop(min(searches, key=lambda key: searches[key]["expires"]))
     search_id = secrets.token_urlsafe(16)
     searches[search_id] = {
-        **asdict(search),
+        **payload,
         "user": request.user.pk,
         "expires": _now() + settings.RUMVAULT_ADMIN_SEARCH_MAX_AGE,
     }
-    request.session[SESSION_KEY] = searches
+    request.session[store] = searches
     return search_id
+
+
+def kept(request: HttpRequest, *, store: str, search_id: str) -> dict[str, Any] | None:
+    """What ``keep`` kept under ``search_id`` for this user; ``None``: unknown, expired, foreign."""
+    if not isinstance(search_id, str):
+        return None
+    return _live_searches(request, store).get(search_id)
+
+
+def remember(request: HttpRequest, search: CustomerSearch) -> str:
+    """Keep ``search`` for this user and session; return the random id to put in the URL."""
+    return keep(request, store=SESSION_KEY, payload=asdict(search))
 
 
 def recall(request: HttpRequest, search_id: str) -> CustomerSearch | None:
     """The search kept under ``search_id`` for this user; ``None``: unknown, expired or foreign."""
-    entry = _live_searches(request).get(search_id)
+    entry = kept(request, store=SESSION_KEY, search_id=search_id)
     if entry is None:
         return None
     return CustomerSearch(

@@ -17,10 +17,19 @@ from sessions_app.models import Application
 INGEST_TOKEN_PREFIX = "rv_"  # noqa: S105 (a marker that makes leaked tokens greppable)
 # Public by design (docs/browser-agent.md); the prefix tells it from an ingest token.
 BEACON_KEY_PREFIX = "rvpub_"
-# Browser-agent settings: where beacons may come from and what the agent captures.
-# Per application only (there is no environment default to inherit), set as given.
-BROWSER_SETTING_FIELDS = ("allowed_origins", "mask_user_actions", "opt_in_required")
-PRIVACY_SETTING_FIELDS = (*(setting.name for setting in PRIVACY_SETTINGS), *BROWSER_SETTING_FIELDS)
+# Settings per application only (no environment default to inherit), set as given:
+# the browser agent's (where beacons may come from, what it captures) and whether
+# revealing fieldset values needs a reason.
+APPLICATION_ONLY_SETTING_FIELDS = (
+    "allowed_origins",
+    "mask_user_actions",
+    "opt_in_required",
+    "reveal_requires_reason",
+)
+PRIVACY_SETTING_FIELDS = (
+    *(setting.name for setting in PRIVACY_SETTINGS),
+    *APPLICATION_ONLY_SETTING_FIELDS,
+)
 # Passed as a layered setting's value: drop the application's override, inherit the default.
 INHERIT = None
 

@@ -178,6 +178,14 @@ class Application(models.Model):
     # The agent collects and sends nothing before the page calls rumvault.enable().
     opt_in_required = models.BooleanField(default=False)
 
+    # On read, not at ingest: principals holding a fieldset see its values only
+    # after revealing a session with a reason (docs/permissions.md).
+    reveal_requires_reason = models.BooleanField(
+        default=False,
+        help_text="Fieldset values stay masked until a principal reveals a session and "
+        "gives a reason (or ticket); the audit record carries it.",
+    )
+
     class Meta:
         ordering = ["slug"]
         constraints = [
@@ -304,6 +312,13 @@ def is_failure(*, type: str | None, error_message: str | None, http_status: int 
         or bool(error_message)
         or (http_status is not None and http_status >= 400)
     )
+
+
+# ``is_failure`` as a database condition on actions (the triage summary's first
+# failure); a test holds the two together.
+FAILED_ACTION = (
+    models.Q(type=ActionType.ERROR) | ~models.Q(error_message="") | models.Q(http_status__gte=400)
+)
 
 
 class UserAction(models.Model):

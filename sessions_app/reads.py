@@ -19,16 +19,17 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from fieldsets.registry import LOG, RecordType
+from fieldsets.registry import ACTION, LOG, RecordType
 from logs import selectors as log_selectors
 from logs.queries import LogQuery
 from logs.selectors import LogRows
 from permissions.audit import Actor, audit_reveal, audit_search
-from permissions.models import AuditKind
+from permissions.models import AuditKind, RevealWindow
 from permissions.policy import Disclosure, FieldsetPolicy
+from permissions.services import reveal_window_open
 from sessions_app import selectors
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.selectors import SessionRows
@@ -39,10 +40,16 @@ Values = dict[str, Any]
 
 @dataclass(frozen=True)
 class Masked:
-    """One record as a reader may see it: values by registry name, and what was masked."""
+    """One record as a reader may see it: values by registry name, and what was masked.
+
+    ``partial`` names the fields shown in their partial forms (also in
+    ``masked``); ``summary`` is a session's masked summary, when asked for.
+    """
 
     values: Values
     masked: list[str]
+    partial: list[str] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,13 @@ class Reader:
     def customer_sessions(self, search: CustomerSearch, query: SessionQuery) -> SessionRows:
         return selectors.customer_sessions(policy=self.policy, search=search, query=query)
 
+    def sessions_with_failed_action(
+        self, query: SessionQuery, *, error_message: str, name: str
+    ) -> SessionRows:
+        return selectors.sessions_with_failed_action(
+            policy=self.policy, query=query, error_message=error_message, name=name
+        )
+
     def session(self, pk: int) -> dict[str, Any]:
         return selectors.session_get(policy=self.policy, pk=pk)
 
@@ -92,16 +106,22 @@ class Reader:
         search: CustomerSearch | None = None,
         query: SessionQuery | None = None,
         export: bool = False,
+        summaries: bool = False,
     ) -> list[Masked]:
         """A page of sessions, masked; one audit record for the page.
 
         A customer search is always recorded (where it looked, what it found),
         even when it revealed nothing; any other page only when it revealed
-        fieldset values. ``export`` marks CSV downloads.
+        fieldset values. ``export`` marks CSV downloads. ``summaries`` adds
+        each session's triage summary (two queries for the whole page). Lists
+        never use reveal windows: a window shows one session, read as such.
         """
         disclosure = Disclosure()
-        mask = self.policy.mask_session
-        page = [Masked(*mask(row, disclosure)) for row in rows]
+        rows = list(rows)
+        raw = (
+            selectors.action_summaries(session_ids=[row["id"] for row in rows]) if summaries else {}
+        )
+        page = [self._present(row, disclosure, raw.get(row["id"])) for row in rows]
         if search is not None:
             scope = application_scope(self.policy, query.application if query else None)
             audit_search(
@@ -120,35 +140,63 @@ class Reader:
             )
         return page
 
+    def _present(
+        self,
+        row: Mapping[str, Any],
+        disclosure: Disclosure,
+        summary: Mapping[str, Any] | None,
+        *,
+        windowed: bool = False,
+    ) -> Masked:
+        values, masked, partial = self.policy.mask_session_parts(row, disclosure, windowed=windowed)
+        shown_summary = None
+        if summary is not None:
+            shown_summary, summary_masked = self.policy.mask_summary(
+                summary, session=row, disclosure=disclosure, windowed=windowed
+            )
+            masked.extend(summary_masked)
+        return Masked(values, masked, partial, shown_summary)
+
     def present_session(
         self,
         row: Mapping[str, Any],
         *,
         actions: Sequence[Mapping[str, Any]] | None = None,
         logs: Sequence[Mapping[str, Any]] | None = None,
+        summary: bool = False,
     ) -> MaskedSession:
         """One session (with its actions and log records, if given) masked; audited if it
-        revealed anything. A hidden collection is ``None`` and named in ``masked`` if it
-        had records."""
+        revealed anything. A hidden collection is ``None`` and named in ``masked``.
+
+        A read of one session: the principal's open reveal window on it applies,
+        and the audit record carries the window's reason.
+        """
         disclosure = Disclosure()
-        values, masked = self.policy.mask_session(row, disclosure)
+        raw = selectors.action_summaries(session_ids=[row["id"]]) if summary else {}
+        item = self._present(row, disclosure, raw.get(row["id"]), windowed=True)
+        masked = item.masked
         shown: dict[str, list[Masked] | None] = {}
-        for name, record, rows in (("actions", None, actions), ("logs", LOG, logs)):
+        for name, record, rows in (("actions", ACTION, actions), ("logs", LOG, logs)):
             if rows is None:
                 shown[name] = None
                 continue
-            children = (
-                self.policy.mask_actions(rows, session=row, disclosure=disclosure)
-                if record is None
-                else self.policy.mask_children(record, rows, session=row, disclosure=disclosure)
+            children = self.policy.mask_children(
+                record, rows, session=row, disclosure=disclosure, windowed=True
             )
             if children is None:
                 # Named even when there are none: an empty list would be a value
                 # (action_count = 0), unlike a null field, which holds nothing.
                 masked.append(name)
-            shown[name] = None if children is None else [Masked(*item) for item in children]
+            shown[name] = None if children is None else [Masked(*pair) for pair in children]
         audit_reveal(actor=self.actor, disclosure=disclosure)
-        return MaskedSession(values, masked, shown["actions"], shown["logs"])
+        return MaskedSession(
+            item.values,
+            masked,
+            item.partial,
+            item.summary,
+            actions=shown["actions"],
+            logs=shown["logs"],
+        )
 
     def present_logs(
         self, rows: Iterable[Mapping[str, Any]], *, export: bool = False
@@ -184,14 +232,48 @@ class Reader:
         return result
 
     def session_with_actions(self, pk: int) -> MaskedSession:
-        """The detail of every read path: one readable session, its actions and log records,
-        masked."""
+        """The detail of every read path: one readable session, its summary, actions and log
+        records, masked."""
         row = self.session(pk)
         return self.present_session(
             row,
             actions=selectors.action_list(session=row),
             logs=log_selectors.session_logs(session=row),
+            summary=True,
         )
+
+    def reveal(self, pk: int, *, reason: str) -> tuple[RevealWindow, MaskedSession]:
+        """Open a reveal window on one readable session; the window and the session, revealed.
+
+        The answer is audited with the (masked) reason. See ``open_window``.
+        """
+        window = self.open_window(pk, reason=reason)
+        return window, self.session_with_actions(pk)
+
+    def open_window(self, pk: int, *, reason: str) -> RevealWindow:
+        """Open a reveal window on one readable session with ``reason`` (reads nothing out).
+
+        A session the principal cannot read is a 404 like on every path. Raises
+        ``ValidationError`` (no or bad reason), ``RevealNotRequired`` (the
+        application shows held fieldsets without a reveal) or
+        ``NothingToReveal`` (no held fieldset to show) before anything is stored.
+        """
+        row = self.session(pk)
+        application_id = row["application_id"]
+        if not isinstance(self.user, AbstractBaseUser):  # anonymous: no grants, nothing read
+            raise Http404
+        window = reveal_window_open(
+            user=self.user,
+            application_id=application_id,
+            session_pk=row["id"],
+            reason=reason,
+            required=self.policy.requires_reason(application_id),
+            revealable=bool(self.policy.revealable_fields(application_id)),
+        )
+        self.policy.note_window(
+            session_id=row["id"], application_id=application_id, reason=window.reason
+        )
+        return window
 
 
 def reader(request: HttpRequest) -> Reader:

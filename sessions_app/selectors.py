@@ -13,16 +13,17 @@ Masking and auditing what these rows reveal is ``sessions_app.reads``' job.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 
-from fieldsets.registry import ACTION, SESSION
+from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
 from permissions.policy import FieldsetPolicy
 from sessions_app.filters import FILTER_FIELDS, SessionFilterSet
-from sessions_app.models import UserAction, UserSession
+from sessions_app.models import FAILED_ACTION, UserAction, UserSession
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.user_tags import CustomerSearch
 
@@ -79,6 +80,29 @@ def customer_sessions(
     return _apply(policy, sessions, query or SessionQuery())
 
 
+# What selects sessions by one of their failed actions: the action's message and
+# name, and failure-ness itself (what error_count is computed from).
+FAILED_ACTION_LOOKUPS = ("error_count", "actions.error_message", "actions.name")
+
+
+def sessions_with_failed_action(
+    *, policy: FieldsetPolicy, query: SessionQuery, error_message: str, name: str
+) -> SessionRows:
+    """Readable sessions matching ``query`` with a failed action of this message and name.
+
+    The overview's "most frequent errors" lists the sessions behind a row with
+    this. A lookup on action fields: refused (403) where any of them is not
+    fully visible in the query's applications, like any other lookup.
+    """
+    scope = application_scope(policy, query.application)
+    for path in FAILED_ACTION_LOOKUPS:
+        policy.check_lookup(path, scope)
+    failed = UserAction.objects.filter(
+        FAILED_ACTION, session_id=OuterRef("id"), error_message=error_message, name=name
+    )
+    return _apply(policy, readable_sessions(policy).filter(Exists(failed)), query)
+
+
 def session_get(*, policy: FieldsetPolicy, pk: int) -> dict[str, Any]:
     """One readable session as a ``.values()`` row.
 
@@ -97,3 +121,56 @@ def action_list(*, session: dict[str, Any]) -> list[dict[str, Any]]:
     return list(
         UserAction.objects.filter(session_id=session["id"]).order_by("seq").values(*ACTION.columns)
     )
+
+
+def _storage(action_field: str) -> str:
+    column = ACTION.field(action_field).storage
+    if column is None:  # every action field is a column; a computed one has no place here
+        raise LookupError(f"action field {action_field!r} has no column")
+    return column
+
+
+def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in two queries, any page size.
+
+    ``{session id: {"first_failure": {action field: value} | None, "products":
+    [{"product.event": ..., "product.sku": ..., "product.name": ..., "count": n}]}}``,
+    keyed by registry names, for ``FieldsetPolicy.mask_summary``. Read at
+    request time rather than kept at ingest: both queries are range scans of
+    the ``(session, seq)`` index over the page's sessions (``bench/read.py``
+    measures them), and ingest stays as it is. Callers pass ids of sessions
+    they have already read through the policy.
+    """
+    ids = list(session_ids)
+    summaries: dict[int, dict[str, Any]] = {
+        pk: {FIRST_FAILURE.name: None, PRODUCTS.name: []} for pk in ids
+    }
+    if not ids:
+        return summaries
+    actions = UserAction.objects.filter(session_id__in=ids)
+    failure_columns = {name: _storage(name) for _, name in FIRST_FAILURE.parts}
+    first_failures = (
+        actions.filter(FAILED_ACTION)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("session_id")], order_by=F("seq").asc()))
+        .filter(rank=1)
+        .values("session_id", *failure_columns.values())
+    )
+    for row in first_failures:
+        summaries[row["session_id"]][FIRST_FAILURE.name] = {
+            name: row[column] for name, column in failure_columns.items()
+        }
+    product_columns = {name: _storage(name) for _, name in PRODUCTS.parts}
+    products = (
+        actions.exclude(product_event="")
+        .values("session_id", *product_columns.values())
+        .annotate(first=Min("seq"), count=Count("id"))
+        .order_by("session_id", "first")
+    )
+    for row in products:
+        summaries[row["session_id"]][PRODUCTS.name].append(
+            {
+                **{name: row[column] for name, column in product_columns.items()},
+                "count": row["count"],
+            }
+        )
+    return summaries

@@ -17,8 +17,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from fieldsets.registry import ACTION, LOG, SESSION, Field, Kind, RecordType
-from permissions.models import AuditKind
+from fieldsets.registry import (
+    ACTION,
+    LOG,
+    PRODUCTS,
+    SESSION,
+    SUMMARY,
+    SUMMARY_KEY,
+    Digest,
+    Field,
+    Kind,
+    RecordType,
+)
+from permissions.models import REASON_MAX_LENGTH, AuditKind
 from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
 from sessions_app.queries import ORDERINGS
 
@@ -35,29 +46,61 @@ _FIELD_CLASSES: dict[Kind, type[serializers.Field]] = {
 }
 
 
-def _field(f: Field) -> serializers.Field:
+def _field(f: Field, *, help_text: str | None = None) -> serializers.Field:
     # Fields are re-instantiated from their constructor arguments when the
     # serializer is copied, so nullability must be passed in, not set after.
     kwargs: dict[str, Any] = {
         "allow_null": f.hideable or f.nullable,
-        "help_text": (f.help or f.label) + (MASKED if f.hideable else ""),
+        "help_text": help_text or ((f.help or f.label) + (MASKED if f.hideable else "")),
     }
     if f.kind is Kind.CHOICE:
         values = f.choices.values if f.choices is not None else []
         return serializers.ChoiceField(choices=[*values, ""], **kwargs)
     if f.kind is Kind.DECIMAL:
         return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+    if f.partial is not None and f.kind is Kind.IP:
+        # A partial form (81.2.\u2022.\u2022) is no address: documented as text.
+        return serializers.CharField(**kwargs)
     return _FIELD_CLASSES[f.kind](**kwargs)
 
 
 def _masked_fields_help(record: RecordType) -> str:
     names = [f.name for f in record.hideable]
     opens = [f"{f.name}.<key>" for f in record.hideable if f.open_keys]
+    if record is SESSION:
+        opens += [d.path() for d in SUMMARY] + [
+            d.path(key) for d in SUMMARY for key, source in d.parts if ACTION.field(source).hideable
+        ]
     return (
         "Names of the fields this response masked because the caller does not hold a "
         "fieldset containing them for the record's application; a field that is null "
         "because there is no data is not listed. Possible names: " + ", ".join(names + opens) + "."
     )
+
+
+def _digest_serializer(digest: Digest) -> serializers.Field:
+    members: dict[str, Any] = {
+        key: _field(
+            ACTION.field(action_field),
+            help_text=f"The action's {action_field}"
+            + (MASKED if ACTION.field(action_field).hideable else "."),
+        )
+        for key, action_field in digest.parts
+    }
+    many = digest is PRODUCTS
+    if many:
+        members["count"] = serializers.IntegerField(help_text="Actions with this event.")
+    name = "Summary" + digest.name.title().replace("_", "")
+    item: type[serializers.Serializer] = type(name, (serializers.Serializer,), members)
+    return item(many=many, allow_null=True, help_text=digest.help)
+
+
+class SummarySerializer(serializers.Serializer):
+    """Triage summary of a session's actions (``fieldsets.registry.SUMMARY``)."""
+
+
+for _digest in SUMMARY:
+    SummarySerializer._declared_fields[_digest.name] = _digest_serializer(_digest)
 
 
 def record_serializer(record: RecordType, name: str) -> type[serializers.Serializer]:
@@ -80,6 +123,20 @@ def record_serializer(record: RecordType, name: str) -> type[serializers.Seriali
     attrs["masked_fields"] = serializers.ListField(
         child=serializers.CharField(), help_text=_masked_fields_help(record)
     )
+    if record.has_partial_forms:
+        attrs["partial_fields"] = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Fields shown in their partial forms (j\u2022\u2022\u2022@example.com) "
+            "because the caller holds a partial grant of a fieldset containing them; each "
+            "is also in masked_fields. Possible names: "
+            + ", ".join(f.name for f in record.fields if f.partial is not None)
+            + ".",
+        )
+    if record is SESSION:
+        attrs[SUMMARY_KEY] = SummarySerializer(
+            help_text="What happened in the session, for triage: computed from its actions, "
+            "each part masked like the action field it comes from."
+        )
     return type(name, (serializers.Serializer,), attrs)
 
 
@@ -178,6 +235,17 @@ class ApplicationSerializer(serializers.Serializer):
     hidden_fields = serializers.ListField(
         child=serializers.CharField(), help_text="Fields masked for the caller here."
     )
+    partial_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields shown to the caller in their partial forms here (never filterable).",
+    )
+    reveal_requires_reason = serializers.BooleanField(
+        help_text="Fieldset values stay masked until a session is revealed with a reason."
+    )
+    revealable_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields a reveal with a reason would show in full on a session here.",
+    )
 
 
 class FieldsetSerializer(serializers.Serializer):
@@ -194,6 +262,13 @@ class FieldsetSerializer(serializers.Serializer):
         child=serializers.BooleanField(),
         help_text="Readable application slug -> whether the caller holds the fieldset there.",
     )
+    partial_all_applications = serializers.BooleanField(
+        help_text="The partial grant is held for every application."
+    )
+    partial_applications = serializers.DictField(
+        child=serializers.BooleanField(),
+        help_text="Readable application slug -> whether the caller holds the partial grant.",
+    )
 
 
 class GrantSummarySerializer(serializers.Serializer):
@@ -203,6 +278,8 @@ class GrantSummarySerializer(serializers.Serializer):
 
 class FieldsetGrantSerializer(GrantSummarySerializer):
     name = serializers.CharField()
+    partial_all_applications = serializers.BooleanField()
+    partial_applications = serializers.ListField(child=serializers.SlugField())
 
 
 class MeSerializer(serializers.Serializer):
@@ -232,6 +309,15 @@ class AuditRecordSerializer(serializers.Serializer):
         child=serializers.IntegerField(), help_text="Log records whose values were revealed."
     )
     fieldsets = serializers.ListField(child=serializers.CharField())
+    partial_fieldsets = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fieldsets whose fields were shown in their partial forms.",
+    )
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="The reason given for the reveal window the values were shown in "
+        "(personal data in it masked).",
+    )
     search_tag_hash = serializers.CharField(
         allow_null=True,
         help_text="Keyed hash of the searched tag (a1_...; never the tag, never a search key).",
@@ -279,3 +365,17 @@ CSV_DESCRIPTION = (
     "With ?format=csv or Accept: text/csv: the same rows as CSV (header = session keys; "
     "properties and masked_fields as JSON; masked cells empty); next page in the Link header."
 )
+
+
+class RevealRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why (or the ticket); stored in the audit trail with emails, cards and IPs "
+        "masked.",
+    )
+
+
+class RevealSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="The reason as stored (personal data masked).")
+    expires_at = serializers.DateTimeField(help_text="Until when reads show the session.")
+    session = SessionDetailSerializer(help_text="The session, revealed.")

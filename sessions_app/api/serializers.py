@@ -21,10 +21,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fieldsets.registry import ACTION, LOG, SESSION, Kind, RecordType
+from fieldsets.registry import ACTION, LOG, SESSION, SUMMARY_KEY, Kind, RecordType
 from sessions_app.reads import Masked, MaskedSession, Reader
 
 MASKED_FIELDS = "masked_fields"
+PARTIAL_FIELDS = "partial_fields"
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -47,7 +48,9 @@ _FORMAT: dict[Kind, Callable[[Any], Any]] = {
 class _Layout:
     """How one record type's values become JSON: key order, formatting, nested groups."""
 
-    def __init__(self, record: RecordType) -> None:
+    def __init__(self, record: RecordType, *, summarised: bool = False) -> None:
+        self.summarised = summarised  # sessions carry their summary
+        self.has_partial_forms = record.has_partial_forms
         self.flat: list[tuple[str, Callable[[Any], Any] | None]] = []
         self.groups: dict[str, list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
         for f in record.fields:
@@ -61,7 +64,15 @@ class _Layout:
                     self.groups[group] = []
                 self.groups[group].append((f.name, key, formatter))
 
-    def render(self, values: Mapping[str, Any], masked: list[str]) -> dict[str, Any]:
+    def render(
+        self,
+        values: Mapping[str, Any],
+        masked: list[str],
+        *,
+        partial: list[str] | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The record's JSON; a session also gets ``summary`` and ``partial_fields``."""
         data: dict[str, Any] = {}
         for name, formatter in self.flat:
             if name in self.groups:
@@ -75,15 +86,30 @@ class _Layout:
                 value = values[name]
                 data[name] = formatter(value) if formatter and value is not None else value
         data[MASKED_FIELDS] = masked
+        if self.has_partial_forms:
+            data[PARTIAL_FIELDS] = partial or []
+        if self.summarised:
+            data[SUMMARY_KEY] = dict(summary) if summary is not None else None
         return data
 
 
-SESSION_LAYOUT = _Layout(SESSION)
+SESSION_LAYOUT = _Layout(SESSION, summarised=True)
 ACTION_LAYOUT = _Layout(ACTION)
 LOG_LAYOUT = _Layout(LOG)
 # The keys of a session (a log record) in JSON and the CSV header, in order.
-SESSION_KEYS: tuple[str, ...] = (*(name for name, _ in SESSION_LAYOUT.flat), MASKED_FIELDS)
+SESSION_KEYS: tuple[str, ...] = (
+    *(name for name, _ in SESSION_LAYOUT.flat),
+    MASKED_FIELDS,
+    PARTIAL_FIELDS,
+    SUMMARY_KEY,
+)
 LOG_KEYS: tuple[str, ...] = (*(name for name, _ in LOG_LAYOUT.flat), MASKED_FIELDS)
+
+
+def render_session(item: Masked) -> dict[str, Any]:
+    return SESSION_LAYOUT.render(
+        item.values, item.masked, partial=item.partial, summary=item.summary
+    )
 
 
 class SessionListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
@@ -100,9 +126,9 @@ class SessionListSerializer(serializers.ListSerializer):  # type: ignore[type-ar
             search=self.context.get("search"),
             query=self.context.get("query"),
             export=self.context.get("export", False),
+            summaries=True,
         )
-        render = SESSION_LAYOUT.render
-        return [render(item.values, item.masked) for item in page]
+        return [render_session(item) for item in page]
 
 
 class SessionSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
@@ -112,14 +138,14 @@ class SessionSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
         list_serializer_class = SessionListSerializer
 
     def to_representation(self, instance: Masked) -> dict[str, Any]:
-        return SESSION_LAYOUT.render(instance.values, instance.masked)
+        return render_session(instance)
 
 
 class SessionDetailSerializer(serializers.BaseSerializer):  # type: ignore[type-arg]
     """A masked session with its masked actions and log records (null when hidden)."""
 
     def to_representation(self, instance: MaskedSession) -> dict[str, Any]:
-        data = SESSION_LAYOUT.render(instance.values, instance.masked)
+        data = render_session(instance)
         data["actions"] = (
             None
             if instance.actions is None

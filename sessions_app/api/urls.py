@@ -11,6 +11,7 @@ urlpatterns = [
     path("sessions/search/", views.SessionSearchView.as_view(), name="api-session-search"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="api-session-detail"),
     path("logs/", views.LogListView.as_view(), name="api-log-list"),
+    path("sessions/<int:pk>/reveal/", views.SessionRevealView.as_view(), name="api-session-reveal"),
     path("applications/", views.ApplicationListView.as_view(), name="api-application-list"),
     path("fieldsets/", fieldsets.FieldsetListCreateView.as_view(), name="api-fieldset-list"),
     # Before the detail route; a fieldset named "impact" is changed here too (PUT).

@@ -37,6 +37,7 @@ from logs.queries import LOG_FILTERS, parse_log_query
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
 from permissions.selectors import audit_record_list
+from permissions.services import NothingToReveal, RevealNotRequired
 from sessions_app import selectors
 from sessions_app.api import schema
 from sessions_app.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetCursorPagination
@@ -49,6 +50,7 @@ from sessions_app.api.serializers import (
     LogSerializer,
     SessionDetailSerializer,
     SessionSerializer,
+    iso_datetime,
     serialize_audit_record,
 )
 from sessions_app.filters import SessionFilterSet, StrictBooleanFilter
@@ -461,6 +463,61 @@ class LogListView(ReadAPIView):
         return response
 
 
+REASON = "reason"
+
+
+class SessionRevealView(ReadAPIView):
+    """Reveal one session with a reason: its values for a limited time, audited with the reason.
+
+    Where the session's application sets ``reveal_requires_reason``, the
+    fieldsets you hold stay masked until you reveal the session. The body is
+    ``{"reason": "..."}`` (a ticket reference will do; personal data in it is
+    masked before it is stored). The answer is the session with its actions,
+    revealed; reads of the session (``GET /api/v1/sessions/<id>/``) show it
+    the same way until ``expires_at``. Lists and searches keep it masked.
+    """
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="sessions_reveal",
+        summary="Reveal one session with a reason (reveal_requires_reason; audited)",
+        request=schema.RevealRequestSerializer,
+        responses={
+            201: schema.RevealSerializer,
+            **schema.ERROR_RESPONSES,
+            403: OpenApiResponse(
+                schema.ErrorSerializer,
+                description="You hold no fieldset a reveal would show on this application.",
+            ),
+            404: OpenApiResponse(
+                schema.ErrorSerializer, description="No such session, or not one you can read."
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        self.split_query(request, filters_allowed=False)
+        data = request.data
+        if not isinstance(data, Mapping) or set(map(parameter_name, data)) != {REASON}:
+            # Keys are not echoed: any of them could be the customer's email.
+            raise ValidationError({"detail": 'Send a JSON object {"reason": "..."}, nothing else.'})
+        reason = next(value for key, value in data.items() if parameter_name(key) == REASON)
+        try:
+            window, session = self.reader.reveal(pk, reason=reason)
+        except RevealNotRequired as refused:
+            raise ValidationError({"detail": str(refused)}) from None
+        except NothingToReveal as refused:
+            raise PermissionDenied({"detail": str(refused)}) from None
+        return Response(
+            {
+                "reason": window.reason,
+                "expires_at": iso_datetime(window.expires_at),
+                "session": SessionDetailSerializer(session).data,
+            },
+            status=201,
+        )
+
+
 class ApplicationListView(ReadAPIView):
     """The applications whose sessions you can read, with the fields masked for you in each."""
 
@@ -484,6 +541,9 @@ def _applications(policy: FieldsetPolicy) -> list[dict[str, Any]]:
             "slug": app.slug,
             "name": app.name,
             "hidden_fields": sorted(policy.hidden_fields(app.id)),
+            "partial_fields": sorted(policy.partial_fields(app.id)),
+            "reveal_requires_reason": policy.requires_reason(app.id),
+            "revealable_fields": sorted(policy.revealable_fields(app.id)),
         }
         for app in policy.applications.values()
     ]
@@ -512,6 +572,11 @@ class FieldsetListView(ReadAPIView):
                     "all_applications": policy.holds_everywhere(name),
                     "applications": {
                         app.slug: policy.holds(name, app.id) for app in policy.applications.values()
+                    },
+                    "partial_all_applications": policy.holds_partially_everywhere(name),
+                    "partial_applications": {
+                        app.slug: policy.holds_partially(name, app.id)
+                        for app in policy.applications.values()
                     },
                 }
                 for name, _ in policy.fieldsets
@@ -550,6 +615,10 @@ class MeView(ReadAPIView):
                         "name": name,
                         "all_applications": policy.holds_everywhere(name),
                         "applications": [a.slug for a in applications if policy.holds(name, a.id)],
+                        "partial_all_applications": policy.holds_partially_everywhere(name),
+                        "partial_applications": [
+                            a.slug for a in applications if policy.holds_partially(name, a.id)
+                        ],
                     }
                     for name, _ in policy.fieldsets
                 ],

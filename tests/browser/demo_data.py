@@ -1,8 +1,10 @@
 """A small, deterministic demo world written through the real ingest service.
 
 Mirrors what ``seed_demo`` sets up, at a size that keeps the browser tests
-fast: the ``agent`` reads two shops without any fieldset, the ``lead`` reads
-the same shops and holds the sensitive fieldset on ``fashion-store`` only,
+fast: the ``agent`` reads two shops and holds the sensitive fieldset only
+*partially* on ``fashion-store`` (partial forms such as ``j•••@example.com``),
+the ``lead`` reads the same shops and holds the sensitive fieldset on
+``fashion-store`` only,
 and a third application is readable by neither. ``jane.doe@example.com``
 has sessions in all three, one of them a failed checkout.
 """
@@ -190,6 +192,8 @@ def seed() -> DemoData:
         grant_record_access(user=user, application=electronics)
     lead = User.objects.get(username="lead")
     grant_fieldset(fieldset_name=BUILTIN_SENSITIVE, user=lead, application=fashion)
+    agent = User.objects.get(username="agent")
+    grant_fieldset(fieldset_name=BUILTIN_SENSITIVE, user=agent, application=fashion, partial=True)
 
     _ingest(
         fashion,

@@ -20,6 +20,7 @@ class GrantTarget:
     group: Group | None
     application: Application | None
     fieldset_name: str | None
+    partial: bool = False
 
     @property
     def principal(self) -> str:
@@ -29,7 +30,8 @@ class GrantTarget:
     def what(self) -> str:
         where = f"'{self.application.slug}'" if self.application else "every application"
         if self.fieldset_name:
-            return f"fieldset '{self.fieldset_name}' on {where}"
+            kind = "the partial grant of fieldset" if self.partial else "fieldset"
+            return f"{kind} '{self.fieldset_name}' on {where}"
         return f"record access to {where}"
 
     def still_effective(self) -> bool:
@@ -42,7 +44,8 @@ class GrantTarget:
         )
         if self.fieldset_name is None:
             return any(policy.can_read(app_id) for app_id in applications)
-        return any(policy.holds(self.fieldset_name, app_id) for app_id in applications)
+        holds = policy.holds_partially if self.partial else policy.holds
+        return any(holds(self.fieldset_name, app_id) for app_id in applications)
 
 
 def add_grant_arguments(parser: CommandParser) -> None:
@@ -54,12 +57,20 @@ def add_grant_arguments(parser: CommandParser) -> None:
         help="application slug; with --fieldset optional (default: every application)",
     )
     parser.add_argument("--fieldset", help="fieldset name (without it: record access)")
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="with --fieldset: the partial grant (its fields in partial forms, e.g. "
+        "j***@example.com) instead of the full one",
+    )
 
 
 def grant_target_from(options: dict[str, Any]) -> GrantTarget:
     """Resolve the options, or ``CommandError`` naming what does not exist."""
     if not options["application"] and not options["fieldset"]:
         raise CommandError("give --application SLUG (record access) and/or --fieldset NAME")
+    if options.get("partial") and not options["fieldset"]:
+        raise CommandError("--partial is a kind of fieldset grant: give --fieldset NAME")
     user = group = application = None
     if options["user"]:
         user_model = get_user_model()
@@ -78,5 +89,9 @@ def grant_target_from(options: dict[str, Any]) -> GrantTarget:
         names = ", ".join(Fieldset.objects.values_list("name", flat=True))
         raise CommandError(f"unknown fieldset '{options['fieldset']}' (known: {names})")
     return GrantTarget(
-        user=user, group=group, application=application, fieldset_name=options["fieldset"]
+        user=user,
+        group=group,
+        application=application,
+        fieldset_name=options["fieldset"],
+        partial=bool(options.get("partial")),
     )

@@ -22,7 +22,10 @@ class Command(BaseCommand):
         principal = {"user": target.user, "group": target.group}
         if target.fieldset_name:
             changed = revoke_fieldset(
-                fieldset_name=target.fieldset_name, application=target.application, **principal
+                fieldset_name=target.fieldset_name,
+                application=target.application,
+                partial=target.partial,
+                **principal,
             )
         else:
             changed = revoke_record_access(application=target.application, **principal)

@@ -64,6 +64,11 @@ def add_privacy_arguments(parser: ArgumentParser) -> None:
         choices=["on", "off"],
         help="collect and send nothing until the page calls rumvault.enable()",
     )
+    parser.add_argument(
+        "--reveal-requires-reason",
+        choices=["on", "off"],
+        help="fieldset values stay masked until a session is revealed with a reason",
+    )
 
 
 def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]:
@@ -77,6 +82,8 @@ def privacy_settings_from(options: dict[str, Any] | Namespace) -> dict[str, Any]
         settings["mask_personal_data_in_uris"] = options["uri_masking"] == "on"
         if options["uri_masking"] == INHERIT_WORD:
             settings["mask_personal_data_in_uris"] = INHERIT
+    if options.get("reveal_requires_reason") is not None:
+        settings["reveal_requires_reason"] = options["reveal_requires_reason"] == "on"
     if options.get("allowed_properties") is not None:
         keys = [key.strip() for key in options["allowed_properties"].split(",")]
         settings["allowed_properties"] = [key for key in keys if key]

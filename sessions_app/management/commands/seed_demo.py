@@ -45,6 +45,8 @@ APPLICATIONS: dict[str, dict[str, Any]] = {
         "allowed_properties": ["loyalty_tier", "ab_variant"],
         # Where `make demo` serves the demo shop.
         "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+        # The lead sees personal data here only after revealing a session with a reason.
+        "reveal_requires_reason": True,
     },
     "fashion-store-app": {
         "name": "Fashion Store (mobile app)",
@@ -150,8 +152,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Users: {', '.join(sorted(users))}; password for all: {DEMO_PASSWORD}")
         self.stdout.write(
-            "agent: help desk, sees no personal data; lead: also sees it on fashion-store; "
-            "privacy: sees it everywhere and reads the audit log; admin: superuser."
+            "agent: help desk, sees personal data only in partial forms (j\u2022\u2022\u2022@"
+            "example.com) on fashion-store; lead: sees it on fashion-store after revealing a "
+            "session with a reason; privacy: sees it everywhere and reads the audit log; "
+            "admin: superuser."
         )
         self.stdout.write(
             "Try: search the sessions of jane.doe@example.com "
@@ -182,7 +186,8 @@ def _grant_demo_access(*, users: dict[str, User], applications: dict[str, Applic
     """The demo's access model: who reads which application, who sees personal data.
 
     - group "help-desk" (agent, lead): record access to both applications;
-    - lead: the sensitive fieldset on fashion-store only;
+    - agent: the sensitive fieldset *partially* on fashion-store (to confirm a caller);
+    - lead: the sensitive fieldset on fashion-store only (which asks for a reason);
     - privacy: record access and the sensitive fieldset everywhere, plus the audit log.
     Grants are idempotent, so re-running changes nothing.
     """
@@ -192,6 +197,12 @@ def _grant_demo_access(*, users: dict[str, User], applications: dict[str, Applic
     for application in applications.values():
         grant_record_access(group=help_desk, application=application)
     help_desk.user_set.add(users["agent"], users["lead"])
+    grant_fieldset(
+        fieldset_name=SENSITIVE_FIELDSET,
+        user=users["agent"],
+        application=applications["fashion-store"],
+        partial=True,
+    )
     grant_fieldset(
         fieldset_name=SENSITIVE_FIELDSET,
         user=users["lead"],
