@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "permissions.audit.ActorMiddleware",
     "sessions_app.reads.ReaderMiddleware",
     "access.middleware.ThrottledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
