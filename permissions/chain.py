@@ -238,7 +238,9 @@ def chain_verify(*, progress: Callable[[int], None] | None = None) -> Verificati
             report.first_seq = seq
             anchor = GENESIS if seq == 1 else checkpoints.get(seq - 1)
             if anchor is None:
-                report.add(seq, f"records before seq {seq} are missing and no checkpoint covers them")
+                report.add(
+                    seq, f"records before seq {seq} are missing and no checkpoint covers them"
+                )
             elif prev != anchor:
                 report.add(seq, "the first record does not follow its checkpoint")
         else:
@@ -254,7 +256,9 @@ def chain_verify(*, progress: Callable[[int], None] | None = None) -> Verificati
             stored_hash, stored_seal, purpose=audit_chain.RECORD, keyring=keyring
         )
         if held is False:
-            report.add(seq, "the record's seal does not hold (written or rewritten outside rumvault)")
+            report.add(
+                seq, "the record's seal does not hold (written or rewritten outside rumvault)"
+            )
         elif held is None:
             report.retired_seals += 1
         if seq in checkpoints and checkpoints[seq] != computed:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Group, Permission
@@ -208,7 +207,7 @@ def json_list_contains_any(
     placeholders = ", ".join(["%s"] * len(values))
     return records.extra(  # noqa: S610 - names from _meta, values as parameters
         where=[
-            f"EXISTS (SELECT 1 FROM json_each({table}.{quoted}) "
+            f"EXISTS (SELECT 1 FROM json_each({table}.{quoted}) "  # noqa: S608
             f"WHERE json_each.value IN ({placeholders}))"
         ],
         params=list(values),
