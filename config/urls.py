@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
+    path("api/v1/data-subject-requests/", include("data_subjects.api.urls")),
     path("api/v1/", include("sessions_app.api.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

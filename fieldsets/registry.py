@@ -29,6 +29,15 @@ the pagination key and the since/until filter; ``user_id`` is the
 per-application pseudonym that groups one customer's sessions without saying
 who it is; an action's ``seq`` orders the timeline.
 
+Data subjects
+    Anonymising a person's records (``data_subjects``) keeps the fields
+    declared ``kept_when_anonymised`` (keys, timings, counts, products,
+    conversion) and clears every other one: a field is personal until declared
+    otherwise, so a new field is removed, never silently kept. A child record
+    type names the column linking it to its session (``parent_column``): a
+    person's records are found through their sessions, and exported, cleared
+    or erased with them.
+
 Adding a record type (log records next) is one ``RecordType`` declaration
 appended to ``RECORD_TYPES``.
 """
@@ -78,6 +87,8 @@ class Field:
     in_list: bool = False  # a column of list views (admin changelist, dashboard rows)
     nullable: bool = False  # null also when visible (no data)
     choices: type[models.TextChoices] | None = None
+    # Kept when a data subject's records are anonymised; every other field is cleared.
+    kept_when_anonymised: bool = False
 
     @property
     def storage(self) -> str | None:
@@ -98,6 +109,8 @@ class RecordType:
     key_columns: tuple[str, ...] = ("id",)
     # The path that stands for the records themselves, for a child collection.
     collection_path: str | None = None
+    # A child record type's column holding its session's id (None: sessions themselves).
+    parent_column: str | None = None
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -147,18 +160,22 @@ SESSION = RecordType(
     key_columns=("id", "application_id"),
     fields=(
         Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False,
-              help="Use with /api/v1/sessions/{id}/."),
+              kept_when_anonymised=True, help="Use with /api/v1/sessions/{id}/."),
         Field(name="application", label="Application", kind=Kind.TEXT, column=None,
-              hideable=False, in_list=True, help="Slug of the application."),
-        Field(name="session_id", label="Session id", kind=Kind.TEXT,
+              hideable=False, in_list=True, kept_when_anonymised=True,
+              help="Slug of the application."),
+        # Kept when anonymised: the ingest idempotency key (a client id that held
+        # personal data is stored as a keyed digest at ingest).
+        Field(name="session_id", label="Session id", kind=Kind.TEXT, kept_when_anonymised=True,
               help="The client's session id (a keyed digest if it held personal data)."),
         Field(name="started_at", label="Started", kind=Kind.DATETIME, hideable=False,
-              in_list=True, help="Start of the visit (UTC)."),
+              in_list=True, kept_when_anonymised=True, help="Start of the visit (UTC)."),
         Field(name="ended_at", label="Ended", kind=Kind.DATETIME, nullable=True,
-              derived_from=("duration_ms",), help="End of the visit (UTC)."),
+              derived_from=("duration_ms",), kept_when_anonymised=True,
+              help="End of the visit (UTC)."),
         Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
               in_list=True, derived_from=("ended_at", "actions.timestamp", "actions.duration_ms"),
-              help="Duration in milliseconds."),
+              kept_when_anonymised=True, help="Duration in milliseconds."),
         Field(name="user_id", label="User id", kind=Kind.TEXT, hideable=False, nullable=True,
               in_list=True,
               help="Keyed pseudonym of the user tag (e.g. u1_3f9a...), the same for one person "
@@ -175,25 +192,30 @@ SESSION = RecordType(
         Field(name="geo_longitude", label="Longitude", kind=Kind.FLOAT, nullable=True,
               help="Longitude."),
         Field(name="country", label="Country", kind=Kind.TEXT, in_list=True,
-              help="ISO 3166 country code."),
+              kept_when_anonymised=True, help="ISO 3166 country code."),
         Field(name="city", label="City", kind=Kind.TEXT, help="City."),
-        Field(name="browser", label="Browser", kind=Kind.TEXT, help="Browser."),
-        Field(name="os", label="OS", kind=Kind.TEXT, help="Operating system."),
-        Field(name="device", label="Device", kind=Kind.TEXT, help="Device class."),
+        Field(name="browser", label="Browser", kind=Kind.TEXT, kept_when_anonymised=True,
+              help="Browser."),
+        Field(name="os", label="OS", kind=Kind.TEXT, kept_when_anonymised=True,
+              help="Operating system."),
+        Field(name="device", label="Device", kind=Kind.TEXT, kept_when_anonymised=True,
+              help="Device class."),
         Field(name="properties", label="Properties", kind=Kind.OBJECT, open_keys=True,
               help="Allowed session properties; a masked properties.<key> keeps its key "
               "with null."),
         Field(name="action_count", label="Actions", kind=Kind.INTEGER, in_list=True,
-              derived_from=("actions",), help="Number of actions."),
+              derived_from=("actions",), kept_when_anonymised=True, help="Number of actions."),
         Field(name="error_count", label="Errors", kind=Kind.INTEGER, in_list=True,
               derived_from=("actions.type", "actions.http_status", "actions.error_message"),
+              kept_when_anonymised=True,
               help="Actions that failed (error, error message, or HTTP status 400 and up)."),
         Field(name="converted", label="Converted", kind=Kind.BOOLEAN, in_list=True,
-              derived_from=("actions.product.event",), help="Whether something was bought."),
+              derived_from=("actions.product.event",), kept_when_anonymised=True,
+              help="Whether something was bought."),
         Field(name="revenue", label="Revenue", kind=Kind.DECIMAL, in_list=True,
               derived_from=("actions.product.event", "actions.product.price",
                             "actions.product.quantity"),
-              help="Sum of the purchases (decimal string)."),
+              kept_when_anonymised=True, help="Sum of the purchases (decimal string)."),
     ),
 )  # fmt: skip
 
@@ -203,18 +225,21 @@ ACTION = RecordType(
     model=UserAction,
     key_columns=("id", "session_id"),
     collection_path="actions",
+    parent_column="session_id",
     fields=(
         Field(name="seq", label="#", kind=Kind.INTEGER, hideable=False, in_list=True,
-              help="Position in the session."),
-        Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True),
+              kept_when_anonymised=True, help="Position in the session."),
+        Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True,
+              kept_when_anonymised=True),
         Field(name="name", label="Name", kind=Kind.TEXT, in_list=True,
               help="Masked at ingest."),
         Field(name="url", label="URL", kind=Kind.TEXT, in_list=True, help="Masked at ingest."),
-        Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True),
+        Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True,
+              kept_when_anonymised=True),
         Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
-              in_list=True),
+              in_list=True, kept_when_anonymised=True),
         Field(name="http_status", label="HTTP status", kind=Kind.INTEGER, nullable=True,
-              in_list=True),
+              in_list=True, kept_when_anonymised=True),
         Field(name="error_message", label="Error", kind=Kind.TEXT, in_list=True,
               help="Masked at ingest."),
         Field(name="error_stack", label="Stack trace", kind=Kind.TEXT,
@@ -223,13 +248,16 @@ ACTION = RecordType(
               help="Request headers; credentials dropped and values masked at ingest."),
         Field(name="request_attributes", label="Request attributes", kind=Kind.OBJECT,
               open_keys=True, help="Masked at ingest; a masked key keeps its key with null."),
-        Field(name="product.sku", label="Product SKU", kind=Kind.TEXT),
-        Field(name="product.name", label="Product", kind=Kind.TEXT),
-        Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True),
-        Field(name="product.currency", label="Currency", kind=Kind.TEXT),
-        Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True),
+        Field(name="product.sku", label="Product SKU", kind=Kind.TEXT, kept_when_anonymised=True),
+        Field(name="product.name", label="Product", kind=Kind.TEXT, kept_when_anonymised=True),
+        Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True,
+              kept_when_anonymised=True),
+        Field(name="product.currency", label="Currency", kind=Kind.TEXT,
+              kept_when_anonymised=True),
+        Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True,
+              kept_when_anonymised=True),
         Field(name="product.event", label="Product event", kind=Kind.CHOICE,
-              choices=ProductEvent),
+              choices=ProductEvent, kept_when_anonymised=True),
     ),
 )  # fmt: skip
 

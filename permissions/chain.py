@@ -247,8 +247,11 @@ def chain_verify(*, progress: Callable[[int], None] | None = None) -> Verificati
             if seq != expected_seq:
                 report.add(seq, f"records {expected_seq}..{seq - 1} are missing (removed)")
             if prev != expected_prev:
-                report.add(seq, "link broken: the previous hash does not match (record removed "
-                           "or inserted before this one)")  # fmt: skip
+                report.add(
+                    seq,
+                    "link broken: the previous hash does not match (record removed "
+                    "or inserted before this one)",
+                )
         computed = record_hash(values)
         if computed != stored_hash:
             report.add(seq, "the record's content does not match its hash (record changed)")
@@ -294,19 +297,25 @@ def _verify_head(
     if held is False:
         report.add(head.seq, "the head's seal does not hold (head altered)")
     elif held is None:
-        report.add(head.seq, "the head is sealed with a key no longer configured: put the key "
-                   "back, then rotate_keys --keyring audit before retiring it")  # fmt: skip
+        report.add(
+            head.seq,
+            "the head is sealed with a key no longer configured: put the key "
+            "back, then rotate_keys --keyring audit before retiring it",
+        )
     if expected_seq is None:  # no records at all: everything was purged, or nothing written
         if head.seq and checkpoints.get(head.seq) != head.hash:
             report.add(head.seq, "the trail is empty but the head says otherwise (records removed)")
         return
     if head.seq != expected_seq - 1:
         if head.seq > expected_seq - 1:
-            report.add(expected_seq, f"records {expected_seq}..{head.seq} are missing "
-                       "(removed from the end)")  # fmt: skip
+            report.add(
+                expected_seq,
+                f"records {expected_seq}..{head.seq} are missing (removed from the end)",
+            )
         else:
-            report.add(head.seq + 1, f"records after the head ({head.seq}) were added outside "
-                       "rumvault")  # fmt: skip
+            report.add(
+                head.seq + 1, f"records after the head ({head.seq}) were added outside rumvault"
+            )
     elif head.hash != last_hash:
         report.add(head.seq, "the newest record does not match the head")
 
@@ -341,8 +350,12 @@ def chain_reseal() -> int:
         start = (report.first_seq or head.seq + 1) - 1
         for checkpoint in AuditCheckpoint.objects.filter(seq__gte=start).order_by("seq", "id"):
             if audit_chain.seal_key_id(checkpoint.seal) != keyring.current_id:
-                _checkpoint(checkpoint.seq, checkpoint.hash, reason=checkpoint.reason,
-                            detail={**checkpoint.detail, "resealed": True})  # fmt: skip
+                _checkpoint(
+                    checkpoint.seq,
+                    checkpoint.hash,
+                    reason=checkpoint.reason,
+                    detail={**checkpoint.detail, "resealed": True},
+                )
         _checkpoint(head.seq, head.hash, reason="key_rotation", detail={"key": keyring.current_id})
         _move(head, keyring)
         return head.seq
@@ -385,8 +398,12 @@ def chain_purge(*, cutoff: datetime, dry_run: bool = False) -> Purge:
     last = AuditRecord.objects.filter(seq=through).values_list("hash", flat=True).get()
     with transaction.atomic():
         _locked_head()  # no writer in between; the checkpoint and the deletes go together
-        _checkpoint(through, last, reason="retention",
-                    detail={"deleted": count, "before": cutoff.isoformat()})  # fmt: skip
+        _checkpoint(
+            through,
+            last,
+            reason="retention",
+            detail={"deleted": count, "before": cutoff.isoformat()},
+        )
         _delete_through(through)
     return Purge(through, count)
 

@@ -255,7 +255,7 @@ class InvalidAuditFilter(ValueError):
 
 def audit_records_filtered(params: Mapping[str, Any]) -> QuerySet[AuditRecord]:
     """The records matching ``params`` (names of ``AUDIT_FILTERS``); ``InvalidAuditFilter``."""
-    filterset = AuditRecordFilterSet(params, queryset=AuditRecord.objects.all())
+    filterset = AuditRecordFilterSet(dict(params), queryset=AuditRecord.objects.all())
     if not filterset.is_valid():
         raise InvalidAuditFilter({k: [str(m) for m in v] for k, v in filterset.errors.items()})
     records: QuerySet[AuditRecord] = filterset.qs
