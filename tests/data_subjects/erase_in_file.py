@@ -1,8 +1,9 @@
 """Run in a subprocess by ``test_erasure_bytes``: plant, then erase or not, in a SQLite file.
 
-``python -m tests.data_subjects.erase_in_file <erase|keep>`` with ``DATABASE_URL``
-naming the file. Goes through the same services as the API, then closes the
-connection the way a stopped server does.
+``python -m tests.data_subjects.erase_in_file <erase|keep> <copy>`` with
+``DATABASE_URL`` naming the file. Goes through the same services as the API,
+then, with the connection still open (a running server: the write-ahead log
+is not folded back yet), copies the database file and its WAL to ``<copy>``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from permissions.audit import Actor  # noqa: E402
 from tests.data_subjects.planted import JANE, officer, plant  # noqa: E402
 
 
-def main(mode: str) -> None:
+def main(mode: str, copy: str) -> None:
     call_command("migrate", verbosity=0)
     plant()
     creator, approver = officer("privacy"), officer("privacy2")
@@ -41,8 +42,14 @@ def main(mode: str) -> None:
             actor=Actor(username="privacy2", method="POST", path="/approve/"),
             request_id=request.pk,
         )
+    database = str(connection.settings_dict["NAME"])
+    with open(copy, "wb") as out:
+        for path in (database, f"{database}-wal"):
+            if os.path.exists(path):
+                with open(path, "rb") as part:
+                    out.write(part.read())
     connection.close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])
