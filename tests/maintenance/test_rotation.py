@@ -38,9 +38,9 @@ def _retire(monkeypatch: pytest.MonkeyPatch, setting: str, new_id: int) -> None:
 
 
 def _world() -> dict[str, list[int]]:
-    raw, vault, pseudo = (make_application("raw"),
-                          make_application("vault", user_tag_storage="encrypted"),
-                          make_application("pseudo", user_tag_storage="pseudonym_only"))  # fmt: skip
+    raw = make_application("raw")
+    vault = make_application("vault", user_tag_storage="encrypted")
+    pseudo = make_application("pseudo", user_tag_storage="pseudonym_only")
     made: dict[str, list[int]] = {"raw": [], "vault": [], "pseudo": []}
     for number in range(7):
         tag = f"customer{number % 3}@example.com"
