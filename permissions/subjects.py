@@ -27,6 +27,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from permissions.models import AuditSubject
@@ -124,7 +125,6 @@ def subjects_on_key(key_id: int) -> int:
     return AuditSubject.objects.filter(lookup__startswith=prefix).count()
 
 
-def subjects_purge(*, unused_before: date) -> int:
-    """Forget subjects nobody looked up since ``unused_before`` (a date); returns the count."""
-    deleted, _ = AuditSubject.objects.filter(last_used_on__lt=unused_before).delete()
-    return deleted
+def stale(*, unused_before: date) -> QuerySet[AuditSubject]:
+    """Subjects nobody looked up since ``unused_before``: every record naming them is older."""
+    return AuditSubject.objects.filter(last_used_on__lt=unused_before)
