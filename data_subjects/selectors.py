@@ -9,6 +9,10 @@ from django.http import Http404
 
 from data_subjects.models import DataSubjectRequest, RequestKind, RequestStatus
 from data_subjects.services import is_stalled
+from data_subjects.subject_data import Subject, sessions_of
+from permissions import subjects
+from permissions.models import AuditRecord
+from permissions.selectors import json_list_contains_any
 from sessions_app.api.serializers import iso_datetime
 
 # Columns a list needs; never the ciphertexts.
@@ -77,3 +81,19 @@ def present(request: DataSubjectRequest) -> dict[str, Any]:
         "receipt_available": bool(getattr(request, "has_receipt", False)),
         "export_available": export_available(request),
     }
+
+
+def audit_records_about(normalised_tag: str) -> tuple[QuerySet[AuditRecord], list[int]]:
+    """ "Who looked at this customer?": every audit record that names them or their sessions.
+
+    Records naming the customer (searches, data-subject requests, exports) carry
+    their per-subject value, or in records older than per-subject keys, their
+    audit hash; records of reveals name the sessions. Returns the records,
+    newest first, and the customer's current session ids. After an erasure
+    neither leads anywhere: that is the point (``permissions.subjects``).
+    """
+    session_ids = list(sessions_of(Subject.of(normalised_tag)).values_list("pk", flat=True))
+    named = AuditRecord.objects.filter(search_tag_hash__in=subjects.recorded_values(normalised_tag))
+    touching = json_list_contains_any(AuditRecord.objects.all(), "session_ids", session_ids)
+    records = (named | touching).distinct().order_by("-seq")
+    return records, session_ids
