@@ -39,8 +39,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Field, Max, Q, QuerySet
 from django.utils import timezone
 
 from data_subjects import sealed
@@ -142,6 +142,25 @@ def _rekeyed(store: SessionStore, session: UserSession) -> str | None:
     return user_tags.blind_index_for(tag)
 
 
+def _write_column(column: str, sessions: list[UserSession]) -> None:
+    """``UPDATE ... SET column = %s WHERE id = %s AND application_id = %s``, one per session.
+
+    Not ``bulk_update``: it builds a ``CASE WHEN`` expression per row in
+    Python, which made it the rotation's bottleneck (about 1 ms a row); one
+    prepared statement run with ``executemany`` costs a fraction of that on
+    both databases. Names come from the model's ``_meta``.
+    """
+    quote = connection.ops.quote_name
+    table = quote(UserSession._meta.db_table)
+    model_field = UserSession._meta.get_field(column)
+    if not isinstance(model_field, Field) or model_field.column is None:
+        raise ValueError(f"{column} is not a column of sessions")
+    target = quote(model_field.column)
+    sql = f"UPDATE {table} SET {target} = %s WHERE id = %s AND application_id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(getattr(s, column), s.pk, s.application_id) for s in sessions])
+
+
 def _after(position: list[Any] | None) -> Q:
     if not position:
         return Q()
@@ -171,7 +190,7 @@ def _session_batch(rotation: KeyRotation, store: SessionStore) -> tuple[int, boo
                 setattr(session, store.column, value)
                 changed.append(session)
         if changed:
-            UserSession.objects.bulk_update(changed, [store.column])
+            _write_column(store.column, changed)
         finished = len(batch) < BATCH_SIZE
         if batch:
             locked.checkpoint = {

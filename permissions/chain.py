@@ -89,6 +89,7 @@ def _json_native(value: Any) -> Any:
 
 
 def record_hash(values: dict[str, Any]) -> str:
+    """The hash of a record's chained values, normalised as the database will give them back."""
     return audit_chain.link_hash({name: _json_native(values[name]) for name in chained_fields()})
 
 
@@ -230,9 +231,9 @@ def chain_verify(*, progress: Callable[[int], None] | None = None) -> Verificati
     seq_at, prev_at = names.index("seq"), names.index("prev_hash")
     expected_prev: str | None = None
     expected_seq: int | None = None
+    width = len(names)
     for row in _rows():
-        values = dict(zip(names, row[: len(names)], strict=True))
-        stored_hash, stored_seal = row[len(names)], row[len(names) + 1]
+        stored_hash, stored_seal = row[width], row[width + 1]
         seq, prev = row[seq_at], row[prev_at]
         if expected_seq is None:
             report.first_seq = seq
@@ -252,7 +253,8 @@ def chain_verify(*, progress: Callable[[int], None] | None = None) -> Verificati
                     "link broken: the previous hash does not match (record removed "
                     "or inserted before this one)",
                 )
-        computed = record_hash(values)
+        # The database gives JSON columns back as JSON types: no normalising needed.
+        computed = audit_chain.link_hash(dict(zip(names, row[:width], strict=True)))
         if computed != stored_hash:
             report.add(seq, "the record's content does not match its hash (record changed)")
         held = audit_chain.seal_holds(

@@ -49,11 +49,12 @@ def _plain(value: Any) -> Any:
 
 # Values left out of the canonical form: a column added later with one of
 # these as its default (older records get it) leaves their hashes unchanged.
+# ``in`` compares with ==, under which none of these equals False or 0.
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def _empty(value: Any) -> bool:
-    return any(value == empty and type(value) is type(empty) for empty in _EMPTY)
+    return value in _EMPTY
 
 
 def canonical(values: Mapping[str, Any]) -> bytes:
