@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from permissions.audit import acting_as, command_actor
 from sessions_app.applications import application_create
 from sessions_app.management.commands._demo_traffic import DemoTraffic
 from sessions_app.models import Application
@@ -72,8 +73,9 @@ class Command(BaseCommand):
         if options["sessions"] < 0:
             raise CommandError("--sessions must not be negative")
         applications = {slug: self._application(slug) for slug in APPLICATIONS}
-        users = _demo_users()
-        _grant_demo_access(users=users, applications=applications)
+        with acting_as(command_actor("seed_demo")):  # names who made the grants
+            users = _demo_users()
+            _grant_demo_access(users=users, applications=applications)
         statuses, actions = self._sessions(
             applications, count=options["sessions"], seed=options["seed"]
         )
