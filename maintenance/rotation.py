@@ -161,13 +161,39 @@ def _write_column(column: str, sessions: list[UserSession]) -> None:
         cursor.executemany(sql, [(getattr(s, column), s.pk, s.application_id) for s in sessions])
 
 
-def _after(position: list[Any] | None) -> Q:
-    if not position:
-        return Q()
-    application_id, session_id = position
-    return Q(application_id__gt=application_id) | Q(
-        application_id=application_id, session_id__gt=session_id
-    )
+def _next_sessions(
+    sessions: QuerySet[UserSession],
+    position: list[Any] | None,
+    *,
+    columns: tuple[str, ...],
+    lock: bool,
+) -> list[UserSession]:
+    """The next ``BATCH_SIZE`` of ``sessions`` after ``position``, by (application, session_id).
+
+    One application at a time, with ``session_id > last`` inside it: a plain
+    range on the ``(application, session_id)`` index, so each batch costs the
+    same at the start and the end of a large table (a single condition over
+    both columns made PostgreSQL sort the rest of the table for every batch).
+    """
+    start_application, after = position if position else (None, None)
+    applications = Application.objects.order_by("pk").values_list("pk", flat=True)
+    if start_application is not None:
+        applications = applications.filter(pk__gte=start_application)
+    for application_id in applications:
+        rows = sessions.filter(application_id=application_id)
+        if application_id == start_application and after is not None:
+            rows = rows.filter(session_id__gt=after)
+        rows = rows.order_by("session_id")
+        if lock:
+            rows = rows.select_for_update()
+        batch = list(rows.only(*columns)[:BATCH_SIZE])
+        if batch:
+            return batch
+    return []
+
+
+def _position(session: UserSession) -> list[Any]:
+    return [session.application_id, session.session_id]
 
 
 def _session_batch(rotation: KeyRotation, store: SessionStore) -> tuple[int, bool]:
@@ -175,13 +201,11 @@ def _session_batch(rotation: KeyRotation, store: SessionStore) -> tuple[int, boo
     key_id = rotation.target_key_id
     with transaction.atomic():
         locked = KeyRotation.objects.select_for_update().get(pk=rotation.pk)
-        position = locked.checkpoint.get(store.name)
-        batch = list(
-            store.pending(key_id)
-            .filter(_after(position))
-            .order_by("application_id", "session_id")
-            .select_for_update()
-            .only(*_SESSION_COLUMNS, store.column)[:BATCH_SIZE]
+        batch = _next_sessions(
+            store.pending(key_id),
+            locked.checkpoint.get(store.name),
+            columns=(*_SESSION_COLUMNS, store.column),
+            lock=True,
         )
         changed = []
         for session in batch:
@@ -191,12 +215,9 @@ def _session_batch(rotation: KeyRotation, store: SessionStore) -> tuple[int, boo
                 changed.append(session)
         if changed:
             _write_column(store.column, changed)
-        finished = len(batch) < BATCH_SIZE
+        finished = not batch
         if batch:
-            locked.checkpoint = {
-                **locked.checkpoint,
-                store.name: [batch[-1].application_id, batch[-1].session_id],
-            }
+            locked.checkpoint = {**locked.checkpoint, store.name: _position(batch[-1])}
         locked.rekeyed = {
             **locked.rekeyed,
             store.name: locked.rekeyed.get(store.name, 0) + len(changed),
@@ -251,17 +272,13 @@ def _rekey_audit_subjects(rotation: KeyRotation, progress: Progress) -> int:
         Q(user_tag__isnull=False) | Q(user_tag_encrypted__isnull=False)
     )
     while True:
-        batch = list(
-            tagged.filter(_after(position))
-            .order_by("application_id", "session_id")
-            .only(*_SESSION_COLUMNS)[:BATCH_SIZE]
-        )
+        batch = _next_sessions(tagged, position, columns=_SESSION_COLUMNS, lock=False)
         if not batch:
             return moved
         tags = [tag for session in batch if (tag := stored_tag(session)) is not None]
         with transaction.atomic():
             moved += subjects.subjects_rekey(tags)
-            position = [batch[-1].application_id, batch[-1].session_id]
+            position = _position(batch[-1])
             rotation.checkpoint = {**rotation.checkpoint, "audit.subjects": position}
             rotation.rekeyed = {**rotation.rekeyed, "audit.subjects": moved}
             rotation.progress_done += len(batch)
