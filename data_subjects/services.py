@@ -358,7 +358,7 @@ def _export(request: DataSubjectRequest, subject: Subject, progress: Progress) -
     counts: Counts = {}
     after = 0
     while True:
-        batch = subject_data.next_batch(subject, after=after, size=BATCH_SIZE)
+        batch = subject_data.next_batch(subject, after=after, size=BATCH_SIZE, lock=False)
         if not batch:
             break
         sessions, children, batch_counts = subject_data.read_batch(batch)

@@ -118,15 +118,17 @@ def total(counts: Counts) -> int:
 # --- batches -----------------------------------------------------------------------------
 
 
-def next_batch(subject: Subject, *, after: int = 0, size: int) -> list[tuple[int, int]]:
-    """The next ``size`` sessions of the person as (id, application id), locked, in id order."""
-    rows = (
-        sessions_of(subject)
-        .filter(pk__gt=after)
-        .order_by("pk")
-        .select_for_update()
-        .values_list("pk", "application_id")[:size]
-    )
+def next_batch(
+    subject: Subject, *, after: int = 0, size: int, lock: bool = True
+) -> list[tuple[int, int]]:
+    """The next ``size`` sessions of the person as (id, application id), in id order.
+
+    ``lock`` (inside the caller's transaction) for batches that change them.
+    """
+    sessions = sessions_of(subject).filter(pk__gt=after).order_by("pk")
+    if lock:
+        sessions = sessions.select_for_update()
+    rows = sessions.values_list("pk", "application_id")[:size]
     return [(int(pk), int(application_id)) for pk, application_id in rows]
 
 
