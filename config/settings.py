@@ -63,7 +63,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # up to `timeout` seconds instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # secure_delete: deleted and overwritten rows are zeroed in the file, so
+            # an erased customer's data does not linger in free pages.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
@@ -96,6 +100,8 @@ INSTALLED_APPS = [
     "logs",
     "browser_agent",
     "demo_shop",
+    "data_subjects",
+    "maintenance",
 ]
 # knox's migrations only build knox.AuthToken, which access.ApiToken replaces.
 KNOX_TOKEN_MODEL = "access.ApiToken"  # noqa: S105 (a model name)
@@ -110,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "permissions.audit.ActorMiddleware",
     "sessions_app.reads.ReaderMiddleware",
     "access.middleware.ThrottledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -284,6 +291,15 @@ Q_CLUSTER = {
 # Seconds without a progress report after which a running job counts as dead
 # (its worker was killed) and may be resumed.
 RUMVAULT_JOB_STALE_SECONDS = env.int("RUMVAULT_JOB_STALE_SECONDS", default=120)
+
+# --- rumvault data-subject requests, audit retention -------------------------------
+# How long an export document stays downloadable (encrypted) before retention wipes it.
+RUMVAULT_DSR_EXPORT_TTL_HOURS = env.int("RUMVAULT_DSR_EXPORT_TTL_HOURS", default=72)
+# A running request (or key rotation) silent for this long may be resumed by someone else.
+RUMVAULT_DSR_STALLED_AFTER_SECONDS = env.int("RUMVAULT_DSR_STALLED_AFTER_SECONDS", default=300)
+# Audit records (and per-subject audit keys unused as long) older than this are purged
+# behind a sealed checkpoint (manage.py apply_retention); independent of sessions' retention.
+RUMVAULT_AUDIT_RETENTION_DAYS = env.int("RUMVAULT_AUDIT_RETENTION_DAYS", default=730)
 
 # --- rumvault rate limits (access/throttling.py) --------------------------------
 # "N/period" with period s, min, h or d; over the limit a request gets 429 with

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/ingest/", include("sessions_app.ingest.urls")),
     path("api/v1/privacy/", include("masking_rules.urls")),
     path("api/v1/rum/", include("browser_agent.urls")),
+    path("api/v1/data-subject-requests/", include("data_subjects.api.urls")),
     path("api/v1/", include("sessions_app.api.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("demo-shop/", include("demo_shop.urls")),

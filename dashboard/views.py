@@ -111,7 +111,7 @@ def refuse_tag_in_url(view: AnyView) -> AnyView:
     return cast(AnyView, wrapped)
 
 
-def dashboard_view(view: View) -> View:
+def dashboard_view(view: AnyView) -> AnyView:
     """No email in the URL, login (staff not required) and no caching, for every page."""
     # The project's LOGIN_URL is the admin's login, which only admits staff.
     return refuse_tag_in_url(login_required(never_cache(view), login_url=LOGIN_URL))

@@ -46,6 +46,15 @@ per-application pseudonym that groups one customer's sessions without saying
 who it is; an action's ``seq`` orders the timeline; a log record's ``time``
 is its pagination key and ``session`` the link to the session it explains.
 
+Data subjects
+    Anonymising a person's records (``data_subjects``) keeps the fields
+    declared ``kept_when_anonymised`` (keys, timings, counts, products,
+    conversion) and clears every other one: a field is personal until declared
+    otherwise, so a new field is removed, never silently kept. A child record
+    type names the column linking it to its session (``parent_column``): a
+    person's records are found through their sessions, and exported, cleared
+    or erased with them.
+
 Adding a record type is one ``RecordType`` declaration appended to
 ``RECORD_TYPES`` (log records were the second: ``logs.``).
 """
@@ -116,6 +125,9 @@ class Field:
     def short(self) -> str:
         return self.short_label or self.label.lower()
 
+    # Kept when a data subject's records are anonymised; every other field is cleared.
+    kept_when_anonymised: bool = False
+
     @property
     def storage(self) -> str | None:
         return self.name.replace(".", "_") if self.column == "" else self.column
@@ -137,6 +149,8 @@ class RecordType:
     collection_path: str | None = None
     # Where its records are in an ingest beacon ("" for the session itself, "actions").
     beacon_path: str = ""
+    # A child record type's column holding its session's id (None: sessions themselves).
+    parent_column: str | None = None
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -200,18 +214,22 @@ SESSION = RecordType(
     key_columns=("id", "application_id"),
     fields=(
         Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False,
-              help="Use with /api/v1/sessions/{id}/."),
+              kept_when_anonymised=True, help="Use with /api/v1/sessions/{id}/."),
         Field(name="application", label="Application", kind=Kind.TEXT, column=None,
-              hideable=False, in_list=True, help="Slug of the application."),
-        Field(name="session_id", label="Session id", kind=Kind.TEXT,
+              hideable=False, in_list=True, kept_when_anonymised=True,
+              help="Slug of the application."),
+        # Kept when anonymised: the ingest idempotency key (a client id that held
+        # personal data is stored as a keyed digest at ingest).
+        Field(name="session_id", label="Session id", kind=Kind.TEXT, kept_when_anonymised=True,
               help="The client's session id (a keyed digest if it held personal data)."),
         Field(name="started_at", label="Started", kind=Kind.DATETIME, hideable=False,
-              in_list=True, help="Start of the visit (UTC)."),
+              in_list=True, kept_when_anonymised=True, help="Start of the visit (UTC)."),
         Field(name="ended_at", label="Ended", kind=Kind.DATETIME, nullable=True,
-              derived_from=("duration_ms",), help="End of the visit (UTC)."),
+              derived_from=("duration_ms",), kept_when_anonymised=True,
+              help="End of the visit (UTC)."),
         Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
               in_list=True, derived_from=("ended_at", "actions.timestamp", "actions.duration_ms"),
-              help="Duration in milliseconds."),
+              kept_when_anonymised=True, help="Duration in milliseconds."),
         Field(name="user_id", label="User id", kind=Kind.TEXT, hideable=False, nullable=True,
               in_list=True,
               help="Keyed pseudonym of the user tag (e.g. u1_3f9a...), the same for one person "
@@ -233,27 +251,31 @@ SESSION = RecordType(
               partial=partial_coordinate, short_label="location",
               help="Longitude. Partial form: whole degrees."),
         Field(name="country", label="Country", kind=Kind.TEXT, in_list=True,
-              help="ISO 3166 country code."),
+              kept_when_anonymised=True, help="ISO 3166 country code."),
         Field(name="city", label="City", beacon="geo.city", kind=Kind.TEXT, help="City."),
-        Field(name="browser", label="Browser", beacon="browser", kind=Kind.TEXT, help="Browser."),
-        Field(name="os", label="OS", beacon="os", kind=Kind.TEXT, help="Operating system."),
+        Field(name="browser", label="Browser", beacon="browser", kind=Kind.TEXT,
+              kept_when_anonymised=True, help="Browser."),
+        Field(name="os", label="OS", beacon="os", kind=Kind.TEXT, kept_when_anonymised=True,
+              help="Operating system."),
         Field(name="device", label="Device", beacon="device", kind=Kind.TEXT,
-              help="Device class."),
+              kept_when_anonymised=True, help="Device class."),
         Field(name="properties", label="Properties", beacon="properties", kind=Kind.OBJECT,
               open_keys=True,
               help="Allowed session properties; a masked properties.<key> keeps its key "
               "with null."),
         Field(name="action_count", label="Actions", kind=Kind.INTEGER, in_list=True,
-              derived_from=("actions",), help="Number of actions."),
+              derived_from=("actions",), kept_when_anonymised=True, help="Number of actions."),
         Field(name="error_count", label="Errors", kind=Kind.INTEGER, in_list=True,
               derived_from=("actions.type", "actions.http_status", "actions.error_message"),
+              kept_when_anonymised=True,
               help="Actions that failed (error, error message, or HTTP status 400 and up)."),
         Field(name="converted", label="Converted", kind=Kind.BOOLEAN, in_list=True,
-              derived_from=("actions.product.event",), help="Whether something was bought."),
+              derived_from=("actions.product.event",), kept_when_anonymised=True,
+              help="Whether something was bought."),
         Field(name="revenue", label="Revenue", kind=Kind.DECIMAL, in_list=True,
               derived_from=("actions.product.event", "actions.product.price",
                             "actions.product.quantity"),
-              help="Sum of the purchases (decimal string)."),
+              kept_when_anonymised=True, help="Sum of the purchases (decimal string)."),
     ),
 )  # fmt: skip
 
@@ -264,19 +286,22 @@ ACTION = RecordType(
     key_columns=("id", "session_id"),
     collection_path="actions",
     beacon_path="actions",
+    parent_column="session_id",
     fields=(
         Field(name="seq", label="#", kind=Kind.INTEGER, hideable=False, in_list=True,
-              help="Position in the session."),
-        Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True),
+              kept_when_anonymised=True, help="Position in the session."),
+        Field(name="type", label="Type", kind=Kind.CHOICE, choices=ActionType, in_list=True,
+              kept_when_anonymised=True),
         Field(name="name", label="Name", beacon="name", kind=Kind.TEXT, in_list=True,
               help="Masked at ingest."),
         Field(name="url", label="URL", beacon="url", kind=Kind.TEXT, in_list=True,
               help="Masked at ingest."),
-        Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True),
+        Field(name="timestamp", label="Time", kind=Kind.DATETIME, in_list=True,
+              kept_when_anonymised=True),
         Field(name="duration_ms", label="Duration", kind=Kind.INTEGER, nullable=True,
-              in_list=True),
+              in_list=True, kept_when_anonymised=True),
         Field(name="http_status", label="HTTP status", kind=Kind.INTEGER, nullable=True,
-              in_list=True),
+              in_list=True, kept_when_anonymised=True),
         Field(name="error_message", label="Error", beacon="error.message", kind=Kind.TEXT,
               in_list=True, help="Masked at ingest."),
         Field(name="error_stack", label="Stack trace", beacon="error.stack", kind=Kind.TEXT,
@@ -286,13 +311,18 @@ ACTION = RecordType(
         Field(name="request_attributes", label="Request attributes",
               beacon="request_attributes", kind=Kind.OBJECT, open_keys=True,
               help="Masked at ingest; a masked key keeps its key with null."),
-        Field(name="product.sku", label="Product SKU", beacon="product.sku", kind=Kind.TEXT),
-        Field(name="product.name", label="Product", beacon="product.name", kind=Kind.TEXT),
-        Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True),
-        Field(name="product.currency", label="Currency", kind=Kind.TEXT),
-        Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True),
+        Field(name="product.sku", label="Product SKU", beacon="product.sku", kind=Kind.TEXT,
+              kept_when_anonymised=True),
+        Field(name="product.name", label="Product", beacon="product.name", kind=Kind.TEXT,
+              kept_when_anonymised=True),
+        Field(name="product.price", label="Price", kind=Kind.DECIMAL, nullable=True,
+              kept_when_anonymised=True),
+        Field(name="product.currency", label="Currency", kind=Kind.TEXT,
+              kept_when_anonymised=True),
+        Field(name="product.quantity", label="Quantity", kind=Kind.INTEGER, nullable=True,
+              kept_when_anonymised=True),
         Field(name="product.event", label="Product event", kind=Kind.CHOICE,
-              choices=ProductEvent),
+              choices=ProductEvent, kept_when_anonymised=True),
         Field(name="trace_id", label="Trace id", kind=Kind.TEXT, nullable=True,
               help="W3C trace id of the request; backend log records with it belong to the "
               "session."),
@@ -305,32 +335,44 @@ LOG = RecordType(
     model=LogRecord,
     key_columns=("id", "application_id"),
     collection_path="logs",
+    # An annotation (``logs.selectors.with_session``): log records link to their
+    # session by what they carry, resolved on read, not by a foreign key.
+    parent_column="session_pk",
     fields=(
-        Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False),
+        Field(name="id", label="Id", kind=Kind.INTEGER, hideable=False,
+              kept_when_anonymised=True),
         Field(name="application", label="Application", kind=Kind.TEXT, column=None,
-              hideable=False, in_list=True, help="Slug of the application."),
+              hideable=False, in_list=True, kept_when_anonymised=True,
+              help="Slug of the application."),
         # Resolved on read (logs.selectors): the session_id attribute, or a trace id
         # that one of the session's actions carries.
         Field(name="session", label="Session", kind=Kind.INTEGER, column="session_pk",
-              annotated=True, hideable=False, nullable=True,
+              annotated=True, hideable=False, nullable=True, kept_when_anonymised=True,
               help="Id of the session the record belongs to (/api/v1/sessions/{id}/), "
               "or null."),
         Field(name="time", label="Time", kind=Kind.DATETIME, hideable=False, in_list=True,
+              kept_when_anonymised=True,
               help="When the event happened (UTC)."),
         Field(name="observed_time", label="Observed", kind=Kind.DATETIME, nullable=True,
+              kept_when_anonymised=True,
               help="When the collector saw it (UTC)."),
         Field(name="severity_number", label="Severity", kind=Kind.INTEGER, in_list=True,
+              kept_when_anonymised=True,
               derived_from=("logs.severity_text",),
               help="OpenTelemetry severity number: 1-4 trace, 5-8 debug, 9-12 info, "
               "13-16 warn, 17-20 error, 21-24 fatal, 0 unspecified."),
         Field(name="severity_text", label="Level", kind=Kind.TEXT, beacon="severity_text",
+              kept_when_anonymised=True,
               derived_from=("logs.severity_number",),
               help="The level as the logger named it (e.g. ERROR)."),
         Field(name="service", label="Service", kind=Kind.TEXT, column="service_name",
-              beacon="service", in_list=True, help="Resource attribute service.name."),
+              beacon="service", in_list=True, kept_when_anonymised=True,
+              help="Resource attribute service.name."),
         Field(name="host", label="Host", kind=Kind.TEXT, column="host_name", beacon="host",
+              kept_when_anonymised=True,
               help="Resource attribute host.name."),
         Field(name="host_group", label="Host group", kind=Kind.TEXT, beacon="host_group",
+              kept_when_anonymised=True,
               help="Resource attribute rumvault.host_group."),
         Field(name="body", label="Message", kind=Kind.TEXT, in_list=True, beacon="body",
               help="Masked at ingest."),

@@ -14,7 +14,7 @@ the same, and nothing has to be rewritten when it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models import BigIntegerField, OuterRef, Q, QuerySet, Subquery
@@ -45,6 +45,23 @@ def with_session(records: QuerySet[LogRecord]) -> QuerySet[LogRecord]:
     return records.annotate(
         session_pk=Coalesce(Subquery(by_ref), Subquery(by_trace), output_field=BigIntegerField())
     )
+
+
+def logs_of_sessions(session_ids: Iterable[int]) -> QuerySet[LogRecord]:
+    """The log records of these sessions (any applications), annotated with ``session_pk``.
+
+    The candidates are found by index (the sessions' ids as ``session_ref``,
+    their actions' trace ids), then kept where ``with_session`` resolves them
+    to one of these sessions, exactly as every read path links them.
+    """
+    ids = list(session_ids)
+    refs = UserSession.objects.filter(pk__in=ids).values("session_id")
+    traces = UserAction.objects.filter(session_id__in=ids, trace_id__isnull=False).values(
+        "trace_id"
+    )
+    candidates = LogRecord.objects.filter(Q(session_ref__in=refs) | Q(trace_id__in=traces))
+    # A Q: the annotation is unknown to the type checker's model of LogRecord.
+    return with_session(candidates).filter(Q(session_pk__in=ids))
 
 
 def _linked_to(session: Mapping[str, Any]) -> Q:

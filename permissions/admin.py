@@ -17,22 +17,26 @@ from django.http import HttpRequest
 
 from fieldsets.models import PARTIAL_CODENAME_PREFIX, REVEAL_CODENAME_PREFIX
 from permissions.models import (
+    AUDIT_CHAIN_FIELDS,
     AUDIT_RECORD_FIELDS,
     READ_SESSIONS,
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
+    AuditCheckpoint,
     AuditRecord,
 )
 
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "username", "kind", "method", "path", "applications", "reason")
+    list_display = (
+        "seq", "created_at", "username", "kind", "method", "path", "applications", "reason"
+    )  # fmt: skip
     list_filter = ("kind",)
     search_fields = ("username", "path")
     date_hierarchy = "created_at"
     actions = None
-    fields = readonly_fields = AUDIT_RECORD_FIELDS
+    fields = readonly_fields = (*AUDIT_RECORD_FIELDS, *AUDIT_CHAIN_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -79,3 +83,25 @@ class ApplicationGroupGrantAdmin(_GrantAdmin):
     list_display = ("group", "permission", "content_object")
     list_select_related = ("group", "permission", "content_object")
     search_fields = ("group__name",)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(admin.ModelAdmin):
+    """Sealed positions of the audit chain (retention, key rotation); read-only."""
+
+    list_display = ("seq", "reason", "created_at", "hash")
+    actions = None
+    fields = readonly_fields = ("seq", "hash", "reason", "detail", "created_at", "seal")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: AuditCheckpoint | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: AuditCheckpoint | None = None
+    ) -> bool:
+        return False

@@ -24,3 +24,6 @@ class PermissionsConfig(AppConfig):
             sender=self,
             dispatch_uid="permissions.ensure_read_sessions",
         )
+        from permissions import history
+
+        history.connect()

@@ -1,24 +1,28 @@
 """Audit records: one per response that revealed fieldset values (also in partial forms),
-one per user-tag search, one per change of an application's privacy settings or of a
-fieldset.
-
-A reveal inside a reveal window carries the window's reason.
+one per user-tag search, one per change of privacy settings, grants, fieldsets or
+masking rules, and one per re-masking and per step of a data-subject request, key
+rotation or retention run. A reveal inside a reveal window carries the window's reason.
 
 Callers write the record *before* returning the response, so a failed audit
-write fails the request instead of revealing data unrecorded. A searched tag
-is stored only as its audit hash (``sessions_app.user_tags.audit_hash_for``,
-under ``RUMVAULT_AUDIT_KEYS``): no blind index, so no record can be replayed
-as a search.
+write fails the request instead of revealing data unrecorded. A searched
+customer is named only by a per-subject keyed value (``permissions.subjects``):
+never the tag, no blind index (so no record can be replayed as a search), and
+unlinkable once the customer is erased. Every record is appended to the hash
+chain (``permissions.chain``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import getpass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 
+from permissions import subjects
 from permissions.models import AuditKind, AuditRecord
 from permissions.policy import Disclosure
 from sessions_app.user_tags import CustomerSearch
@@ -42,6 +46,55 @@ class Actor:
 
 
 COMMAND_METHOD = "COMMAND"
+CODE_METHOD = "CODE"
+
+
+def operator() -> str:
+    """The operating-system account running a command: the audit record's "who"."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "unknown"
+
+
+def command_actor(command: str) -> Actor:
+    return Actor(username=operator(), method=COMMAND_METHOD, path=f"manage.py {command}")
+
+
+# Who is acting, for records written where no request is at hand (signals on
+# grants and fieldsets): set per request by ``ActorMiddleware``, per command
+# with ``acting_as``. Without either, the record names the process's account.
+_acting: ContextVar[Actor | HttpRequest | None] = ContextVar("rumvault_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: Actor | HttpRequest) -> Iterator[None]:
+    token = _acting.set(actor)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def current_actor() -> Actor:
+    acting = _acting.get()
+    if isinstance(acting, HttpRequest):
+        # Resolved now, not when the request came in: DRF authenticates in the view.
+        return Actor.of(acting)
+    if acting is not None:
+        return acting
+    return Actor(username=operator(), method=CODE_METHOD, path="")
+
+
+class ActorMiddleware:
+    """Makes the request the current actor for records written outside a view's reach."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        with acting_as(request):
+            return self.get_response(request)
 
 
 def audit_reveal(
@@ -88,7 +141,7 @@ def audit_search(
         session_ids=list(session_ids),
         fieldsets=sorted(disclosure.fieldsets),
         partial_fieldsets=sorted(disclosure.partial_fieldsets),
-        search_tag_hash=search.audit_hash,
+        search_tag_hash=subjects.search_value(search.audit_hash),
     )
 
 
@@ -173,6 +226,34 @@ def audit_remask(
         path=actor.path,
         applications=sorted(applications),
         changes={"counts": dict(counts)},
+    )
+
+
+def audit_event(
+    *,
+    actor: Actor,
+    kind: AuditKind,
+    changes: Mapping[str, Any],
+    applications: Iterable[str] = (),
+    session_ids: Iterable[int] = (),
+    fieldsets: Iterable[str] = (),
+    subject: str | None = None,
+) -> AuditRecord:
+    """Record a change or an operation: grants, fieldsets, requests, rotations, retention.
+
+    ``changes`` holds configuration, names and counts, never personal data;
+    ``subject`` is a customer's per-subject value (``permissions.subjects``).
+    """
+    return AuditRecord.objects.create(
+        username=actor.username,
+        kind=kind,
+        method=actor.method,
+        path=actor.path[:2048],
+        applications=sorted(set(applications)),
+        session_ids=list(session_ids),
+        fieldsets=sorted(set(fieldsets)),
+        search_tag_hash=subject,
+        changes=dict(changes),
     )
 
 

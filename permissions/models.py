@@ -70,11 +70,26 @@ class AppendOnlyError(Exception):
 class AuditKind(models.TextChoices):
     REVEAL = "reveal", "Revealed fieldset values"
     SEARCH = "search", "User-tag search"
-    EXPORT = "export", "Export (CSV) that revealed fieldset values"
+    EXPORT = "export", "Export that revealed fieldset values"
     SETTINGS_CHANGE = "settings_change", "Changed an application's privacy settings"
+    GRANT_CHANGE = "grant_change", "Changed a grant, permission or group membership"
     FIELDSET_CHANGE = "fieldset_change", "Created, changed or deleted a fieldset"
     RULES_CHANGE = "rules_change", "Changed masking rules"
     REMASK = "remask", "Re-masked stored data"
+    REQUEST_CREATE = "request_create", "Created a data-subject request"
+    REQUEST_APPROVE = "request_approve", "Approved a data-subject request"
+    REQUEST_RUN = "request_run", "Ran a data-subject request"
+    KEY_ROTATION = "key_rotation", "Rotated a keyring"
+    RETENTION = "retention", "Purged data past its retention"
+
+
+# Changes of what rumvault reveals, to whom and how: the console's "history".
+CHANGE_KINDS: tuple[str, ...] = (
+    AuditKind.SETTINGS_CHANGE,
+    AuditKind.GRANT_CHANGE,
+    AuditKind.FIELDSET_CHANGE,
+    AuditKind.RULES_CHANGE,
+)
 
 
 # What an audit record shows, in reading order (admin and API alike).
@@ -94,6 +109,8 @@ AUDIT_RECORD_FIELDS: tuple[str, ...] = (
     "changes",
 )
 REASON_MAX_LENGTH = 500
+# The chain columns (``permissions.chain``), shown after the record itself.
+AUDIT_CHAIN_FIELDS: tuple[str, ...] = ("seq", "prev_hash", "hash", "seal")
 
 
 class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
@@ -106,6 +123,10 @@ class AuditRecordQuerySet(models.QuerySet["AuditRecord"]):
 
     def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit records are append-only")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
+        # Every record must be chained: ``permissions.chain.chain_append_many``.
+        raise AppendOnlyError("audit records are appended through permissions.chain")
 
 
 class AuditRecord(models.Model):
@@ -127,14 +148,27 @@ class AuditRecord(models.Model):
     # The reason (or ticket) given for a reveal window the values were shown in;
     # masked like any client text (no email, card or IP is kept in it).
     reason = models.TextField(null=True, blank=True, editable=False)
-    # Keyed hash of the searched (normalised) tag; null unless this was a search.
-    search_tag_hash = models.CharField(max_length=80, null=True, blank=True, editable=False)
-    # Settings changes: {"before": {setting: value}, "after": {...}} of the settings
-    # that changed (null: inherited); fieldset changes: its fields and description
-    # before and after ({} where it did not exist); rule changes: {"before": rule,
-    # "after": rule} (null: created / deleted); a remask: its counts. None of it is
-    # personal data.
+    # The searched customer's per-subject keyed value (``permissions.subjects``),
+    # never the tag; null unless the record concerns one customer (a search,
+    # a data-subject request). Records written before per-subject keys carry
+    # the tag's hash under the audit keyring (``a<key id>_...``) instead.
+    search_tag_hash = models.CharField(
+        max_length=80, null=True, blank=True, editable=False, db_index=True
+    )
+    # What changed, for the kinds that change something: settings
+    # ({"before": {...}, "after": {...}}; null: inherited), grants, fieldsets
+    # (fields and description before and after), masking rules (the rule before
+    # and after), a remask (its counts), requests, keys, retention.
+    # Configuration and counts only, never personal data.
     changes = models.JSONField(null=True, blank=True, editable=False)
+
+    # The hash chain (``permissions.chain``, ``privacy.audit_chain``): position,
+    # the predecessor's hash, this record's hash over all of the above, and
+    # its seal under the audit keyring. Set by ``save``; never by callers.
+    seq = models.BigIntegerField(unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+    seal = models.CharField(max_length=80, editable=False)
 
     objects = AuditRecordQuerySet.as_manager()
 
@@ -145,6 +179,12 @@ class AuditRecord(models.Model):
                 condition=models.Q(kind__in=AuditKind.values), name="auditrecord_kind_valid"
             ),
         ]
+        # The console's filters (permissions.selectors.AuditRecordFilterSet); on
+        # PostgreSQL also GIN indexes on applications and session_ids (migration 0006).
+        indexes = [
+            models.Index(fields=["username", "-created_at"], name="audit_username"),
+            models.Index(fields=["kind", "-created_at"], name="audit_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username} {self.kind} {self.path}"
@@ -152,6 +192,11 @@ class AuditRecord(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("audit records are append-only")
+        from permissions.chain import chain_append
+
+        chain_append(self, insert=lambda: self._insert(*args, **kwargs))
+
+    def _insert(self, *args: Any, **kwargs: Any) -> None:
         # force_insert: an instance with a reused primary key must not become an UPDATE.
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
@@ -187,3 +232,68 @@ class RevealWindow(models.Model):
 
     def __str__(self) -> str:
         return f"Reveal of session {self.session_pk} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class AuditChainHead(models.Model):
+    """The newest position of the audit chain and its hash, sealed: one row (``pk=1``).
+
+    Writers lock this row (``SELECT ... FOR UPDATE``) to append, so two
+    requests writing at once queue instead of forking the chain; the verifier
+    compares it with the newest record, so records removed from the end are
+    found. It changes with every record, so it is the one mutable part.
+    """
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    seal = models.CharField(max_length=80)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "audit chain head"
+
+    def __str__(self) -> str:
+        return f"audit chain head at {self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A sealed position of the chain: what was there when the trail was purged or re-keyed.
+
+    Retention deletes the oldest records; the checkpoint at the last deleted
+    position proves that the first record kept followed exactly that hash. A
+    key rotation seals the head (and re-seals older checkpoints) under the new
+    key, so records sealed with the old key stay verifiable once it is retired.
+    """
+
+    seq = models.BigIntegerField(db_index=True)
+    hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    seal = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["seq", "id"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint at {self.seq} ({self.reason})"
+
+
+class AuditSubject(models.Model):
+    """A customer named in the audit trail, by a key of their own that erasure destroys.
+
+    ``lookup`` is the tag's keyed hash under the audit keyring (found from
+    the tag, never stored in an audit record); ``key`` is random. Audit
+    records carry ``HMAC(key, ...)`` (``permissions.subjects``), so while the
+    row exists an officer can ask "who looked at this customer?", and once an
+    anonymisation or erasure deletes it, nothing leads from the tag to those
+    records any more (the records themselves stay, unchanged and verifiable).
+    """
+
+    lookup = models.CharField(max_length=80, unique=True)
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Touched at most daily; rows unused for longer than the audit retention go.
+    last_used_on = models.DateField(default=timezone.localdate)
+
+    def __str__(self) -> str:
+        return f"audit subject {self.pk}"

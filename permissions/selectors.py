@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import django_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.utils import timezone
 
 from fieldsets.models import Fieldset
@@ -26,6 +27,7 @@ from permissions.models import (
     AUDIT_RECORD_FIELDS,
     ApplicationGroupObjectPermission,
     ApplicationUserObjectPermission,
+    AuditKind,
     AuditRecord,
     RevealWindow,
 )
@@ -264,12 +266,15 @@ def principal_snapshots() -> dict[Principal, PrincipalSnapshot]:
     return result
 
 
-def audit_record_list() -> QuerySet[AuditRecord, dict[str, Any]]:
+def audit_record_list(
+    records: QuerySet[AuditRecord] | None = None,
+) -> QuerySet[AuditRecord, dict[str, Any]]:
     """Audit records newest first, as ``.values()`` rows (callers check view_auditrecord)."""
+    records = AuditRecord.objects.all() if records is None else records
     # Annotated: django-stubs types ``.values()`` only for literal field names.
-    rows: QuerySet[AuditRecord, dict[str, Any]] = AuditRecord.objects.order_by(
-        "-created_at", "-id"
-    ).values("id", *AUDIT_RECORD_FIELDS)
+    rows: QuerySet[AuditRecord, dict[str, Any]] = records.order_by("-created_at", "-id").values(
+        "id", *AUDIT_RECORD_FIELDS, "seq", "hash"
+    )
     return rows
 
 
@@ -286,3 +291,84 @@ def open_reveal_window(
         .order_by("-id")
         .first()
     )
+
+
+# At most this many ids per PostgreSQL containment test (each one an index probe).
+_CONTAINS_CHUNK = 200
+
+
+def json_list_contains_any(
+    records: QuerySet[AuditRecord], column: str, values: list[int] | list[str]
+) -> QuerySet[AuditRecord]:
+    """Records whose JSON list ``column`` holds any of ``values``.
+
+    PostgreSQL: ``@>`` tests, served by the GIN indexes of migration 0006.
+    SQLite has no JSON containment lookup in Django, so there it is SQLite's
+    ``json_each`` in an ``EXISTS`` (``extra``, because no ORM expression
+    spells it); the column name comes from the model, the values are parameters.
+    """
+    if not values:
+        return records.none()
+    if connection.vendor == "postgresql":
+        condition = Q()
+        for value in values:
+            condition |= Q(**{f"{column}__contains": [value]})
+        return records.filter(condition)
+    table = _table(AuditRecord)
+    quoted = _column(AuditRecord, column)
+    placeholders = ", ".join(["%s"] * len(values))
+    return records.extra(  # noqa: S610 - names from _meta, values as parameters
+        where=[
+            f"EXISTS (SELECT 1 FROM json_each({table}.{quoted}) "  # noqa: S608
+            f"WHERE json_each.value IN ({placeholders}))"
+        ],
+        params=list(values),
+    )
+
+
+class AuditRecordFilterSet(django_filters.FilterSet):
+    """The audit trail's filters: the API's ``GET /api/v1/audit/`` and the console alike.
+
+    Error messages never echo a value (a username field is free text).
+    """
+
+    user = django_filters.CharFilter(field_name="username", max_length=150)
+    kind = django_filters.ChoiceFilter(
+        choices=AuditKind.choices, error_messages={"invalid_choice": "Choose a listed kind."}
+    )
+    application = django_filters.CharFilter(method="_application", max_length=64)
+    session = django_filters.NumberFilter(method="_session", min_value=1)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditRecord
+        fields: list[str] = []
+
+    def _application(
+        self, records: QuerySet[AuditRecord], name: str, value: str
+    ) -> QuerySet[AuditRecord]:
+        return json_list_contains_any(records, "applications", [value])
+
+    def _session(
+        self, records: QuerySet[AuditRecord], name: str, value: Any
+    ) -> QuerySet[AuditRecord]:
+        return json_list_contains_any(records, "session_ids", [int(value)])
+
+
+AUDIT_FILTERS: tuple[str, ...] = tuple(AuditRecordFilterSet.base_filters)
+
+
+class InvalidAuditFilter(ValueError):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid audit filter")
+        self.errors = errors
+
+
+def audit_records_filtered(params: Mapping[str, Any]) -> QuerySet[AuditRecord]:
+    """The records matching ``params`` (names of ``AUDIT_FILTERS``); ``InvalidAuditFilter``."""
+    filterset = AuditRecordFilterSet(dict(params), queryset=AuditRecord.objects.all())
+    if not filterset.is_valid():
+        raise InvalidAuditFilter({k: [str(m) for m in v] for k, v in filterset.errors.items()})
+    records: QuerySet[AuditRecord] = filterset.qs
+    return records

@@ -114,15 +114,24 @@ def blind_index_candidates(normalised_tag: str, *, keyring: Keyring) -> list[str
     return [blind_index(normalised_tag, keyring=keyring, key_id=key_id) for key_id in keyring.keys]
 
 
-def audit_hash(normalised_tag: str, *, keyring: Keyring) -> str:
-    """``a<key id>_<hex>``: names a searched tag in the audit trail, never usable as a search key.
+def audit_hash(normalised_tag: str, *, keyring: Keyring, key_id: int | None = None) -> str:
+    """``a<key id>_<hex>``: finds a searched tag's audit subject, never usable as a search key.
 
     Its own keyring and purpose make it unrelated to the blind index, and its
     prefix means it can never be equal to one, even under the same secret.
+    Audit records written before per-subject keys carry this value itself;
+    newer ones carry a value derived from the subject's own key
+    (``permissions.subjects``). ``key_id`` selects an older key.
     """
-    key_id = keyring.current_id
-    digest = _keyed_digest(keyring.current, b"audit-search", normalised_tag)
+    key_id = keyring.current_id if key_id is None else key_id
+    digest = _keyed_digest(keyring.get(key_id), b"audit-search", normalised_tag)
     return f"{AUDIT_HASH_PREFIX}{key_id}_{digest}"
+
+
+def audit_hash_candidates(normalised_tag: str, *, keyring: Keyring) -> list[str]:
+    """The audit hash under every key of the keyring (newest first)."""
+    ids = sorted(keyring.keys, reverse=True)
+    return [audit_hash(normalised_tag, keyring=keyring, key_id=key_id) for key_id in ids]
 
 
 def _aes_key(secret: bytes) -> bytes:

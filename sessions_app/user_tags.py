@@ -58,7 +58,7 @@ def decrypt(value: str, *, application_id: int) -> str:
 
 
 def audit_hash_for(normalised_tag: str) -> str:
-    """The keyed hash an audit record keeps for a searched tag: not the tag, not a blind index."""
+    """The tag's hash under the audit keyring: finds its audit subject (never a search key)."""
     return user_tags.audit_hash(normalised_tag, keyring=settings.RUMVAULT_AUDIT_KEYS)
 
 
@@ -83,8 +83,10 @@ class CustomerSearch:
     """A user-tag search as keyed values only, never the tag.
 
     ``blind_indexes`` (the tag's blind index under every key of the keyring)
-    say which sessions match; ``audit_hash`` (under the audit keyring) names
-    the search in the audit trail and is never accepted as a search key.
+    say which sessions match; ``audit_hash`` (under the audit keyring) finds
+    the customer's audit subject, whose own key makes the value the audit
+    record carries (``permissions.subjects``); neither that value nor
+    ``audit_hash`` is ever accepted as a search key.
     """
 
     blind_indexes: tuple[str, ...]

@@ -34,6 +34,10 @@ def _cell(value: Any) -> str:
     return text
 
 
+# Shared with the data-subject export's CSV bundle (data_subjects.export).
+csv_cell = _cell
+
+
 class SessionCSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"

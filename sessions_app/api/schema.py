@@ -291,11 +291,6 @@ class MeSerializer(serializers.Serializer):
     applications = ApplicationSerializer(many=True)
 
 
-class SettingsChangeSerializer(serializers.Serializer):
-    before = serializers.DictField(help_text="Setting (or fieldset key) -> value before.")
-    after = serializers.DictField(help_text="Setting (or fieldset key) -> value after.")
-
-
 class AuditRecordSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -320,14 +315,33 @@ class AuditRecordSerializer(serializers.Serializer):
     )
     search_tag_hash = serializers.CharField(
         allow_null=True,
-        help_text="Keyed hash of the searched tag (a1_...; never the tag, never a search key).",
+        help_text="The customer concerned, as a per-subject keyed value (as_...; older records "
+        "a1_...): never the tag, never a search key, unlinkable once the customer is erased.",
     )
-    changes = SettingsChangeSerializer(
+    changes = serializers.DictField(
         allow_null=True,
-        help_text="settings_change: the privacy settings that changed, before and after; "
-        "fieldset_change: the fieldset's fields and description before and after ({} when "
-        "it did not exist).",
+        help_text="What changed: settings ({before, after}), grants, fieldsets (fields and "
+        "description before and after), masking rules (the rule before and after), re-masking "
+        "counts, data-subject requests, key rotations, retention runs. Names and counts, "
+        "never personal data.",
     )
+    seq = serializers.IntegerField(help_text="Position in the audit hash chain.")
+    hash = serializers.CharField(help_text="SHA-256 over this record and the previous hash.")
+
+
+AUDIT_FILTER_PARAMETERS = [
+    OpenApiParameter("user", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                     description="Username who acted."),
+    OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=AuditKind.values),
+    OpenApiParameter("application", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                     description="Application slug the record concerns."),
+    OpenApiParameter("session", OpenApiTypes.INT, OpenApiParameter.QUERY,
+                     description="Session id the record concerns."),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, OpenApiParameter.QUERY,
+                     description="From this instant (inclusive, ISO 8601)."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, OpenApiParameter.QUERY,
+                     description="Before this instant (exclusive, ISO 8601)."),
+]  # fmt: skip
 
 
 PAGE_PARAMETERS = [

@@ -96,6 +96,20 @@ class _Layout:
 SESSION_LAYOUT = _Layout(SESSION, summarised=True)
 ACTION_LAYOUT = _Layout(ACTION)
 LOG_LAYOUT = _Layout(LOG)
+_LAYOUTS: dict[str, _Layout] = {
+    SESSION.name: SESSION_LAYOUT,
+    ACTION.name: ACTION_LAYOUT,
+    LOG.name: LOG_LAYOUT,
+}
+
+
+def layout_for(record: RecordType) -> _Layout:
+    """The JSON layout of any record type (data-subject exports render every type)."""
+    if record.name not in _LAYOUTS:
+        _LAYOUTS[record.name] = _Layout(record)
+    return _LAYOUTS[record.name]
+
+
 # The keys of a session (a log record) in JSON and the CSV header, in order.
 SESSION_KEYS: tuple[str, ...] = (
     *(name for name, _ in SESSION_LAYOUT.flat),

@@ -36,7 +36,12 @@ from logs.models import LogRecord
 from logs.queries import LOG_FILTERS, parse_log_query
 from permissions.drf import VIEW_AUDIT_PERMISSION, CanViewAuditRecords
 from permissions.policy import FieldsetPolicy, HiddenFieldLookup
-from permissions.selectors import audit_record_list
+from permissions.selectors import (
+    AUDIT_FILTERS,
+    InvalidAuditFilter,
+    audit_record_list,
+    audit_records_filtered,
+)
 from permissions.services import NothingToReveal, RevealNotRequired
 from sessions_app import selectors
 from sessions_app.api import schema
@@ -628,15 +633,22 @@ class MeView(ReadAPIView):
 
 
 class AuditRecordListView(ReadAPIView):
-    """The append-only audit trail, newest first; needs ``permissions.view_auditrecord``."""
+    """The append-only audit trail, newest first; needs ``permissions.view_auditrecord``.
+
+    Filters: ``user`` (username), ``kind``, ``application`` (slug), ``session``
+    (session id), ``since`` (inclusive) and ``until`` (exclusive), ISO 8601.
+    Each record carries its position in the hash chain (``seq``) and its ``hash``
+    (``manage.py verify_audit`` checks the chain).
+    """
 
     permission_classes = [IsAuthenticated, CanViewAuditRecords]
     pagination_class = KeysetCursorPagination
-    query_params = PAGE_PARAMS
+    query_params = (*PAGE_PARAMS, *AUDIT_FILTERS)
 
     @extend_schema(
         operation_id="audit_list",
         summary=f"Audit trail, newest first (needs {VIEW_AUDIT_PERMISSION})",
+        parameters=[*schema.AUDIT_FILTER_PARAMETERS, *schema.PAGE_PARAMETERS[:2]],  # no CSV
         responses={
             200: schema.AuditRecordSerializer(many=True),
             **schema.ERROR_RESPONSES,
@@ -647,5 +659,10 @@ class AuditRecordListView(ReadAPIView):
     )
     def get(self, request: Request) -> Response:
         self.split_query(request, filters_allowed=False)
-        rows = self.paginate_queryset(audit_record_list())
+        filters = {name: request.query_params.get(name, "") for name in AUDIT_FILTERS}
+        try:
+            records = audit_records_filtered({k: v for k, v in filters.items() if v != ""})
+        except InvalidAuditFilter as invalid:
+            raise ValidationError(invalid.errors) from None
+        rows = self.paginate_queryset(audit_record_list(records))
         return self.get_paginated_response([serialize_audit_record(row) for row in rows or []])

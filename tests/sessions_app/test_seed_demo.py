@@ -64,7 +64,7 @@ def test_creates_the_applications_with_their_privacy_settings(seeded: str) -> No
 def test_creates_the_users_and_prints_the_shared_password(seeded: str) -> None:
     users = {user.username: user for user in get_user_model().objects.all()}
 
-    assert {"agent", "lead", "privacy", "admin"} <= users.keys()
+    assert {"agent", "lead", "privacy", "privacy2", "admin"} <= users.keys()
     assert users["admin"].is_superuser
     assert all(
         users[name].is_staff and not users[name].is_superuser
@@ -99,10 +99,15 @@ def test_grants_help_desk_lead_and_privacy(seeded: str) -> None:
     }
     assert per_application(user=users["agent"]) == {("partial_" + fieldset, web.pk)}
     assert per_application(user=users["lead"]) == {(fieldset, web.pk)}
-    everywhere = set(users["privacy"].user_permissions.values_list("codename", flat=True))
-    assert everywhere == {"read_sessions", fieldset, "view_auditrecord"}
-    assert users["privacy"].has_perm("permissions.view_auditrecord")
+    officer = {"read_sessions", fieldset, "view_auditrecord", "view_datasubjectrequest",
+               "create_request", "approve_request", "run_request"}  # fmt: skip
+    for username in ("privacy", "privacy2"):
+        everywhere = set(users[username].user_permissions.values_list("codename", flat=True))
+        assert everywhere == officer
+        assert users[username].has_perm("permissions.view_auditrecord")
+        assert users[username].has_perm("data_subjects.approve_request")
     assert not users["lead"].has_perm("permissions.view_auditrecord")
+    assert not users["lead"].has_perm("data_subjects.create_request")
 
 
 def test_regulars_have_many_sessions_findable_by_email(seeded: str) -> None:

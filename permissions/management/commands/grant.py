@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from fieldsets.models import Fieldset
 from fieldsets.registry import resolve
+from permissions.audit import acting_as, command_actor
 from permissions.management.commands._grants import add_grant_arguments, grant_target_from
 from permissions.services import grant_fieldset, grant_record_access
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
         add_grant_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The grant_change audit record names the operating-system user and this command.
+        with acting_as(command_actor("grant")):
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         target = grant_target_from(options)
         principal = {"user": target.user, "group": target.group}
         if target.fieldset_name:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from logs.ingest.records import log_limits
 from logs.ingest.validation import validate_log_batch
 from logs.services import log_ingest
-from permissions.audit import COMMAND_METHOD, Actor
+from permissions.audit import COMMAND_METHOD, Actor, acting_as, command_actor
 from sessions_app.applications import application_configure, application_create
 from sessions_app.management.commands._demo_logs import backend_logs
 from sessions_app.management.commands._demo_traffic import DemoTraffic
@@ -38,6 +38,16 @@ from sessions_app.services import session_ingest
 DEMO_PASSWORD = "rumvault-demo"  # noqa: S105 - a published demo password, refused without DEBUG
 BATCH_SIZE = 100
 SENSITIVE_FIELDSET = "builtin-sensitive-user-events-and-sessions"
+# Two privacy officers, so the two-person rule of data-subject requests can be tried.
+PRIVACY_OFFICERS = ("privacy", "privacy2")
+DEMO_USERS = ("agent", "lead", *PRIVACY_OFFICERS, "admin")
+OFFICER_PERMISSIONS = (
+    ("permissions", "view_auditrecord"),
+    ("data_subjects", "view_datasubjectrequest"),
+    ("data_subjects", "create_request"),
+    ("data_subjects", "approve_request"),
+    ("data_subjects", "run_request"),
+)
 APPLICATIONS: dict[str, dict[str, Any]] = {
     "fashion-store": {
         "name": "Fashion Store (web)",
@@ -76,8 +86,9 @@ class Command(BaseCommand):
         if options["sessions"] < 0:
             raise CommandError("--sessions must not be negative")
         applications = {slug: self._application(slug) for slug in APPLICATIONS}
-        users = _demo_users()
-        _grant_demo_access(users=users, applications=applications)
+        with acting_as(command_actor("seed_demo")):  # names who made the grants
+            users = _demo_users()
+            _grant_demo_access(users=users, applications=applications)
         statuses, actions, logs = self._sessions(
             applications, count=options["sessions"], seed=options["seed"]
         )
@@ -154,8 +165,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "agent: help desk, sees personal data only in partial forms (j\u2022\u2022\u2022@"
             "example.com) on fashion-store; lead: sees it on fashion-store after revealing a "
-            "session with a reason; privacy: sees it everywhere and reads the audit log; "
-            "admin: superuser."
+            "session with a reason; privacy, privacy2: privacy officers (see it everywhere, "
+            "audit log, data-subject requests: one creates, the other approves); admin: superuser."
         )
         self.stdout.write(
             "Try: search the sessions of jane.doe@example.com "
@@ -170,7 +181,7 @@ class Command(BaseCommand):
 def _demo_users() -> dict[str, User]:
     user_model = get_user_model()
     users: dict[str, User] = {}
-    for username in ("agent", "lead", "privacy", "admin"):
+    for username in DEMO_USERS:
         user, _ = user_model.objects.get_or_create(
             username=username, defaults={"email": f"{username}@rumvault.example"}
         )
@@ -188,7 +199,8 @@ def _grant_demo_access(*, users: dict[str, User], applications: dict[str, Applic
     - group "help-desk" (agent, lead): record access to both applications;
     - agent: the sensitive fieldset *partially* on fashion-store (to confirm a caller);
     - lead: the sensitive fieldset on fashion-store only (which asks for a reason);
-    - privacy: record access and the sensitive fieldset everywhere, plus the audit log.
+    - privacy, privacy2: record access and the sensitive fieldset everywhere, the audit
+      log, and data-subject requests (create, approve the other's, run).
     Grants are idempotent, so re-running changes nothing.
     """
     from permissions.services import grant_fieldset, grant_record_access
@@ -208,6 +220,11 @@ def _grant_demo_access(*, users: dict[str, User], applications: dict[str, Applic
         user=users["lead"],
         application=applications["fashion-store"],
     )
-    grant_record_access(user=users["privacy"], application=None)
-    grant_fieldset(fieldset_name=SENSITIVE_FIELDSET, user=users["privacy"], application=None)
-    users["privacy"].user_permissions.add(Permission.objects.get(codename="view_auditrecord"))
+    permissions = [
+        Permission.objects.get(content_type__app_label=app, codename=codename)
+        for app, codename in OFFICER_PERMISSIONS
+    ]
+    for username in PRIVACY_OFFICERS:
+        grant_record_access(user=users[username], application=None)
+        grant_fieldset(fieldset_name=SENSITIVE_FIELDSET, user=users[username], application=None)
+        users[username].user_permissions.add(*permissions)
