@@ -465,7 +465,10 @@ def test_session_page_query_count_does_not_grow_with_actions(
 ) -> None:
     session = stored_session(world.shop, user_tag=JANE, actions=actions)
 
-    with django_assert_max_num_queries(10):  # type: ignore[operator]
+    # A fixed number whatever the actions: the Django session and user, the
+    # principal, the session row, its actions, its log records, its summary, the
+    # reveal window, the audit record (and a savepoint pair around it).
+    with django_assert_max_num_queries(11):  # type: ignore[operator]
         response = lead_client.get(session_url(session.pk))
 
     assert response.content.decode().count('<tr class="action') == actions
