@@ -57,6 +57,7 @@ PLANTED_ACTION: dict[str, Any] = {
     "duration_ms": 48613,
     "http_status": 418,
     "error": {"message": "planted-error-zebra", "stack": "planted-stack-zebra"},
+    "trace_id": "7a11ed0ace7a11ed0ace7a11ed0ace01",
     "headers": {"X-Planted-Hdr": "planted-header-zebra"},
     "request_attributes": {ATTRIBUTE_KEY: "planted-attr-zebra", "basket": "planted-basket-kiwi"},
     "product": {
@@ -96,6 +97,7 @@ NEEDLES: dict[str, tuple[str, ...]] = {
     "actions.product.currency": (r"\bXPT\b",),
     "actions.product.quantity": (r"\b937\b",),
     "actions.product.event": (r"add_to_cart", r"Added to cart"),
+    "actions.trace_id": (r"7a11ed0ace7a11ed0ace7a11ed0ace01",),
 }
 NEEDLES["actions"] = tuple(needle for needles in NEEDLES.values() for needle in needles)
 
@@ -218,10 +220,11 @@ READ_PATHS: dict[str, ReadPath] = {
         ),
         lambda path: True,
     ),
-    # The timeline shows everything but stack traces (and a SKU only without a product name).
+    # The timeline shows everything but stack traces, trace ids (it shows the log records
+    # they link instead), and a SKU only without a product name.
     "dashboard-session": ReadPath(
         lambda w, u: w.browser(u).get(f"/dashboard/sessions/{w.session.pk}/"),
-        lambda path: path not in ("actions.error_stack", "actions.product.sku"),
+        lambda path: path not in ("actions.error_stack", "actions.trace_id", "actions.product.sku"),
         _dashboard_badge,
     ),
     "admin-session-inline": ReadPath(

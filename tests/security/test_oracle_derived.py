@@ -414,6 +414,7 @@ def dashboard_session(probe: Probe, user: User) -> dict[int, Seen]:
 
 
 def _find_rows(page: str) -> dict[int, Seen]:
+    """The triage rows of the result list: what each shows of the derived fields."""
     seen = {}
     for row in re.findall(r"<tr[^>]*>\s*<td.*?</tr>", page, re.S):
         link = re.search(r'href="/dashboard/sessions/(\d+)/"', row)
@@ -421,21 +422,40 @@ def _find_rows(page: str) -> dict[int, Seen]:
             continue
         cells = _cells(row, r'<td data-label="([^"]+)"[^>]*>(.*?)</td>')
         values: dict[str, Any] = {}
-        for label, name in (("Actions", "action_count"), ("Errors", "error_count")):
-            if not _masked(cells[label]):
-                values[name] = int(cells[label] or 0)
-        if not _masked(cells["Converted"]):
-            values["converted"] = cells["Converted"] == "Yes"
-        if not _masked(cells["Revenue"]):
-            values["revenue"] = _money(cells["Revenue"]) if cells["Revenue"] != "—" else Decimal(0)
+        actions = re.search(r"· (\d+) actions?", cells["Duration"])
+        if actions:
+            values["action_count"] = int(actions[1])
+        failure = cells["Failure"]
+        more = re.search(r"(\d+) failed actions", failure)
+        if "No failures" in failure:
+            values["error_count"] = 0
+        elif more:
+            values["error_count"] = int(more[1])
+        elif failure and not _masked(failure.split()[0] if failure.split() else ""):
+            values["error_count"] = 1  # one failure shown, no "N failed actions"
+        converted = cells["Converted"]
+        if converted.startswith(("Yes", "No")):
+            values["converted"] = converted.startswith("Yes")
+            price = re.search(r"([\d,]+\.\d\d)", converted)
+            if price:
+                values["revenue"] = _money(price[1])
         seen[int(link[1])] = Seen(None, values)
     return seen
 
 
 def dashboard_find(probe: Probe, user: User) -> dict[int, Seen]:
     client = probe.browser(user)
-    found = _find_rows(client.get("/dashboard/?application=shop").content.decode())
-    found.update(_find_rows(client.post("/dashboard/", {"email": TAG}).content.decode()))
+    found: dict[int, Seen] = {}
+    for page in (
+        client.get("/dashboard/?application=shop").content.decode(),
+        client.post("/dashboard/", {"email": TAG}, follow=True).content.decode(),
+    ):
+        while True:  # every result page, through the "older" links
+            found.update(_find_rows(page))
+            older = re.search(r'href="([^"]+)">Older sessions', page)
+            if older is None:
+                break
+            page = client.get(html.unescape(older[1])).content.decode()
     return found
 
 
@@ -449,7 +469,7 @@ def dashboard_overview(probe: Probe, user: User) -> dict[int, Seen]:
     )
     by_day: dict[str, dict[str, Any]] = {}
     for day, _, errors, conversions in re.findall(
-        r'<tr><th scope="row">([\d-]+)</th><td class="num">(\d+)</td>'
+        r'<tr><th scope="row">([\d-]+)</th><td class="num">(?:<a [^>]*>)?(\d+)(?:</a>)?</td>'
         r'<td class="num">(.*?)</td><td class="num">(.*?)</td></tr>',
         page,
     ):
@@ -576,7 +596,8 @@ OWNER_RECOVERS: dict[str, tuple[str, ...]] = {
     "api-search": DERIVED,
     "api-csv": DERIVED,
     "dashboard-session": DERIVED,
-    "dashboard-find": ("action_count", "error_count", "converted", "revenue"),
+    # Revenue is shown beside a purchase only ("Yes 61.40"), never as a lone 0.00.
+    "dashboard-find": ("action_count", "error_count", "converted"),
     "dashboard-overview": ("converted",),
     "admin-changelist": ("action_count", "error_count", "converted", "revenue", "duration_ms"),
     "admin-change": DERIVED,
