@@ -46,9 +46,13 @@ def render_session(
     rendered = layout_for(SESSION).render(values, [])
     for record, rows in children.items():
         layout = layout_for(record)
-        rendered[record.collection_path or record.name] = [
-            layout.render(_values(record, child), []) for child in rows
-        ]
+        items = []
+        for child in rows:
+            child_values = _values(record, child)
+            if record.has("application"):  # a log record names its application, by slug
+                child_values["application"] = slug
+            items.append(layout.render(child_values, []))
+        rendered[record.collection_path or record.name] = items
     return rendered
 
 

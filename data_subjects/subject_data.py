@@ -37,10 +37,8 @@ Counts = dict[str, dict[str, int]]
 
 
 def child_types() -> tuple[RecordType, ...]:
-    """Every record type but sessions, latest declared first: a later type may link to
-    its session through an earlier one (log records through their actions' trace ids),
-    so it is found, cleared or deleted while that link still exists."""
-    children = tuple(reversed([record for record in RECORD_TYPES if record is not SESSION]))
+    """Every record type but sessions, in the registry's order (the export's)."""
+    children = tuple(record for record in RECORD_TYPES if record is not SESSION)
     orphans = [record.name for record in children if record.parent_column is None]
     if orphans:
         raise ImproperlyConfigured(
@@ -48,6 +46,13 @@ def child_types() -> tuple[RecordType, ...]:
             "request could not find them (fieldsets/registry.py)"
         )
     return children
+
+
+def _in_link_order() -> tuple[RecordType, ...]:
+    """The child types latest declared first, for changes: a later type may link to its
+    session through an earlier one (log records through their actions' trace ids), so
+    it is cleared or deleted while that link still exists."""
+    return tuple(reversed(child_types()))
 
 
 @cache
@@ -204,7 +209,7 @@ def anonymise_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     """Clear what identifies the person in these sessions and their children; keep analytics."""
     session_ids = [pk for pk, _ in batch]
     children = {}
-    for record in child_types():
+    for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
         _plain(children_of(record, session_ids), record).update(**cleared_values(record))
     UserSession.objects.filter(pk__in=session_ids).update(**cleared_values(SESSION))
@@ -215,7 +220,7 @@ def erase_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     """Delete these sessions and every child record of them."""
     session_ids = [pk for pk, _ in batch]
     children = {}
-    for record in child_types():
+    for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
         _plain(children_of(record, session_ids), record).delete()
     UserSession.objects.filter(pk__in=session_ids).delete()

@@ -167,28 +167,6 @@ def audit_settings_change(
     )
 
 
-def audit_fieldset_change(
-    *,
-    actor: Actor,
-    fieldset: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
-) -> AuditRecord:
-    """Record a fieldset created (``before`` None), changed, or deleted (``after`` None).
-
-    ``before`` / ``after`` hold its ``fields`` and ``description``: which
-    registry paths it hides, configuration rather than personal data.
-    """
-    return AuditRecord.objects.create(
-        username=actor.username,
-        kind=AuditKind.FIELDSET_CHANGE,
-        method=actor.method,
-        path=actor.path,
-        fieldsets=[fieldset],
-        changes={"before": dict(before or {}), "after": dict(after or {})},
-    )
-
-
 def audit_rules_change(
     *,
     actor: Actor,

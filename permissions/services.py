@@ -30,7 +30,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from fieldsets.models import Fieldset, partial_permission
-from permissions.audit import Actor, audit_fieldset_change
+from permissions.audit import Actor, acting_as
 from permissions.models import (
     REASON_MAX_LENGTH,
     ApplicationGroupObjectPermission,
@@ -192,11 +192,10 @@ def fieldset_create(
         raise FieldsetExists
     fieldset = Fieldset(name=name, fields=fields, description=description)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), acting_as(actor):  # audited by permissions.history
             fieldset.save()
     except IntegrityError:  # created meanwhile by someone else
         raise FieldsetExists from None
-    audit_fieldset_change(actor=actor, fieldset=name, before=None, after=_definition(fieldset))
     return fieldset
 
 
@@ -217,8 +216,8 @@ def fieldset_update(
         fieldset.description = description
     after = _definition(fieldset)
     if after != before:
-        fieldset.save()
-        audit_fieldset_change(actor=actor, fieldset=name, before=before, after=after)
+        with acting_as(actor):  # audited by permissions.history
+            fieldset.save()
     return fieldset
 
 
@@ -226,9 +225,8 @@ def fieldset_update(
 def fieldset_delete(*, actor: Actor, name: str) -> None:
     """Delete custom fieldset ``name`` and every grant of it. Audited."""
     fieldset = Fieldset.objects.select_for_update().get(name=name)
-    before = _definition(fieldset)
-    fieldset.delete()
-    audit_fieldset_change(actor=actor, fieldset=name, before=before, after=None)
+    with acting_as(actor):  # audited by permissions.history
+        fieldset.delete()
 
 
 class NothingToReveal(Exception):

@@ -451,9 +451,10 @@ def test_results_list_query_count_does_not_grow_with_rows(
     stored_sessions(world.shop, [{"user_tag": JANE}] * extra_sessions)
 
     # The triage summaries of the page (first failures, product events: 2), the
-    # search's audit record (its subject's key, the chain head locked and moved: 6)
-    # and the navigation's check for the privacy console (the user's permissions: 2).
-    with django_assert_max_num_queries(18):  # type: ignore[operator]
+    # search's audit record (its subject's key, the chain head locked and moved: 6),
+    # the employee's time zone, and the navigation's check for the privacy console
+    # (the user's permissions: 2).
+    with django_assert_max_num_queries(19):  # type: ignore[operator]
         response = search(lead_client)
 
     assert len(result_ids(response.content.decode())) == 2 + 2 * extra_sessions
@@ -469,10 +470,11 @@ def test_session_page_query_count_does_not_grow_with_actions(
     session = stored_session(world.shop, user_tag=JANE, actions=actions)
 
     # A fixed number whatever the actions: the Django session and user, the
-    # principal, the session row, its actions, its log records, its summary, the
-    # reveal window, the audit record (and a savepoint pair around it), and the
+    # principal, the session row, its actions, its log records, its summary (2),
+    # the audit record on the hash chain (savepoint, head locked, insert, head
+    # moved, release), the reveal window, the employee's time zone, and the
     # navigation's check for the privacy console (the user's permissions: 2).
-    with django_assert_max_num_queries(13):  # type: ignore[operator]
+    with django_assert_max_num_queries(17):  # type: ignore[operator]
         response = lead_client.get(session_url(session.pk))
 
     assert response.content.decode().count('<tr class="action') == actions

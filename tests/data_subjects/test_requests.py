@@ -99,7 +99,8 @@ def test_export_is_in_the_read_apis_shape_and_comes_as_csv_bundle_too(planted: P
     assert bundle.status_code == 200
     assert bundle["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(bundle.content))
-    assert sorted(archive.namelist()) == ["actions.csv", "export.json", "sessions.csv"]
+    # One CSV per record type, also when the person has none of it (log records here).
+    assert sorted(archive.namelist()) == ["actions.csv", "export.json", "logs.csv", "sessions.csv"]
     sessions_csv = archive.read("sessions.csv").decode()
     assert len(sessions_csv.strip().splitlines()) == 1 + 4
     assert JANE_NORMALISED in sessions_csv

@@ -163,16 +163,12 @@ def test_create_update_delete_are_audited_with_before_and_after() -> None:
     fieldset_update(actor=ACTOR, name="geo", fields=["city", "country"])  # no change, no record
     fieldset_delete(actor=ACTOR, name="geo")
     records = AuditRecord.objects.filter(kind=AuditKind.FIELDSET_CHANGE).order_by("id")
+    where = {"fields": ["city"], "description": "Where"}
+    wider = {"fields": ["city", "country"], "description": "Where"}
     assert [(r.fieldsets, r.changes) for r in records] == [
-        (["geo"], {"before": {}, "after": {"fields": ["city"], "description": "Where"}}),
-        (
-            ["geo"],
-            {
-                "before": {"fields": ["city"], "description": "Where"},
-                "after": {"fields": ["city", "country"], "description": "Where"},
-            },
-        ),
-        (["geo"], {"before": {"fields": ["city", "country"], "description": "Where"}, "after": {}}),
+        (["geo"], {"action": "create", "fieldset": "geo", "before": None, "after": where}),
+        (["geo"], {"action": "change", "fieldset": "geo", "before": where, "after": wider}),
+        (["geo"], {"action": "delete", "fieldset": "geo", "before": wider, "after": None}),
     ]
     assert {(r.username, r.method, r.path) for r in records} == {
         ("officer", "POST", "/api/v1/fieldsets/")

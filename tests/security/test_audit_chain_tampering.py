@@ -105,7 +105,9 @@ def test_an_insert_by_raw_sql_is_found() -> None:
         "path": "/",
         "applications": '["shop"]',
         "session_ids": "[1]",
+        "log_ids": "[]",
         "fieldsets": "[]",
+        "partial_fieldsets": "[]",
         "seq": last.seq + 1,
         "prev_hash": last.hash,
         "hash": "f" * 64,
@@ -127,8 +129,8 @@ def test_an_insert_in_the_middle_is_found() -> None:
     raw(f"UPDATE {TABLE} SET seq = seq + 100 WHERE seq > %s", [records[1].seq])  # noqa: S608
     raw(
         f"INSERT INTO {TABLE} (created_at, username, kind, method, path, applications, "  # noqa: S608
-        "session_ids, fieldsets, seq, prev_hash, hash, seal) "
-        "VALUES (%s, 'ghost', 'reveal', 'GET', '/', '[]', '[]', '[]', %s, %s, %s, %s)",
+        "session_ids, log_ids, fieldsets, partial_fieldsets, seq, prev_hash, hash, seal) "
+        "VALUES (%s, 'ghost', 'reveal', 'GET', '/', '[]', '[]', '[]', '[]', '[]', %s, %s, %s, %s)",
         [records[1].created_at, records[1].seq + 1, records[1].hash, "e" * 64, "k1_" + "0" * 64],
     )
 
