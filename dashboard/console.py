@@ -57,7 +57,7 @@ from permissions.selectors import (
     audit_record_list,
     audit_records_filtered,
 )
-from sessions_app.api.renderers import csv_cell
+from sessions_app.csv_cells import csv_cell
 from sessions_app.models import Application
 from sessions_app.user_tags import normalise
 

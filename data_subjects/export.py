@@ -18,8 +18,8 @@ from typing import Any
 
 from fieldsets.registry import SESSION, RecordType
 from sessions_app import user_tags
-from sessions_app.api.renderers import csv_cell
 from sessions_app.api.serializers import SESSION_KEYS, iso_datetime, layout_for
+from sessions_app.csv_cells import csv_cell
 
 FORMAT = "rumvault-data-subject-export/1"
 

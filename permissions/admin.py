@@ -16,6 +16,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from fieldsets.models import PARTIAL_CODENAME_PREFIX, REVEAL_CODENAME_PREFIX
+from permissions import fieldset_admin  # noqa: F401 (registers the fieldset admin)
 from permissions.models import (
     AUDIT_CHAIN_FIELDS,
     AUDIT_RECORD_FIELDS,

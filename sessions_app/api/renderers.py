@@ -17,25 +17,10 @@ from typing import Any
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 
 from sessions_app.api.serializers import LOG_KEYS, SESSION_KEYS
+from sessions_app.csv_cells import csv_cell
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not isinstance(value, (int, float)):
-        return "'" + text
-    return text
-
-
-# Shared with the data-subject export's CSV bundle (data_subjects.export).
-csv_cell = _cell
+# The formula guard and JSON cells (sessions_app.csv_cells), shared with every CSV.
+_cell = csv_cell
 
 
 class SessionCSVRenderer(BaseRenderer):

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from fieldsets.admin import CONFIRM
 from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
 from permissions.audit import CODE_METHOD
+from permissions.fieldset_admin import CONFIRM
 from permissions.models import AuditKind, AuditRecord
 from tests.permissions.principals import World, build_world, make_user
 

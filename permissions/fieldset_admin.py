@@ -1,5 +1,9 @@
 """Fieldset admin: custom fieldsets, changed only after their impact was shown.
 
+Here, not in ``fieldsets/``: the page is a read path over the policy and the
+audited services, which sit above the registry (``docs/architecture.md``);
+``permissions.admin`` imports it, which registers it.
+
 Holders of ``fieldsets.add_fieldset`` / ``change_fieldset`` / ``delete_fieldset``
 (superusers hold them all) manage custom fieldsets, as over the API; built-ins
 are read-only for everyone.
