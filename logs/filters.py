@@ -8,7 +8,6 @@ filters, drf-spectacular documents them. Messages never echo a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -17,8 +16,7 @@ from django.db.models import QuerySet
 
 from fieldsets.registry import LOG
 from logs.models import LogRecord, SeverityLevel
-from permissions.policy import FieldsetPolicy
-from sessions_app.filters import UtcIsoDateTimeFilter
+from sessions_app.filters import PolicyFilterSet, UtcIsoDateTimeFilter
 
 _HIDEABLE = " 403 if the field is in a fieldset you do not hold."
 
@@ -29,14 +27,7 @@ class IntegerFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
 
-class LogFilterSet(django_filters.FilterSet):
-    application = django_filters.ChoiceFilter(
-        method="filter_application",
-        help_text="Application slug.",
-        error_messages={
-            "invalid_choice": "Unknown application, or one you cannot read (give its slug)."
-        },
-    )
+class LogFilterSet(PolicyFilterSet):
     since = UtcIsoDateTimeFilter(
         field_name="time", lookup_expr="gte", help_text="At or after (ISO 8601)."
     )
@@ -69,36 +60,6 @@ class LogFilterSet(django_filters.FilterSet):
     class Meta:
         model = LogRecord
         fields: list[str] = []  # all declared above
-
-    def __init__(
-        self,
-        data: Mapping[str, Any] | None = None,
-        queryset: QuerySet[LogRecord] | None = None,
-        *,
-        policy: FieldsetPolicy,
-        request: Any = None,
-    ) -> None:
-        super().__init__(
-            data=dict(data) if data is not None else None, queryset=queryset, request=request
-        )
-        self.policy = policy
-        self.filters["application"].extra["choices"] = [
-            (app.slug, app.slug) for app in policy.applications.values()
-        ]
-
-    def apply(self, queryset: QuerySet[LogRecord], values: Mapping[str, Any]) -> QuerySet[Any]:
-        """``queryset`` filtered by already-cleaned ``values`` (a ``LogQuery``'s)."""
-        for name, value in values.items():
-            queryset = self.filters[name].filter(queryset, value)
-        return queryset
-
-    def filter_application(
-        self, queryset: QuerySet[LogRecord], name: str, value: str
-    ) -> QuerySet[LogRecord]:
-        application = self.policy.application_by_slug(value)
-        if application is None:  # unreachable after validation; fail closed anyway
-            return queryset.none()
-        return queryset.filter(application_id=application.id)
 
     def filter_severity(
         self, queryset: QuerySet[LogRecord], name: str, value: str

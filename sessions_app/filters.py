@@ -80,7 +80,14 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 _HIDEABLE = " 403 if the field is in a fieldset you do not hold."
 
 
-class SessionFilterSet(django_filters.FilterSet):
+class PolicyFilterSet(django_filters.FilterSet):
+    """A record type's filters, scoped by the principal's policy (sessions, log records).
+
+    Only readable applications are valid ``application`` choices: a foreign
+    slug and a missing one get the same error. ``apply`` runs already-cleaned
+    values (a typed query's) through the same filters.
+    """
+
     application = django_filters.ChoiceFilter(
         method="filter_application",
         help_text="Application slug.",
@@ -88,6 +95,37 @@ class SessionFilterSet(django_filters.FilterSet):
             "invalid_choice": "Unknown application, or one you cannot read (give its slug)."
         },
     )
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None = None,
+        queryset: QuerySet[Any] | None = None,
+        *,
+        policy: FieldsetPolicy,
+        request: Any = None,
+    ) -> None:
+        super().__init__(
+            data=dict(data) if data is not None else None, queryset=queryset, request=request
+        )
+        self.policy = policy
+        self.filters["application"].extra["choices"] = [
+            (app.slug, app.slug) for app in policy.applications.values()
+        ]
+
+    def apply(self, queryset: QuerySet[Any], values: Mapping[str, Any]) -> QuerySet[Any]:
+        """``queryset`` filtered by already-cleaned ``values``."""
+        for name, value in values.items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def filter_application(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        application = self.policy.application_by_slug(value)
+        if application is None:  # unreachable after validation; fail closed anyway
+            return queryset.none()
+        return queryset.filter(application_id=application.id)
+
+
+class SessionFilterSet(PolicyFilterSet):
     since = UtcIsoDateTimeFilter(
         field_name="started_at", lookup_expr="gte", help_text="Started at or after (ISO 8601)."
     )
@@ -128,38 +166,6 @@ class SessionFilterSet(django_filters.FilterSet):
     class Meta:
         model = UserSession
         fields: list[str] = []  # all declared above
-
-    def __init__(
-        self,
-        data: Mapping[str, Any] | None = None,
-        queryset: QuerySet[UserSession] | None = None,
-        *,
-        policy: FieldsetPolicy,
-        request: Any = None,
-    ) -> None:
-        super().__init__(
-            data=dict(data) if data is not None else None, queryset=queryset, request=request
-        )
-        self.policy = policy
-        # Only readable applications are valid choices: a foreign slug and a
-        # missing one get the same error.
-        self.filters["application"].extra["choices"] = [
-            (app.slug, app.slug) for app in policy.applications.values()
-        ]
-
-    def apply(self, queryset: QuerySet[UserSession], values: Mapping[str, Any]) -> QuerySet[Any]:
-        """``queryset`` filtered by already-cleaned ``values`` (a ``SessionQuery``'s)."""
-        for name, value in values.items():
-            queryset = self.filters[name].filter(queryset, value)
-        return queryset
-
-    def filter_application(
-        self, queryset: QuerySet[UserSession], name: str, value: str
-    ) -> QuerySet[UserSession]:
-        application = self.policy.application_by_slug(value)
-        if application is None:  # unreachable after validation; fail closed anyway
-            return queryset.none()
-        return queryset.filter(application_id=application.id)
 
     def filter_session_id(
         self, queryset: QuerySet[UserSession], name: str, value: str
