@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from data_subjects import export, sealed, subject_data
@@ -463,9 +463,12 @@ def _compact_sqlite() -> None:
     """
     if connection.vendor != "sqlite":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.fetchone()
+    except OperationalError:  # a table locked by another statement: the same as busy
+        busy = (1,)
     if busy and busy[0]:
         logger.warning("WAL checkpoint after a data-subject request was incomplete (busy)")
 

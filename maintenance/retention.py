@@ -1,15 +1,17 @@
 """One retention run: every kind of data past its retention, deleted and recorded.
 
 * sessions (and their actions) older than their application's
-  ``retention_days`` (``sessions_app.retention``);
+  ``retention_days`` (``sessions_app.retention``), and log records by the same
+  rule (``logs.retention``);
 * audit records older than ``RUMVAULT_AUDIT_RETENTION_DAYS``, from the start of
   the chain, behind a sealed checkpoint (``permissions.chain.chain_purge``);
 * audit subjects (per-subject keys) nobody looked up for as long;
 * data-subject export documents past ``RUMVAULT_DSR_EXPORT_TTL_HOURS``.
 
 Each run is a ``RetentionRun`` row (what was deleted, per application) and an
-audit record. ``retention_run`` is what a scheduler calls daily (the job
-runner, or cron with ``manage.py apply_retention``).
+audit record. ``retention_run`` runs daily as a ``retention`` job
+(``maintenance.jobs``: a django-q2 schedule made by migration
+``maintenance.0002`` queues it), or by hand with ``manage.py apply_retention``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from data_subjects.models import DataSubjectRequest
+from logs.retention import logs_purge_expired
 from maintenance.models import RetentionRun, RunStatus
 from maintenance.progress import Progress, no_progress
 from permissions import subjects
@@ -28,7 +31,7 @@ from permissions.chain import chain_purge
 from permissions.models import AuditKind
 from sessions_app.retention import sessions_purge_expired
 
-STEPS = 4
+STEPS = 5
 
 
 def retention_run(
@@ -46,23 +49,25 @@ def retention_run(
         sessions = sessions_purge_expired(now=now, dry_run=dry_run)
         deleted["sessions"] = sessions
         progress(done=1, total=STEPS, step="steps")
+        deleted["log_records"] = logs_purge_expired(now=now, dry_run=dry_run)
+        progress(done=2, total=STEPS, step="steps")
         cutoff = now - timedelta(days=settings.RUMVAULT_AUDIT_RETENTION_DAYS)
         purge = chain_purge(cutoff=cutoff, dry_run=dry_run)
         deleted["audit_records"] = purge.deleted
         deleted["audit_through_seq"] = purge.through_seq
-        progress(done=2, total=STEPS, step="steps")
+        progress(done=3, total=STEPS, step="steps")
         stale_subjects = subjects.stale(unused_before=cutoff.date())
         deleted["audit_subjects"] = stale_subjects.count()
         if not dry_run:
             stale_subjects.delete()
-        progress(done=3, total=STEPS, step="steps")
+        progress(done=4, total=STEPS, step="steps")
         expired = DataSubjectRequest.objects.filter(
             export_expires_at__lt=now, export_ciphertext__isnull=False
         )
         deleted["exports"] = expired.count()
         if not dry_run:
             expired.update(export_ciphertext=None, export_expires_at=None)
-        progress(done=4, total=STEPS, step="steps")
+        progress(done=5, total=STEPS, step="steps")
     except Exception as error:
         run.status, run.last_error = RunStatus.FAILED, type(error).__name__[:200]
         run.deleted, run.finished_at = deleted, timezone.now()
