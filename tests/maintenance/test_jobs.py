@@ -57,5 +57,6 @@ def test_a_data_subject_request_runs_as_a_job_with_progress() -> None:
     job = Job.objects.get(kind="data_subject_request")
     assert job.state == JobState.DONE
     assert job.params == {"request_id": created["id"], "run_by": "privacy2"}
-    assert job.total > 0 and job.done == job.total
+    assert job.total > 0
+    assert job.done == job.total
     assert job.counts == {"request": created["id"], "ran": True, "status": "done"}
