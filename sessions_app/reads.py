@@ -172,8 +172,15 @@ class Reader:
         and the audit record carries the window's reason.
         """
         disclosure = Disclosure()
-        raw = selectors.action_summaries(session_ids=[row["id"]]) if summary else {}
-        item = self._present(row, disclosure, raw.get(row["id"]), windowed=True)
+        raw = None
+        if summary:
+            # From the actions at hand when they were read, else two queries.
+            raw = (
+                selectors.summary_of(actions)
+                if actions is not None
+                else selectors.action_summaries(session_ids=[row["id"]])[row["id"]]
+            )
+        item = self._present(row, disclosure, raw, windowed=True)
         masked = item.masked
         shown: dict[str, list[Masked] | None] = {}
         for name, record, rows in (("actions", ACTION, actions), ("logs", LOG, logs)):

@@ -13,7 +13,7 @@ Masking and auditing what these rows reveal is ``sessions_app.reads``' job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet, Value, Window
@@ -23,7 +23,7 @@ from django.http import Http404
 from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
 from permissions.policy import FieldsetPolicy
 from sessions_app.filters import FILTER_FIELDS, SessionFilterSet
-from sessions_app.models import FAILED_ACTION, UserAction, UserSession
+from sessions_app.models import FAILED_ACTION, UserAction, UserSession, is_failure
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.user_tags import CustomerSearch
 
@@ -128,6 +128,30 @@ def _storage(action_field: str) -> str:
     if column is None:  # every action field is a column; a computed one has no place here
         raise LookupError(f"action field {action_field!r} has no column")
     return column
+
+
+def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One session's raw summary from its action rows already read (``action_list``):
+    what ``action_summaries`` answers for it, without a query. The one-session read
+    has every action at hand; a test holds the two equal.
+    """
+    failure_columns = {name: _storage(name) for _, name in FIRST_FAILURE.parts}
+    product_columns = {name: _storage(name) for _, name in PRODUCTS.parts}
+    first_failure = None
+    products: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in sorted(actions, key=lambda action: action["seq"]):
+        failed = is_failure(
+            type=row["type"], error_message=row["error_message"], http_status=row["http_status"]
+        )
+        if failed and first_failure is None:
+            first_failure = {name: row[column] for name, column in failure_columns.items()}
+        if row[_storage("product.event")]:
+            key = tuple(row[column] for column in product_columns.values())
+            entry = products.setdefault(
+                key, {**{name: row[c] for name, c in product_columns.items()}, "count": 0}
+            )
+            entry["count"] += 1
+    return {FIRST_FAILURE.name: first_failure, PRODUCTS.name: list(products.values())}
 
 
 def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldsets.models import Fieldset
+from fieldsets.registry import ACTION
 from permissions.audit import Actor
 from permissions.models import AuditRecord, RevealWindow
 from permissions.policy import FieldsetPolicy
 from permissions.services import grant_fieldset
 from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserAction, UserSession, is_failure
-from sessions_app.selectors import action_summaries
+from sessions_app.selectors import action_summaries, summary_of
 from tests.factories import make_application, stored_session
 from tests.permissions.principals import SENSITIVE, api_client, make_user, reader
 
@@ -181,6 +182,8 @@ actions = st.lists(
             "type": st.sampled_from(["page_view", "xhr", "click", "custom", "error"]),
             "error_message": st.sampled_from(["", "", "boom"]),
             "http_status": st.none() | st.sampled_from([200, 301, 399, 400, 404, 500, 599]),
+            "product_event": st.sampled_from(["", "", "view", "add_to_cart", "purchase"]),
+            "product_sku": st.sampled_from(["", "DRESS-42", "JEANS-501"]),
         }
     ),
     max_size=8,
@@ -199,9 +202,20 @@ def test_the_first_failure_is_the_first_action_that_is_failure(
         stored.append((session.pk, specs))
     summaries = action_summaries(session_ids=[pk for pk, _ in stored])
     for pk, specs in stored:
-        failed = [seq for seq, spec in enumerate(specs) if is_failure(**spec)]
+        failed = [
+            seq
+            for seq, spec in enumerate(specs)
+            if is_failure(
+                type=spec["type"],
+                error_message=spec["error_message"],
+                http_status=spec["http_status"],
+            )
+        ]
         first = summaries[pk]["first_failure"]
         assert (first["seq"] if first else None) == (failed[0] if failed else None)
+        # The one-session read computes it from the actions it has read: the same answer.
+        rows = list(UserAction.objects.filter(session_id=pk).values(*ACTION.columns))
+        assert summary_of(rows) == summaries[pk]
     UserSession.objects.filter(pk__in=[pk for pk, _ in stored]).delete()
 
 
