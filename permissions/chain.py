@@ -109,18 +109,22 @@ def _locked_head() -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(pk=HEAD_PK).first()
     if head is not None:
         return head
-    if AuditRecord.objects.exists():
-        # Someone removed the head: appending now would start a second chain.
-        raise ChainBroken("the audit chain's head is missing; run manage.py verify_audit")
+    # Genesis, or two first writers at once: one row (the second insert waits for the
+    # first's commit, then does nothing), and both lock it. Only then is "no head but
+    # records" told apart from "another writer made the head meanwhile".
     AuditChainHead.objects.bulk_create(
         [
             AuditChainHead(
                 pk=HEAD_PK, seq=0, hash=GENESIS, seal=_head_seal(0, GENESIS, audit_keyring())
             )
         ],
-        ignore_conflicts=True,  # two first writers: one row, both then lock it
+        ignore_conflicts=True,
     )
-    return AuditChainHead.objects.select_for_update().get(pk=HEAD_PK)
+    head = AuditChainHead.objects.select_for_update().get(pk=HEAD_PK)
+    if head.seq == 0 and AuditRecord.objects.exists():
+        # Someone removed the head: appending now would start a second chain.
+        raise ChainBroken("the audit chain's head is missing; run manage.py verify_audit")
+    return head
 
 
 def _link(record: AuditRecord, head: AuditChainHead, keyring: Keyring) -> None:
