@@ -184,6 +184,10 @@ class RuleSet:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
+    def has_rules_for(self, record: RecordType) -> bool:
+        """Whether any rule selects a field of ``record``."""
+        return any(name == record.name for name, _ in self.fields)
+
     def batch(self) -> BatchRules:
         return BatchRules(self)
 

@@ -113,7 +113,7 @@ class Reader:
         A customer search is always recorded (where it looked, what it found),
         even when it revealed nothing; any other page only when it revealed
         fieldset values. ``export`` marks CSV downloads. ``summaries`` adds
-        each session's triage summary (two queries for the whole page). Lists
+        each session's triage summary (one query for the whole page). Lists
         never use reveal windows: a window shows one session, read as such.
         """
         disclosure = Disclosure()
@@ -174,7 +174,7 @@ class Reader:
         disclosure = Disclosure()
         raw = None
         if summary:
-            # From the actions at hand when they were read, else two queries.
+            # From the actions at hand when they were read, else one query.
             raw = (
                 selectors.summary_of(actions)
                 if actions is not None

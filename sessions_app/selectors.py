@@ -13,11 +13,12 @@ Masking and auditing what these rows reveal is ``sessions_app.reads``' job.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Count, Exists, F, Min, OuterRef, QuerySet, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
@@ -155,46 +156,46 @@ def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in two queries, any page size.
+    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in one query, any page size.
 
     ``{session id: {"first_failure": {action field: value} | None, "products":
     [{"product.event": ..., "product.sku": ..., "product.name": ..., "count": n}]}}``,
     keyed by registry names, for ``FieldsetPolicy.mask_summary``. Read at
-    request time rather than kept at ingest: both queries are range scans of
-    the ``(session, seq)`` index over the page's sessions (``bench/read.py``
-    measures them), and ingest stays as it is. Callers pass ids of sessions
-    they have already read through the policy.
+    request time rather than kept at ingest: the query reads only the page's
+    failed and product actions, a range of the ``(session, seq)`` index per
+    session, and ``summary_of`` makes the summaries (one rule for both paths).
+    A window function for the first failure cost more in query building than
+    it saved (``bench/read.py``). Callers pass ids of sessions they have
+    already read through the policy.
     """
     ids = list(session_ids)
-    summaries: dict[int, dict[str, Any]] = {
-        pk: {FIRST_FAILURE.name: None, PRODUCTS.name: []} for pk in ids
-    }
+    summaries: dict[int, dict[str, Any]] = {pk: summary_of([]) for pk in ids}
     if not ids:
         return summaries
-    actions = UserAction.objects.filter(session_id__in=ids)
-    failure_columns = {name: _storage(name) for _, name in FIRST_FAILURE.parts}
-    first_failures = (
-        actions.filter(FAILED_ACTION)
-        .annotate(rank=Window(RowNumber(), partition_by=[F("session_id")], order_by=F("seq").asc()))
-        .filter(rank=1)
-        .values("session_id", *failure_columns.values())
+    rows = (
+        UserAction.objects.filter(session_id__in=ids)
+        .filter(FAILED_ACTION | ~Q(product_event=""))
+        .order_by("session_id", "seq")
+        .values("session_id", *_SUMMARY_COLUMNS)
     )
-    for row in first_failures:
-        summaries[row["session_id"]][FIRST_FAILURE.name] = {
-            name: row[column] for name, column in failure_columns.items()
-        }
-    product_columns = {name: _storage(name) for _, name in PRODUCTS.parts}
-    products = (
-        actions.exclude(product_event="")
-        .values("session_id", *product_columns.values())
-        .annotate(first=Min("seq"), count=Count("id"))
-        .order_by("session_id", "first")
-    )
-    for row in products:
-        summaries[row["session_id"]][PRODUCTS.name].append(
-            {
-                **{name: row[column] for name, column in product_columns.items()},
-                "count": row["count"],
-            }
-        )
+    by_session: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_session[row["session_id"]].append(row)
+    for pk, actions in by_session.items():
+        summaries[pk] = summary_of(actions)
     return summaries
+
+
+# What ``summary_of`` reads of an action: the failure rule's columns and the digests' parts.
+_SUMMARY_COLUMNS = tuple(
+    dict.fromkeys(
+        [
+            "seq",
+            "type",
+            "error_message",
+            "http_status",
+            *(_storage(name) for _, name in FIRST_FAILURE.parts),
+            *(_storage(name) for _, name in PRODUCTS.parts),
+        ]
+    )
+)

@@ -41,20 +41,25 @@ class LogMasker:
     def __init__(self, application: Application, *, rules: RuleHook | None = None) -> None:
         self.application = application
         self.batch = BatchMasker(application)
+        if rules is None and self.batch.rules.ruleset.has_rules_for(LOG):
+            stored = self.batch.rules
+
+            def rules(path: str, text: str) -> str | None:
+                return stored.text_at(LOG, path, text)
+
+        # None: no rule selects a log field (most batches): the built-in masking only.
         self.rules = rules
 
     # --- the one call site every log string goes through ------------------------
     def value(self, path: str, text: str) -> str | None:
         if not text:
             return text
-        ruled = (
-            self.batch.rules.text_at(LOG, path, text)
-            if self.rules is None
-            else self.rules(path, text)
-        )
-        if ruled is None:
-            return None
-        return self.batch.text(ruled)
+        if self.rules is not None:
+            ruled = self.rules(path, text)
+            if ruled is None:
+                return None
+            text = ruled
+        return self.batch.text(text)
 
     # --- structure ---------------------------------------------------------------
     def tree(self, path: str, value: Any) -> Any:

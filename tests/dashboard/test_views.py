@@ -450,7 +450,7 @@ def test_results_list_query_count_does_not_grow_with_rows(
     stored_sessions(world.vault, [{"user_tag": JANE}] * extra_sessions)
     stored_sessions(world.shop, [{"user_tag": JANE}] * extra_sessions)
 
-    # The triage summaries of the page (first failures, product events: 2), the
+    # The triage summaries of the page (one query), the
     # search's audit record (its subject's key, the chain head locked and moved: 6),
     # the employee's time zone, and the navigation's check for the privacy console
     # (the user's permissions: 2).
