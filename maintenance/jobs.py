@@ -1,4 +1,8 @@
-"""Maintenance as background jobs (``jobs``): the daily retention run.
+"""Maintenance as background jobs (``jobs``): the daily retention run and key rotation.
+
+``rotate_keys`` runs its rotation as a ``key_rotation`` job in its own process
+(the job's record shows the progress in the admin, and a job started again
+after its process died resumes the rotation).
 
 A django-q2 schedule (made by migration ``maintenance.0002``, editable in the
 admin under "Scheduled tasks") calls ``retention_daily`` once a day on the
@@ -19,8 +23,10 @@ from jobs.kinds import JobKind, register
 from jobs.models import Job, JobState
 from jobs.services import Progress, job_start
 from maintenance.retention import retention_run
+from maintenance.rotation import rotation_run
 
 RETENTION = "retention"
+KEY_ROTATION = "key_rotation"
 SCHEDULER = "scheduler"  # the "who" of scheduled runs, in jobs and audit records
 
 
@@ -47,5 +53,23 @@ register(
         run=_run_retention,
         permission="maintenance.add_retentionrun",
         label="Delete data past its retention",
+    )
+)
+
+
+def _run_rotation(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    def report(*, done: int, total: int, step: str) -> None:
+        progress.report(done=done, total=total, cursor={"step": step})
+
+    rotation = rotation_run(rotation_id=int(params["rotation"]), progress=report)
+    return {"rotation": rotation.pk, "rekeyed": rotation.rekeyed}
+
+
+register(
+    JobKind(
+        name=KEY_ROTATION,
+        run=_run_rotation,
+        permission="maintenance.add_keyrotation",
+        label="Re-key stored values to a keyring's newest key",
     )
 )

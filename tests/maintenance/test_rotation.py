@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from data_subjects.models import DataSubjectRequest
+from jobs.models import Job, JobState
 from maintenance import rotation
 from maintenance.models import Keyring, KeyRotation
 from permissions import subjects
@@ -120,6 +121,9 @@ def test_encryption_rotation_reencrypts_tags_and_request_secrets_then_the_old_ke
     call_command("rotate_keys", "--keyring", "encryption", stdout=out)
 
     assert f"Remove key(s) {new_id - 1}" in out.getvalue()
+    # The command ran it as a job: its record shows the progress in the admin.
+    job = Job.objects.get(kind="key_rotation")
+    assert (job.state, job.done) == (JobState.DONE, job.total)
     _retire(monkeypatch, "RUMVAULT_ENCRYPTION_KEYS", new_id)
     for session in UserSession.objects.filter(pk__in=world["vault"]):
         assert session.user_tag_encrypted.startswith(f"e{new_id}:")  # type: ignore[union-attr]

@@ -15,8 +15,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jobs.models import Job
+from jobs.services import job_start
 from maintenance import rotation
-from maintenance.models import Keyring
+from maintenance.jobs import KEY_ROTATION
+from maintenance.models import Keyring, KeyRotation
 from permissions.audit import operator
 
 
@@ -46,17 +49,26 @@ class Command(BaseCommand):
         started = time.monotonic()
         last_print = [0.0]
 
-        def progress(*, done: int, total: int, step: str) -> None:
+        def progress(job: Job) -> None:
             now = time.monotonic()
-            if now - last_print[0] >= 2 or done >= total:
+            if now - last_print[0] >= 2 or job.done >= (job.total or 0):
                 last_print[0] = now
-                rate = done / max(now - started, 1e-6)
-                self.stdout.write(f"  {done}/{total} {step} ({rate:.0f}/s)")
+                rate = job.done / max(now - started, 1e-6)
+                step = job.cursor.get("step", "values") if isinstance(job.cursor, dict) else ""
+                self.stdout.write(f"  {job.done}/{job.total} {step} ({rate:.0f}/s)")
 
         try:
-            run = rotation.rotation_run(rotation_id=run.pk, progress=progress)
+            # A job run here, in this process: its record shows the progress in the admin.
+            job_start(
+                kind=KEY_ROTATION,
+                params={"rotation": run.pk},
+                user=operator(),
+                run_now=True,
+                on_report=progress,
+            )
         except rotation.RotationRefused as refused:
             raise CommandError(str(refused)) from None
+        run = KeyRotation.objects.get(pk=run.pk)
         seconds = time.monotonic() - started
         self.stdout.write(f"Re-keyed: {json.dumps(run.rekeyed)} in {seconds:.1f} s.")
         report = run.report
