@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -108,6 +109,10 @@ def _free_text(value: object, *, name: str, limit: int) -> str:
     text = value.strip()
     if len(text) > limit:
         raise RequestRefused(f"The {name} is longer than {limit} characters.", path=f"/{name}")
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        # NUL, escape codes, line breaks: no place in a one-line text (PostgreSQL
+        # refuses NUL outright; a receipt should not carry the others).
+        raise RequestRefused(f"The {name} contains control characters.", path=f"/{name}")
     if mask_text(text) != text:
         # It outlives the erasure (receipt, audit trail): it must not name the person.
         raise RequestRefused(

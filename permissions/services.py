@@ -18,6 +18,7 @@ the global grant *and* every per-application grant of that permission, so
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -253,6 +254,9 @@ def clean_reason(reason: object) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError({"reason": "The reason is not valid Unicode text."}) from None
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        # NUL (which PostgreSQL refuses outright), escape codes, line breaks.
+        raise ValidationError({"reason": "The reason contains control characters."})
     return mask_text(text)[:REASON_MAX_LENGTH]
 
 

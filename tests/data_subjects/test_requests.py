@@ -260,6 +260,8 @@ def test_an_approved_request_cannot_be_approved_again(planted: Planted) -> None:
         ({"reason": ""}, "/reason"),
         ({"reason": "asked by jane.planted@example.com"}, "/reason"),
         ({"ticket": "ZD 4111 1111 1111 1111"}, "/ticket"),
+        ({"ticket": "ZD-\x004711"}, "/ticket"),  # PostgreSQL refused it with a 500
+        ({"reason": "asked\nby mail"}, "/reason"),
         ({"user_tag": "   "}, "/user_tag"),
         ({"user_tag": 42}, "/user_tag"),
     ],
