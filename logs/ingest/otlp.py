@@ -46,9 +46,10 @@ from logs.ingest.validation import NAME_MAX_LENGTH, SEVERITY_TEXT_MAX_LENGTH
 from logs.models import MAX_SEVERITY_NUMBER
 from sessions_app.ingest.validation import (
     MAP_KEY_MAX_LENGTH,
-    MAX_ERRORS,
     MAX_NESTING,
     SESSION_ID_MAX_LENGTH,
+    ErrorCollector,
+    collected,
 )
 
 PROTOBUF = "application/x-protobuf"
@@ -109,20 +110,11 @@ def _items(container: Any, *names: str) -> list[Any]:
     return []
 
 
-class _TooManyErrors(Exception):
-    pass
-
-
-class _Converter:
+class _Converter(ErrorCollector):
     def __init__(self, limits: LogLimits, now: datetime) -> None:
+        super().__init__()
         self.limits = limits
         self.now = now
-        self.errors: list[dict[str, str]] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append({"path": path, "message": message})
-        if len(self.errors) >= MAX_ERRORS:
-            raise _TooManyErrors
 
     def request(self, request: ExportLogsServiceRequest) -> list[IncomingLog]:
         total = sum(
@@ -264,16 +256,7 @@ def to_incoming(
 ) -> list[IncomingLog]:
     """The request's records, or ``LogsInvalid`` listing every problem."""
     converter = _Converter(limits, now)
-    try:
-        records = converter.request(request)
-    except _TooManyErrors:
-        converter.errors.append(
-            {"path": "", "message": f"too many errors; only the first {MAX_ERRORS} are listed"}
-        )
-        records = []
-    if converter.errors:
-        raise LogsInvalid(converter.errors)
-    return records
+    return collected(converter, lambda: converter.request(request), LogsInvalid)
 
 
 def export_response(*, rejected: int, message: str) -> ExportLogsServiceResponse:

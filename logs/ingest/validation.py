@@ -14,13 +14,12 @@ from typing import Any
 from logs.ingest.records import IncomingLog, LogLimits, LogsInvalid
 from logs.models import MAX_SEVERITY_NUMBER, LogRecord
 from sessions_app.ingest.validation import (
-    MAX_ERRORS,
     SESSION_ID_MAX_LENGTH,
     SPAN_ID_LENGTH,
     TRACE_ID_LENGTH,
     FieldValidator,
     Limits,
-    TooManyErrors,
+    collected,
     hex_id,
 )
 
@@ -115,13 +114,4 @@ class _LogValidator(FieldValidator):
 def validate_log_batch(payload: object, *, limits: LogLimits) -> list[IncomingLog]:
     """The batch's records, or ``LogsInvalid`` with every error."""
     validator = _LogValidator(limits)
-    try:
-        records = validator.batch(payload)
-    except TooManyErrors:
-        validator.errors.append(
-            {"path": "", "message": f"too many errors; only the first {MAX_ERRORS} are listed"}
-        )
-        records = []
-    if validator.errors:
-        raise LogsInvalid(validator.errors)
-    return records
+    return collected(validator, lambda: validator.batch(payload), LogsInvalid)

@@ -25,10 +25,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fieldsets.registry import ACTION, SESSION
 from privacy.properties import drop_input_value
@@ -172,23 +173,48 @@ class CleanSession:
     actions: list[CleanAction] = field(default_factory=list)
 
 
-class _TooManyErrors(Exception):
+_T = TypeVar("_T")
+
+
+class TooManyErrors(Exception):
     pass
+
+
+class ErrorCollector:
+    """Errors as JSON pointers and messages, for every ingest channel (beacons, JSON
+    and OTLP log records): at most ``MAX_ERRORS``, then the run stops."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append({"path": path, "message": message})
+        if len(self.errors) >= MAX_ERRORS:
+            raise TooManyErrors
+
+
+def collected(
+    collector: ErrorCollector,
+    run: Callable[[], _T],
+    invalid: Callable[[list[dict[str, str]]], Exception],
+) -> _T:
+    """``run()``'s result, or ``invalid(errors)`` raised with every error it collected."""
+    try:
+        result = run()
+    except TooManyErrors:
+        collector.errors.append(
+            {"path": "", "message": f"too many errors; only the first {MAX_ERRORS} are listed"}
+        )
+        raise invalid(collector.errors) from None
+    if collector.errors:
+        raise invalid(collector.errors)
+    return result
 
 
 def validate_beacon(payload: object, *, limits: Limits) -> list[CleanSession]:
     """Return the cleaned sessions, or raise :class:`BeaconInvalid` with every error."""
     validator = _Validator(limits)
-    try:
-        sessions = validator.batch(payload)
-    except _TooManyErrors:
-        validator.errors.append(
-            {"path": "", "message": f"too many errors; only the first {MAX_ERRORS} are listed"}
-        )
-        sessions = []
-    if validator.errors:
-        raise BeaconInvalid(validator.errors)
-    return sessions
+    return collected(validator, lambda: validator.batch(payload), BeaconInvalid)
 
 
 def _child(path: str, key: object) -> str:
@@ -204,15 +230,10 @@ def _describe(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-class _Validator:
+class _Validator(ErrorCollector):
     def __init__(self, limits: Limits) -> None:
+        super().__init__()
         self.limits = limits
-        self.errors: list[dict[str, str]] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append({"path": path, "message": message})
-        if len(self.errors) >= MAX_ERRORS:
-            raise _TooManyErrors
 
     # --- structure --------------------------------------------------------
 
@@ -637,7 +658,6 @@ class _Validator:
 
 # The field checks, for the log records' JSON channel (logs.ingest.validation).
 FieldValidator = _Validator
-TooManyErrors = _TooManyErrors
 
 
 def _storable(value: object, max_length: int) -> bool:
