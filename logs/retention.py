@@ -6,30 +6,16 @@ The rule of sessions (``sessions_app.retention``), by the record's ``time``;
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from django.db import transaction
-from django.utils import timezone
+from datetime import datetime
 
 from logs.models import LogRecord
-from sessions_app.models import Application
+from sessions_app.retention import purge_expired
 
 BATCH_SIZE = 5000
 
 
 def logs_purge_expired(*, now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
     """Delete (or, with ``dry_run``, count) expired log records; counts per application."""
-    now = now or timezone.now()
-    purged: dict[str, int] = {}
-    for application in Application.objects.only("id", "slug", "retention_days_override"):
-        cutoff = now - timedelta(days=application.retention_days)
-        expired = LogRecord.objects.filter(application=application, time__lt=cutoff)
-        if dry_run:
-            purged[application.slug] = expired.count()
-            continue
-        total = 0
-        while batch := list(expired.values_list("pk", flat=True)[:BATCH_SIZE]):
-            with transaction.atomic():
-                total += LogRecord.objects.filter(pk__in=batch).delete()[0]
-        purged[application.slug] = total
-    return purged
+    return purge_expired(
+        LogRecord, time_field="time", now=now, dry_run=dry_run, batch_size=BATCH_SIZE
+    )
