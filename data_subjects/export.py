@@ -25,7 +25,7 @@ FORMAT = "rumvault-data-subject-export/1"
 
 
 def _values(record: RecordType, row: Mapping[str, Any]) -> dict[str, Any]:
-    return {f.name: row[f.storage] for f in record.fields if f.storage is not None}
+    return record.values_of(row)
 
 
 def render_session(

@@ -62,7 +62,7 @@ Adding a record type is one ``RecordType`` declaration appended to
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -195,6 +195,10 @@ class RecordType:
     @cached_property
     def has_partial_forms(self) -> bool:
         return any(f.partial is not None for f in self.fields)
+
+    def values_of(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row of ``columns`` as values by field name (fields without a column left out)."""
+        return {f.name: row[f.storage] for f in self.fields if f.storage is not None}
 
     def max_length(self, name: str) -> int:
         """The column's length (ingest truncates and validates to it)."""

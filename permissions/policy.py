@@ -674,7 +674,7 @@ def _show_partially(values: dict[str, Any], partial: _Partial) -> list[str]:
 
 
 def _copy(record: RecordType, row: Row) -> dict[str, Any]:
-    return {f.name: row[f.storage] for f in record.fields if f.storage is not None}
+    return record.values_of(row)
 
 
 def _mask(values: dict[str, Any], hidden: _Hidden) -> list[str]:
