@@ -180,12 +180,10 @@ def audit_rules_change(
     patterns, fixed replacement texts), not personal data.
     """
     slugs = {rule["application"] for rule in (before, after) if rule is not None}
-    return AuditRecord.objects.create(
-        username=actor.username,
+    return audit_event(
+        actor=actor,
         kind=AuditKind.RULES_CHANGE,
-        method=actor.method,
-        path=actor.path,
-        applications=sorted(slug for slug in slugs if slug is not None),
+        applications=[slug for slug in slugs if slug is not None],
         changes={
             "before": None if before is None else dict(before),
             "after": None if after is None else dict(after),
@@ -197,12 +195,10 @@ def audit_remask(
     *, actor: Actor, applications: Iterable[str], counts: Mapping[str, Any]
 ) -> AuditRecord:
     """Record a re-masking of stored data: where, and how many values each rule changed."""
-    return AuditRecord.objects.create(
-        username=actor.username,
+    return audit_event(
+        actor=actor,
         kind=AuditKind.REMASK,
-        method=actor.method,
-        path=actor.path,
-        applications=sorted(applications),
+        applications=applications,
         changes={"counts": dict(counts)},
     )
 
