@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
@@ -30,6 +30,7 @@ from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.applications import application_configure, application_create
 from sessions_app.models import Application, UserAction, UserSession
 from tests.browser.conftest import DESKTOP
+from tests.conftest import in_turn
 
 pytestmark = pytest.mark.browser
 
@@ -102,32 +103,15 @@ def beacon_requests(page: Page) -> list[Request]:
     return sent
 
 
-def settle(page: Page, sent: list[Request], quiet_for: float = 2.0) -> None:
-    """Wait until the page has sent no beacon for ``quiet_for`` seconds, watching only the
-    network: a read of the shared in-memory database while the server writes a beacon
-    makes that write fail (503, and a beacon sent while leaving is not sent again)."""
-    seen, since = len(sent), time.monotonic()
-    deadline = since + 15.0
-    while time.monotonic() - since < quiet_for and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
-        if len(sent) != seen:
-            seen, since = len(sent), time.monotonic()
-
-
 def wait_for(condition: Callable[[], Any], page: Page, timeout: float = 15.0) -> Any:
     """Poll ``condition``; waiting through the page keeps Playwright's event loop (and so
     route handlers and request events) running, which a plain sleep would stall.
 
-    The live server shares the test's in-memory SQLite database, where a read during
-    the server's write fails at once ("table is locked") instead of waiting, on either
-    side: so the polls are rare, and a failed one counts as "not yet".
+    Each poll reads in turn with the live server's requests (``tests.conftest.in_turn``).
     """
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            result = condition()
-        except OperationalError:
-            result = None
+        result = in_turn(condition)
         if result or time.monotonic() > deadline:
             return result
         page.wait_for_timeout(500)
@@ -240,7 +224,6 @@ def test_a_customer_walk_through_the_demo_shop_is_stored_in_order_and_masked(
         ("error", "Uncaught Error", None, "Payment failed (502) for <masked>", None),
     ]
     # Beacons may arrive in any order (the error's before the payment's): all of them.
-    settle(page, sent)
     assert wait_for(lambda: len(browser_actions()) >= len(expected), page)
     context.close()
     session = UserSession.objects.get(application=shop.application)
@@ -322,10 +305,8 @@ def test_with_do_not_track_in_anonymous_mode_the_session_has_no_tag_and_no_ip(
     context = new_context(browser, extra_http_headers={"DNT": "1"})
     context.add_init_script(DNT_ON)
     page = context.new_page()
-    sent = beacon_requests(page)
     walk_the_shop(page, shop.url)
     leave(page)
-    settle(page, sent)
     assert wait_for(lambda: any(a.type == "error" for a in browser_actions()), page)
     context.close()
     session = UserSession.objects.get()
