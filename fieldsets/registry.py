@@ -128,8 +128,9 @@ class Field:
     # Kept when a data subject's records are anonymised; every other field is cleared.
     kept_when_anonymised: bool = False
 
-    @property
+    @cached_property
     def storage(self) -> str | None:
+        # Cached: read once per field of every row on every read path.
         return self.name.replace(".", "_") if self.column == "" else self.column
 
     @property
@@ -196,9 +197,13 @@ class RecordType:
     def has_partial_forms(self) -> bool:
         return any(f.partial is not None for f in self.fields)
 
+    @cached_property
+    def _stored(self) -> tuple[tuple[str, str], ...]:
+        return tuple((f.name, f.storage) for f in self.fields if f.storage is not None)
+
     def values_of(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A row of ``columns`` as values by field name (fields without a column left out)."""
-        return {f.name: row[f.storage] for f in self.fields if f.storage is not None}
+        return {name: row[column] for name, column in self._stored}
 
     def max_length(self, name: str) -> int:
         """The column's length (ingest truncates and validates to it)."""

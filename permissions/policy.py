@@ -37,6 +37,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -154,6 +155,11 @@ class _Plan:
     gated: frozenset[str]
     # summary digests shown at all (their paths in shown_with are fully visible)
     digests: tuple[Digest, ...]
+
+    @cached_property
+    def hidden_action_fields(self) -> frozenset[str]:
+        """Action fields hidden whole (the summary's parts are masked like them)."""
+        return frozenset(f.name for f, key in self.fields[ACTION.name] if key is None)
 
 
 # Stands in for a user tag stored only as ciphertext until the plan has decided.
@@ -600,8 +606,8 @@ class FieldsetPolicy:
         ``windowed`` as for ``mask_session_parts``.
         """
         application, plan, reason = self._session_plan(session, windowed)
-        shown = set(plan.digests)
-        hidden = {f.name for f, key in plan.fields[ACTION.name] if key is None}
+        shown = plan.digests
+        hidden = plan.hidden_action_fields
         values: dict[str, Any] = {}
         masked: list[str] = []
         for digest in SUMMARY:

@@ -131,26 +131,30 @@ def _storage(action_field: str) -> str:
     return column
 
 
+# (action field, its column) of the digests' parts, resolved once, not per row.
+_FAILURE_COLUMNS = tuple((name, _storage(name)) for _, name in FIRST_FAILURE.parts)
+_PRODUCT_COLUMNS = tuple((name, _storage(name)) for _, name in PRODUCTS.parts)
+_PRODUCT_EVENT = _storage("product.event")
+
+
 def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One session's raw summary from its action rows already read (``action_list``):
     what ``action_summaries`` answers for it, without a query. The one-session read
     has every action at hand; a test holds the two equal.
     """
-    failure_columns = {name: _storage(name) for _, name in FIRST_FAILURE.parts}
-    product_columns = {name: _storage(name) for _, name in PRODUCTS.parts}
     first_failure = None
     products: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in sorted(actions, key=lambda action: action["seq"]):
-        failed = is_failure(
+        if first_failure is None and is_failure(
             type=row["type"], error_message=row["error_message"], http_status=row["http_status"]
-        )
-        if failed and first_failure is None:
-            first_failure = {name: row[column] for name, column in failure_columns.items()}
-        if row[_storage("product.event")]:
-            key = tuple(row[column] for column in product_columns.values())
-            entry = products.setdefault(
-                key, {**{name: row[c] for name, c in product_columns.items()}, "count": 0}
-            )
+        ):
+            first_failure = {name: row[column] for name, column in _FAILURE_COLUMNS}
+        if row[_PRODUCT_EVENT]:
+            key = tuple(row[column] for _, column in _PRODUCT_COLUMNS)
+            entry = products.get(key)
+            if entry is None:
+                entry = products[key] = {name: row[c] for name, c in _PRODUCT_COLUMNS}
+                entry["count"] = 0
             entry["count"] += 1
     return {FIRST_FAILURE.name: first_failure, PRODUCTS.name: list(products.values())}
 
