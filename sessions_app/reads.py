@@ -242,10 +242,11 @@ class Reader:
         """The detail of every read path: one readable session, its summary, actions and log
         records, masked."""
         row = self.session(pk)
+        actions = selectors.action_list(session=row)
         return self.present_session(
             row,
-            actions=selectors.action_list(session=row),
-            logs=log_selectors.session_logs(session=row),
+            actions=actions,
+            logs=log_selectors.session_logs(session=row, actions=actions),
             summary=True,
         )
 

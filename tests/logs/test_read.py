@@ -231,3 +231,32 @@ def test_the_log_list_queries_do_not_grow_with_the_page(
     with django_assert_max_num_queries(8):
         response = api.get("/api/v1/logs/?page_size=500")
     assert len(response.json()["results"]) == 43
+
+
+def test_a_record_naming_another_session_is_that_sessions_even_with_a_shared_trace_id(
+    world: World,
+) -> None:
+    # Its session_id attribute names s-other; its trace id is also on an action of s-jane.
+    other = stored_session(world.shop, session_id="s-other", actions=1)
+    named = stored_log(
+        world.shop, session_ref="s-other", trace_id="5b8efff798038103d269b633813fc60c"
+    )
+    api = world.api(world.agent)
+
+    jane_detail = api.get(f"/api/v1/sessions/{world.session.pk}/").json()["logs"]
+    other_detail = api.get(f"/api/v1/sessions/{other.pk}/").json()["logs"]
+    jane_list = _ids(api.get(f"/api/v1/logs/?session={world.session.pk}"))
+    other_list = _ids(api.get(f"/api/v1/logs/?session={other.pk}"))
+
+    assert named.pk not in [log["id"] for log in jane_detail]
+    assert named.pk not in jane_list
+    assert [log["id"] for log in other_detail] == [named.pk] == other_list
+    assert {log["id"] for log in jane_detail} == {world.by_ref.pk, world.by_trace.pk}
+
+
+def test_a_session_without_trace_ids_shows_the_records_that_name_it(world: World) -> None:
+    UserAction.objects.filter(session=world.session).update(trace_id=None)
+
+    logs = world.api(world.agent).get(f"/api/v1/sessions/{world.session.pk}/").json()["logs"]
+
+    assert [(log["id"], log["session"]) for log in logs] == [(world.by_ref.pk, world.session.pk)]

@@ -174,7 +174,8 @@ def test_backend_logs_explain_janes_failed_checkout_masked(seeded: str) -> None:
     ]
     assert failed, "Jane has a failed checkout"
     row = UserSession.objects.filter(pk=failed[0].pk).values("id", "application_id", "session_id")
-    logs = log_selectors.session_logs(session=row.get())
+    actions = failed[0].actions.values("trace_id")
+    logs = log_selectors.session_logs(session=row.get(), actions=actions)
     bodies = [log["body"] for log in logs]
     assert any(body.startswith("Payment gateway timeout after 30000 ms") for body in bodies)
     assert all(log["session_pk"] == failed[0].pk for log in logs)
