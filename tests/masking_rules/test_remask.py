@@ -361,6 +361,36 @@ def test_only_the_rules_run_where_the_built_in_masking_already_ran_with_the_sett
     assert len(full_passes) == 2
 
 
+def test_do_not_track_anonymous_clears_ip_and_user_tag_of_sessions_that_asked() -> None:
+    application, _ = new_application(do_not_track="ignore", ip_masking="off")
+    ingest(
+        application,
+        session(session_id="dnt", do_not_track=True),
+        session(session_id="tracked"),
+    )
+    assert stored_session("dnt").client_ip == "81.2.69.142"
+    assert stored_session("dnt").user_id
+    configure(application, do_not_track="anonymous")
+
+    job = run_remask()
+
+    asked = stored_session("dnt")
+    # The session write covers text, inet, float and boolean columns, several set to null.
+    assert asked.client_ip is None
+    assert (asked.geo_latitude, asked.geo_longitude) == (48.2, 16.4)
+    assert asked.user_tag is None
+    assert asked.user_tag_encrypted is None
+    assert asked.user_tag_blind_index is None
+    assert asked.user_id is None
+    assert asked.masked_personal is True
+    tracked = stored_session("tracked")
+    assert tracked.client_ip == "81.2.69.142"
+    assert tracked.geo_latitude == 48.2082
+    assert tracked.user_id
+    assert job.counts["do_not_track"] == 2  # the IP, then the user tag
+    assert job.counts["sessions_changed"] == 1
+
+
 def test_a_batch_costs_the_same_few_queries_however_many_rows_change(
     django_assert_max_num_queries: Any,
 ) -> None:
