@@ -22,6 +22,12 @@ masked stays masked: ``<masked>`` and hashes cannot be turned back):
 Loosening a setting changes nothing stored. ``session_id`` is not rewritten
 (it is the key re-sent beacons are merged on).
 
+Queries per batch, whatever its size and however many rows change (a test
+holds this): four reads (the batch's session ids, those sessions locked,
+their actions, the rules), one UPDATE of actions per ``UPDATE_CHUNK``
+changed ones, at most one of sessions (a batch has fewer than
+``UPDATE_CHUNK``), and the job's progress (the checkpoint); nothing per row.
+
 Resumable: after each batch the job saves its cursor (application, last
 session id); a job started again after its worker died goes on from there
 (a batch may be done twice, which changes nothing: masking is idempotent).
@@ -175,11 +181,12 @@ def _remask_batch(
         }
         changed_actions, action_fields = _remask_actions(masker, actions, counts, fast=fast)
         changed_sessions, session_fields = _remask_sessions(masker, application, sessions, counts)
+        changed_pks = {session.pk for session in changed_sessions}
         for session in sessions:
             if session.masked_personal != personal:  # all of it is masked under it now
                 session.masked_personal = personal
                 session_fields.add("masked_personal")
-                if session not in changed_sessions:
+                if session.pk not in changed_pks:
                     changed_sessions.append(session)
         counts["sessions"] += len(sessions)
         counts["actions"] += len(actions)
@@ -190,8 +197,14 @@ def _remask_batch(
                 _update_rows(UserAction, changed_actions, sorted(action_fields))
             if changed_sessions:
                 # updated_at is left alone: it tells ingest's writes (the catch-up pass).
-                UserSession.objects.bulk_update(
-                    changed_sessions, sorted(session_fields), batch_size=500
+                names = sorted(session_fields)
+                _update_rows(
+                    UserSession,
+                    [
+                        (row.pk, {name: getattr(row, name) for name in names})
+                        for row in changed_sessions
+                    ],
+                    names,
                 )
     return len(actions)
 
@@ -204,25 +217,29 @@ def _update_rows(
 ) -> None:
     """Set ``fields`` of rows given as (primary key, values): ``bulk_update`` without its cost.
 
-    Django's ``bulk_update`` builds model instances and a ``CASE WHEN id = ...``
-    per row and column, which costs more than the masking itself at
-    re-masking's volumes. Here each chunk is one statement joining the rows on
-    their primary key: on PostgreSQL ``FROM unnest(<one array per column>)``
+    Django's ``bulk_update`` builds a ``CASE WHEN id = ...`` per row and column,
+    which costs more than the masking itself at re-masking's volumes: in
+    ``bench/remask.py`` on PostgreSQL (15 batches of 200 changed sessions,
+    alternate runs on the shared 2-core machine at a load average of 5-6),
+    writing the sessions took 2.1-2.3 s with ``bulk_update`` and 0.15-0.18 s
+    here. Here each chunk is one statement joining the rows on their primary
+    key: on PostgreSQL ``FROM unnest(<one array per column>)``
     (a short, constant statement whatever the chunk size), elsewhere ``FROM
     (VALUES ...)`` (SQLite 3.33+). Values go through each field's
-    ``get_db_prep_save`` (JSON as ``save()`` would write it); JSON columns are
-    passed as text and cast. Only text and JSON columns are written this way.
+    ``get_db_prep_save`` (JSON as ``save()`` would write it). On PostgreSQL
+    each array has its column's type, except that text columns take ``text[]``
+    (a cast to ``varchar(n)`` would cut an overlong value, the column refuses
+    it) and JSON columns take their JSON as text, cast to ``jsonb``.
     """
     quote = connection.ops.quote_name
     columns: list[Any] = [model._meta.get_field(name) for name in fields]
     table = quote(model._meta.db_table)
     key = quote(model._meta.pk.column)  # type: ignore[arg-type]  # a primary key has a column
     postgres = connection.vendor == "postgresql"
-    casts = [
-        "::jsonb" if postgres and f.get_internal_type() == "JSONField" else "" for f in columns
-    ]
+    arrays = [_array_type(field) for field in columns]
     assignments = ", ".join(
-        f"{quote(field.column)} = v.c{index}{casts[index]}" for index, field in enumerate(columns)
+        f"{quote(field.column)} = v.c{index}{arrays[index][1] if postgres else ''}"
+        for index, field in enumerate(columns)
     )
     names = ["pk", *(f"c{index}" for index in range(len(columns)))]
     for start in range(0, len(rows), UPDATE_CHUNK):
@@ -231,10 +248,10 @@ def _update_rows(
             [_prepared(field, values[field.name]) for field in columns] for _, values in chunk
         ]
         if postgres:
-            arrays = ", ".join(["%s::bigint[]", *(["%s::text[]"] * len(columns))])
+            typed = ", ".join(["%s::bigint[]", *(f"%s::{array}" for array, _ in arrays)])
             params: list[Any] = [[pk for pk, _ in chunk]]
             params += [[row[index] for row in prepared] for index in range(len(columns))]
-            source = f"unnest({arrays}) AS v({', '.join(names)})"
+            source = f"unnest({typed}) AS v({', '.join(names)})"
             # Names are quoted model metadata, values are bound parameters.
             sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{key} = v.pk"  # noqa: S608
         else:
@@ -248,6 +265,16 @@ def _update_rows(
             )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)  # names quoted, values bound
+
+
+def _array_type(field: Any) -> tuple[str, str]:
+    """The PostgreSQL array type a column's values are passed as, and the cast they get."""
+    internal = field.get_internal_type()
+    if internal == "JSONField":
+        return "text[]", "::jsonb"
+    if internal in ("CharField", "TextField"):
+        return "text[]", ""
+    return f"{field.db_type(connection)}[]", ""
 
 
 def _prepared(field: Any, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from io import StringIO
 from typing import Any
 
@@ -358,3 +359,67 @@ def test_only_the_rules_run_where_the_built_in_masking_already_ran_with_the_sett
     full_passes.clear()
     run_remask(full=True)
     assert len(full_passes) == 2
+
+
+def test_do_not_track_anonymous_clears_ip_and_user_tag_of_sessions_that_asked() -> None:
+    application, _ = new_application(do_not_track="ignore", ip_masking="off")
+    ingest(
+        application,
+        session(session_id="dnt", do_not_track=True),
+        session(session_id="tracked"),
+    )
+    assert stored_session("dnt").client_ip == "81.2.69.142"
+    assert stored_session("dnt").user_id
+    configure(application, do_not_track="anonymous")
+
+    job = run_remask()
+
+    asked = stored_session("dnt")
+    # The session write covers text, inet, float and boolean columns, several set to null.
+    assert asked.client_ip is None
+    assert (asked.geo_latitude, asked.geo_longitude) == (48.2, 16.4)
+    assert asked.user_tag is None
+    assert asked.user_tag_encrypted is None
+    assert asked.user_tag_blind_index is None
+    assert asked.user_id is None
+    assert asked.masked_personal is True
+    tracked = stored_session("tracked")
+    assert tracked.client_ip == "81.2.69.142"
+    assert tracked.geo_latitude == 48.2082
+    assert tracked.user_id
+    assert job.counts["do_not_track"] == 2  # the IP, then the user tag
+    assert job.counts["sessions_changed"] == 1
+
+
+def test_a_batch_costs_the_same_few_queries_however_many_rows_change(
+    django_assert_max_num_queries: Any,
+) -> None:
+    application, _ = new_application(mask_personal_data_in_uris=False, user_tag_storage="raw")
+    ingest(
+        application,
+        *(
+            session(
+                session_id=f"s-{n}",
+                actions=[
+                    action(seq, url=f"https://shop.example.com/u/{n}-{seq}@example.com")
+                    for seq in range(3)
+                ],
+            )
+            for n in range(40)
+        ),
+    )
+    configure(application, mask_personal_data_in_uris=True, user_tag_storage="encrypted")
+    pks = list(UserSession.objects.order_by("pk").values_list("pk", flat=True))
+    counts: Counter[str] = Counter()
+
+    # The budget of the module docstring less the two queries of the job's loop (the
+    # batch's ids, the progress report): the locked sessions, their actions, the rules,
+    # one UPDATE of the actions, one of the sessions; plus the savepoint and its
+    # release (the test runs in a transaction).
+    with django_assert_max_num_queries(7):
+        remask._remask_batch(application, pks, counts=counts, dry_run=False)
+
+    assert counts["actions_changed"] == 120
+    assert counts["sessions_changed"] == 40
+    assert not UserAction.objects.filter(url__contains="@").exists()
+    assert not UserSession.objects.filter(user_tag__isnull=False).exists()
