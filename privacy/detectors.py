@@ -19,6 +19,7 @@ import ipaddress
 import re
 import string
 from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import unquote
 
 import regex
@@ -313,18 +314,66 @@ def _sub_ips(text: str, replace: Replace) -> str:
     return _sub_ipv4(_sub_ipv6(text, replace), replace)
 
 
-def _masker(substitute: Callable[[str, Replace], str]) -> Callable[[str], str]:
-    return lambda text: substitute(text, _to_mask)
+# --- the built-in masking's steps: each detector behind a cheap guard -------------------
+# Most strings reaching the built-in masking hold digits (log bodies, order ids, routes),
+# so the one check in ``mask_text`` lets them through to every detector, and each
+# detector scans the whole string: ``re`` cannot skip ahead to a pattern that starts
+# with a look-behind, and the IPv6, IPv4 and card patterns call back into Python for
+# every hex word, number or digit run they meet. So each step has a guard: a necessary
+# condition, something every span the detector replaces contains, tested with a str
+# method or a short pattern that starts with a character class (which ``re`` does skip
+# ahead to). A string failing it is passed on untouched, as the detector would have
+# left it. Guards test what their step receives, so decoded percent escapes and the
+# masks of earlier steps are accounted for. Measured on the 36,948 strings
+# ``bench/logs.py`` masks in 20 batches (2-core machine, other work running): one
+# pass of the detectors took 205-245 ms unguarded, 65-76 ms guarded; ``mask_text``
+# over them went from 287-371 ms to 97-101 ms.
+#
+# Country and check digits at the start of a word (where both IBAN patterns start).
+_IBAN_HEAD = re.compile(r"[0-9](?<=[A-Za-z]{2}[0-9])(?<![A-Za-z0-9][A-Za-z]{2}[0-9])[0-9]")
+# 13 characters of a card span: it starts with a digit, then digits and single separators.
+_CARD_SHAPE = re.compile(r"[0-9][0-9 .-]{12}")
 
 
-_mask_emails = _masker(_sub_emails)
-_mask_jwts = _masker(_sub_jwts)
-_mask_uuids = _masker(_sub_uuids)
-_mask_compact_ibans = _masker(_sub_compact_ibans)
-_mask_grouped_ibans = _masker(_sub_grouped_ibans)
-_mask_ipv6 = _masker(_sub_ipv6)
-_mask_ipv4 = _masker(_sub_ipv4)
-_mask_cards = _masker(_sub_cards)
+def _may_hold_jwt(text: str) -> bool:
+    return "eyJ" in text  # the base64url of '{"', the start of every JWT header
+
+
+def _may_hold_uuid(text: str) -> bool:
+    return text.count("-") >= 4
+
+
+def _may_hold_iban(text: str) -> bool:
+    return _IBAN_HEAD.search(text) is not None
+
+
+def _may_hold_ipv6(text: str) -> bool:
+    return text.count(":") >= 2  # ``_sub_ipv6`` leaves a run with fewer as it is
+
+
+def _may_hold_ipv4(text: str) -> bool:
+    return text.count(".") >= 3 or text.count("-") >= 3  # a dotted or a dashed quad
+
+
+def _may_hold_card(text: str) -> bool:
+    return _CARD_SHAPE.search(text) is not None
+
+
+class Step(NamedTuple):
+    """A detector as the built-in masking runs it: ``substitute`` if ``may_hold``."""
+
+    substitute: Callable[[str, Replace], str]
+    # None: no check cheaper than the detector's own (``_sub_emails`` looks for "@").
+    may_hold: Callable[[str], bool] | None
+
+
+_JWT_STEP = Step(_sub_jwts, _may_hold_jwt)
+_EMAIL_STEP = Step(_sub_emails, None)
+_UUID_STEP = Step(_sub_uuids, _may_hold_uuid)
+_IBAN_STEP = Step(_sub_ibans, _may_hold_iban)  # compact, then grouped
+_IPV6_STEP = Step(_sub_ipv6, _may_hold_ipv6)
+_IPV4_STEP = Step(_sub_ipv4, _may_hold_ipv4)
+_CARD_STEP = Step(_sub_cards, _may_hold_card)
 
 # The detectors masking rules can name, as substitutions (``privacy.rules``), each with
 # a trigger: a cheap, bounded pattern everything the detector finds contains (13
@@ -346,26 +395,18 @@ DETECTOR_SUBSTITUTIONS: dict[str, tuple[Callable[[str, Replace], str], re.Patter
 }
 
 
-Step = Callable[[str], str]
-
 # Most specific first: a JWT may contain anything else's digits, an email may contain
 # digits and dots, an IPv4-mapped IPv6 contains an IPv4, an IBAN contains digit
 # groups that a card check would look at.
-_CARDS_AND_CREDENTIALS: tuple[Step, ...] = (
-    _mask_jwts,
-    _mask_compact_ibans,
-    _mask_grouped_ibans,
-    _mask_cards,
-)
+_CARDS_AND_CREDENTIALS: tuple[Step, ...] = (_JWT_STEP, _IBAN_STEP, _CARD_STEP)
 _ALL_DETECTORS: tuple[Step, ...] = (
-    _mask_jwts,
-    _mask_emails,
-    _mask_uuids,
-    _mask_compact_ibans,
-    _mask_grouped_ibans,
-    _mask_ipv6,
-    _mask_ipv4,
-    _mask_cards,
+    _JWT_STEP,
+    _EMAIL_STEP,
+    _UUID_STEP,
+    _IBAN_STEP,
+    _IPV6_STEP,
+    _IPV4_STEP,
+    _CARD_STEP,
 )
 
 # Every detector needs one of these: an email "@" (or "%40"), a UUID "-", an
@@ -419,8 +460,9 @@ def _unhide_escaped(text: str, steps: tuple[Step, ...]) -> str:
 
 
 def _apply(steps: tuple[Step, ...], text: str) -> str:
-    for step in steps:
-        text = step(text)
+    for substitute, may_hold in steps:
+        if may_hold is None or may_hold(text):
+            text = substitute(text, _to_mask)
     return text
 
 
@@ -454,12 +496,12 @@ def mask_text(text: str, *, personal: bool = True) -> str:
 
 # Each detector by the name masking rules give it (the log agent's capture rules).
 NAMED_DETECTORS: dict[str, tuple[Step, ...]] = {
-    "email": (_mask_emails,),
-    "card": (_mask_cards,),
-    "iban": (_mask_compact_ibans, _mask_grouped_ibans),
-    "ip": (_mask_ipv6, _mask_ipv4),
-    "uuid": (_mask_uuids,),
-    "jwt": (_mask_jwts,),
+    "email": (_EMAIL_STEP,),
+    "card": (_CARD_STEP,),
+    "iban": (_IBAN_STEP,),
+    "ip": (_IPV6_STEP, _IPV4_STEP),
+    "uuid": (_UUID_STEP,),
+    "jwt": (_JWT_STEP,),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from functools import partial
 
 import pytest
@@ -296,3 +297,57 @@ def test_secrets_only_masking_still_masks_cards_and_ibans(
     before: str, left: str, value: str, right: str, after: str
 ) -> None:
     assert value not in mask_text(before + left + value + right + after, personal=False)
+
+
+# --- the guards in front of each detector -----------------------------------------------
+# Text around the boundaries the guards draw: runs of the characters they count or look
+# for (digits, separators, colons, dashes, "eyJ", IBAN heads), next to real findings.
+_BASE64URL = string.ascii_letters + string.digits + "_-"
+_NEAR_MISSES = st.one_of(
+    st.text(alphabet="0123456789 .-:%@eyJDEde<>", max_size=30),
+    st.ip_addresses(v=4).map(lambda address: str(address).replace(".", "-")),
+    st.ip_addresses(network="fe80::/112").map(str),  # only two colons
+    st.builds(  # an IBAN starts a word, in either case
+        lambda before, iban, lower: before + (iban.lower() if lower else iban),
+        separators,
+        formatted_ibans(),
+        st.booleans(),
+    ),
+    st.lists(st.text(alphabet=_BASE64URL, max_size=6), min_size=2, max_size=4).map(
+        lambda segments: "eyJ" + ".".join(segments)
+    ),
+)
+_GUARDED_TEXT = st.lists(
+    st.one_of(fillers, separators, personal_data, _NEAR_MISSES, st.just(MASK)), max_size=8
+).map("".join)
+
+
+@settings(max_examples=EXAMPLES)
+@given(_GUARDED_TEXT, st.sampled_from([None, *sorted(_DISGUISES)]))
+def test_a_guard_only_skips_text_its_detector_would_leave_alone(
+    text: str, disguise: str | None
+) -> None:
+    from privacy.detectors import _ALL_DETECTORS, _to_mask
+
+    if disguise is not None:  # the detectors see it normalised (and escapes decoded)
+        text = normalise_text(_DISGUISES[disguise](text))
+    for step in _ALL_DETECTORS:
+        if step.may_hold is not None and not step.may_hold(text):
+            assert step.substitute(text, _to_mask) == text
+
+
+@settings(max_examples=EXAMPLES)
+@given(_GUARDED_TEXT, st.sampled_from([None, *sorted(_DISGUISES)]), st.booleans())
+def test_guarded_masking_is_unguarded_masking(
+    text: str, disguise: str | None, personal: bool
+) -> None:
+    from privacy.detectors import _ALL_DETECTORS, _CARDS_AND_CREDENTIALS, Step, _mask_once
+
+    if disguise is not None:
+        text = _DISGUISES[disguise](text)
+    steps = _ALL_DETECTORS if personal else _CARDS_AND_CREDENTIALS
+    unguarded = tuple(Step(step.substitute, None) for step in steps)
+    normalised = normalise_text(text)
+    assert until_stable(partial(_mask_once, steps), normalised) == until_stable(
+        partial(_mask_once, unguarded), normalised
+    )
