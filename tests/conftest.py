@@ -64,6 +64,15 @@ def _live_server_takes_turns() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _sessions_numbered_per_test() -> None:
+    # Each test's factory sessions start at BASE_TIME, whatever ran before it.
+    # (Imported here: the factories import models, which need Django set up.)
+    from tests.factories import restart_numbering
+
+    restart_numbering()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing() -> None:
     # Real hashers make every login in a test cost ~100 ms; security is not under test there.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

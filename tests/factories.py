@@ -48,6 +48,18 @@ from sessions_app.services import session_ingest
 BASE_TIME = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 _session_numbers = itertools.count(1)
 
+
+def restart_numbering() -> None:
+    """Number each test's sessions from 1 again (``tests.conftest`` does it per test).
+
+    A session starts ``number`` minutes after ``BASE_TIME``: with one count for
+    the whole run, a test that ran after 1,440 factory sessions found its
+    sessions on the next day, and its date filters failed depending on the order.
+    """
+    global _session_numbers
+    _session_numbers = itertools.count(1)
+
+
 DEFAULTS: dict[str, Any] = {
     "client_ip": "203.0.113.0",
     "geo_latitude": 48.2,
