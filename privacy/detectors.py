@@ -310,10 +310,6 @@ def _sub_ibans(text: str, replace: Replace) -> str:
     return _sub_grouped_ibans(_sub_compact_ibans(text, replace), replace)
 
 
-def _sub_ips(text: str, replace: Replace) -> str:
-    return _sub_ipv4(_sub_ipv6(text, replace), replace)
-
-
 # --- the built-in masking's steps: each detector behind a cheap guard -------------------
 # Most strings reaching the built-in masking hold digits (log bodies, order ids, routes),
 # so the one check in ``mask_text`` lets them through to every detector, and each
@@ -375,6 +371,19 @@ _IPV6_STEP = Step(_sub_ipv6, _may_hold_ipv6)
 _IPV4_STEP = Step(_sub_ipv4, _may_hold_ipv4)
 _CARD_STEP = Step(_sub_cards, _may_hold_card)
 
+
+def _guarded(*steps: Step) -> Callable[[str, Replace], str]:
+    """The steps as one substitution, each behind its guard as in the built-in masking."""
+
+    def substitute(text: str, replace: Replace) -> str:
+        for step, may_hold in steps:
+            if may_hold is None or may_hold(text):
+                text = step(text, replace)
+        return text
+
+    return substitute
+
+
 # The detectors masking rules can name, as substitutions (``privacy.rules``), each with
 # a trigger: a cheap, bounded pattern everything the detector finds contains (13
 # digits in a card, a country and check digits before an IBAN, four numbers of an
@@ -382,16 +391,18 @@ _CARD_STEP = Step(_sub_cards, _may_hold_card)
 # skipped at once: rules run these over every string of a batch, most of which
 # hold digits but nothing the detector could find. Percent-encoded data is left to
 # the built-in masking (it decodes words first).
+# The trigger is RE2 syntax (rules' prefilter sets); the steps' guards, which
+# need look-behinds, then run as in the built-in masking.
 DETECTOR_SUBSTITUTIONS: dict[str, tuple[Callable[[str, Replace], str], re.Pattern[str]]] = {
-    "email": (_sub_emails, re.compile(r"@|%40")),
-    "card": (_sub_cards, re.compile(r"[0-9](?:[ .-]?[0-9]){12}")),
-    "iban": (_sub_ibans, re.compile(r"[A-Za-z]{2}[0-9]{2}")),
+    "email": (_guarded(_EMAIL_STEP), re.compile(r"@|%40")),
+    "card": (_guarded(_CARD_STEP), re.compile(r"[0-9](?:[ .-]?[0-9]){12}")),
+    "iban": (_guarded(_IBAN_STEP), re.compile(r"[A-Za-z]{2}[0-9]{2}")),
     "ip": (
-        _sub_ips,
+        _guarded(_IPV6_STEP, _IPV4_STEP),
         re.compile(r"[0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]{1,3}[.-][0-9]|:[0-9A-Fa-f]{0,4}:"),
     ),
-    "uuid": (_sub_uuids, re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-")),
-    "jwt": (_sub_jwts, re.compile(r"eyJ")),
+    "uuid": (_guarded(_UUID_STEP), re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-")),
+    "jwt": (_guarded(_JWT_STEP), re.compile(r"eyJ")),
 }
 
 

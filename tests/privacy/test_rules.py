@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from privacy import MASK
 from privacy.keyring import parse_keyring
 from privacy.patterns import PatternRefused, compile_pattern
+from privacy.phones import substitute_phones
 from privacy.rules import (
     Detector,
     DetectorMatcher,
@@ -169,3 +171,40 @@ def test_rewriting_twice_changes_nothing_more(text: str) -> None:
         once = rule.rewrite(text)
         assert once is not None
         assert rule.rewrite(once) == once
+
+
+_PHONE_ALPHABET = "0123456789" * 3 + "abcxf+( )-./=é"
+# Valid numbers (national ones in AT and US) and a hex id, glued to random bits.
+_PHONE_PIECES = st.sampled_from(
+    ["+43 660 1234567", "0660 1234567", "(0660) 1234567", "+1 650-253-0000", "bab9f87ff5059285"]
+)
+_PHONE_TEXT = st.lists(
+    st.one_of(_PHONE_PIECES, st.text(alphabet=_PHONE_ALPHABET, max_size=6)), max_size=5
+).map("".join)
+
+
+def _libphonenumber_alone(text: str, region: str) -> list[str]:
+    return [m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, region)]
+
+
+@given(_PHONE_TEXT, st.sampled_from(["AT", "US", "ZZ"]))
+def test_the_phone_precheck_skips_only_text_libphonenumber_finds_nothing_in(
+    text: str, region: str
+) -> None:
+    found: list[str] = []
+
+    def note(span: str) -> str:
+        found.append(span)
+        return "<masked>"
+
+    substitute_phones(text, note, region=region)
+
+    assert found == _libphonenumber_alone(text, region)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x+43 660 1234567", "call+43 660 1234567", "abc 0660 1234567", "(0660) 1234567"],
+)
+def test_a_number_after_a_letter_and_a_plus_or_a_space_is_still_found(text: str) -> None:
+    assert substitute_phones(text, lambda span: "<masked>", region="AT").endswith("<masked>")
