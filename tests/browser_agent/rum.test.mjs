@@ -80,7 +80,7 @@ class Target {
   dispatch(type, event = {}) { for (const listener of this.listeners[type] || []) listener({ type, ...event }); }
 }
 
-function world({ config = {}, navigator = {}, status = 200, consent = null } = {}) {
+function world({ config = {}, navigator = {}, status = 200, consent = null, loading = false } = {}) {
   let clock = Date.parse("2026-11-30T10:00:00Z");
   const timers = [];
   const sent = [];
@@ -89,7 +89,7 @@ function world({ config = {}, navigator = {}, status = 200, consent = null } = {
   if (consent) storage.set("rumvault.consent", JSON.stringify(consent));
   const window = new Target();
   const document = new Target();
-  document.readyState = "complete";
+  document.readyState = loading ? "loading" : "complete";
   document.visibilityState = "visible";
   const location = { href: "https://shop.example.com/checkout?email=jane@example.com", pathname: "/checkout" };
   let answer = status;
@@ -254,6 +254,37 @@ describe("capture on a DOM stub", () => {
     w.rum.flush();
     await settle();
     assert.deepEqual(w.actions().map((a) => [a.seq, a.type]), [[0, "page_view"], [1, "custom"], [2, "click"]]);
+  });
+});
+
+describe("the page's load", () => {
+  // Applying the configuration masks what waited for it and touches sessionStorage: work
+  // that would delay the load event if the answer came back while the page still loads.
+  test("a configuration arriving before the load ends is applied after it", async () => {
+    const w = world({ loading: true });
+    w.rum.product({ sku: "A-1", event: "view" });
+    w.configure();
+    assert.equal(w.rum._state().config, null);
+    assert.equal(w.storage.size, 0);
+    w.document.readyState = "complete";
+    w.window.dispatch("load");
+    await w.advance(0);
+    assert.equal(w.rum._state().collecting, true);
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.duration_ms]),
+      [[0, "page_view", 420], [1, "custom", undefined]]);
+  });
+
+  test("a page left before its load ends still sends what it recorded", async () => {
+    const w = world({ loading: true });
+    w.configure();
+    click(w, new Element("BUTTON", { text: "Back" }));
+    w.window.dispatch("pagehide");
+    await settle();
+    const [last] = w.sent.filter((item) => item.url.endsWith("/beacons/"));
+    assert.equal(last.init.keepalive, true);
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type]), [[0, "page_view"], [1, "click"]]);
   });
 });
 
