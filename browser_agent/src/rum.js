@@ -915,25 +915,36 @@
         session = null;
         write("session", null);
         write("outbox", null);
+        write("config", null);
       }
     }
 
     function configure(received) {
-      if (loaded) apply(received);
+      if (loaded) apply(received, true);
       else arrived = received;
     }
 
-    function apply(received) {
+    // ``fresh``: this page's own answer, kept for the tab's next pages while collecting (a
+    // configuration is no secret and nothing about the visitor). A page left before its
+    // answer came uses the kept one; a fresh answer arriving after that replaces it.
+    function apply(received, fresh) {
+      var first = !config;
       arrived = null;
       config = received;
       rules = compileRules(received.rules);
-      start();
+      if (first) start();
+      if (fresh && collecting) write("config", { at: env.now(), config: received });
     }
 
     // The page is going away: a configuration still held back for the load is applied now,
-    // so that what the page recorded is not lost with it.
+    // and without an answer yet the tab's last one (30 minutes at most), so that what the
+    // page recorded is not lost with it.
     function leave() {
-      if (arrived) apply(arrived);
+      if (arrived) apply(arrived, true);
+      else if (!config && !stopped) {
+        var kept = read("config");
+        if (kept && kept.config && env.now() - kept.at < SESSION_IDLE_MS) apply(kept.config, false);
+      }
       flush(true);
     }
 
@@ -1084,9 +1095,11 @@
       version: VERSION, enable: function () { agent.enable(); }, disable: function () { agent.disable(); },
       identifyUser: agent.identifyUser, product: agent.product, flush: agent.flush
     };
-    // Asked for at once (an asynchronous request: the page's loading does not wait for
-    // it), applied once the load has ended; what happens before waits for it in memory.
-    loadConfig(env, agent, 0);
+    // Asked for in a task of its own rather than while the page's deferred scripts run:
+    // starting a fetch costs the main thread milliseconds, and the server's answer is only
+    // applied once the load has ended anyway (a page with nothing left to load fires its
+    // load event before this task runs). What happens before waits for it in memory.
+    env.setTimeout(function () { loadConfig(env, agent, 0); }, 0);
   }
 
   return {

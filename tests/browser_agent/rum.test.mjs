@@ -80,12 +80,12 @@ class Target {
   dispatch(type, event = {}) { for (const listener of this.listeners[type] || []) listener({ type, ...event }); }
 }
 
-function world({ config = {}, navigator = {}, status = 200, consent = null, loading = false } = {}) {
+function world({ config = {}, navigator = {}, status = 200, consent = null, loading = false, tab = new Map() } = {}) {
   let clock = Date.parse("2026-11-30T10:00:00Z");
   const timers = [];
   const sent = [];
   const beacons = [];
-  const storage = new Map();
+  const storage = tab; // sessionStorage: one per browser tab, shared by its pages
   if (consent) storage.set("rumvault.consent", JSON.stringify(consent));
   const window = new Target();
   const document = new Target();
@@ -274,6 +274,60 @@ describe("the page's load", () => {
     await settle();
     assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.duration_ms]),
       [[0, "page_view", 420], [1, "custom", undefined]]);
+  });
+
+  test("a page left before its answer came masks and sends with the tab's last configuration", async () => {
+    const earlier = world({ config: { rules: [{ selector: "actions.name", pattern: "Back", method: "replace", replacement: "Return" }] } });
+    earlier.configure();
+    const w = world({ loading: true, tab: earlier.storage });
+    click(w, new Element("BUTTON", { text: "Back" }));
+    w.window.dispatch("pagehide");
+    await settle();
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.name]),
+      [[1, "page_view", "Loading of /checkout"], [2, "click", "Return"]]); // the tab's session goes on
+    assert.equal(w.actions()[0].url, "https://shop.example.com/checkout?email=<masked>");
+  });
+
+  test("a tab's configuration is kept only while collecting, for 30 minutes", async () => {
+    const refused = world({ config: { opt_in: true } });
+    refused.configure();
+    assert.equal(refused.storage.has("rumvault.config"), false);
+    const left = world({ loading: true, tab: refused.storage });
+    left.window.dispatch("pagehide");
+    assert.equal(left.sent.length, 0);
+
+    const earlier = world();
+    earlier.configure();
+    assert.equal(earlier.storage.has("rumvault.config"), true);
+    const later = world({ loading: true, tab: earlier.storage });
+    click(later, new Element("BUTTON", { text: "Back" }));
+    await later.advance(30 * 60 * 1000);
+    later.window.dispatch("pagehide");
+    assert.equal(later.sent.length, 0);
+
+    earlier.rum.disable();
+    assert.equal(earlier.storage.has("rumvault.config"), false);
+  });
+
+  test("the script's own run registers and asks for nothing more: the configuration is asked for in a task of its own", async () => {
+    const requested = [];
+    const timers = [];
+    const window = new Target();
+    const document = new Target();
+    document.readyState = "interactive"; // deferred scripts run before DOMContentLoaded
+    document.currentScript = { src: "https://rumvault.example.com/static/rumvault/rum-1.0.0.js",
+      getAttribute: (name) => (name === "data-key" ? "rvpub_test" : null) };
+    Object.assign(window, {
+      document, navigator: { userAgent: "test" }, location: { href: "https://shop.example.com/" },
+      performance: {}, crypto: webcrypto, XMLHttpRequest: null,
+      fetch: (url) => { requested.push(url); return new Promise(() => {}); },
+      setTimeout: (callback) => timers.push(callback), clearTimeout: () => {},
+    });
+    agent.boot(window);
+    assert.equal(typeof window.rumvault.product, "function");
+    assert.deepEqual(requested, []);
+    timers.splice(0).forEach((callback) => callback());
+    assert.deepEqual(requested, ["https://rumvault.example.com/api/v1/rum/rvpub_test/config/"]);
   });
 
   test("a page left before its load ends still sends what it recorded", async () => {
