@@ -738,7 +738,7 @@
         if (pageView && nav && nav.loadEventEnd > 0) pageView.duration_ms = Math.round(nav.loadEventEnd - nav.startTime);
         pageView = null;
         loaded = true;
-        if (arrived) apply(arrived);
+        if (arrived) apply(arrived, true);
       }, 0);
     }
 

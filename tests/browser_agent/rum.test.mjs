@@ -270,6 +270,7 @@ describe("the page's load", () => {
     w.window.dispatch("load");
     await w.advance(0);
     assert.equal(w.rum._state().collecting, true);
+    assert.equal(w.storage.has("rumvault.config"), true); // kept for the tab's next pages
     w.rum.flush();
     await settle();
     assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.duration_ms]),
