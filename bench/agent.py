@@ -13,7 +13,10 @@ origin, then drives Debian's Chromium with Playwright:
   browser's cache, as on every page after a visitor's first); the figure is
   the difference of the medians of ``loadEventEnd`` (Navigation Timing). The
   first, uncached load of each variant is printed too (one sample each: on a
-  shared machine it says little);
+  shared machine it says little). Both variants cost the server the same: the
+  demo shop looks the beacon key up for ``?agent=off`` too (it used to skip
+  that query there, which put into the "with" figure a database read of the
+  demo's own server, not anything the agent does in the browser);
 * transfer size: the agent's ``transferSize`` and ``encodedBodySize`` as
   Chromium saw them, and the file's size gzipped at level 9;
 * beacons: ``--clicks`` clicks on one button of the product page, then the

@@ -650,6 +650,11 @@
     var collecting = false, stopped = false, refused = false, timer = null, retryTimer = null, retryDelay = 1000;
     var session = null, pendingTag = null, anonymous = false, pageView = null;
     var consent; // read on start: storage is a synchronous call the page's load need not wait for
+    // The configuration is applied only once the page's load has ended (or when the page is
+    // left before that): applying it masks everything that waited for it (each regular
+    // expression compiled on its first use) and reads and writes sessionStorage, which would
+    // otherwise delay the load event whenever the answer comes back first.
+    var loaded = env.document.readyState === "complete", arrived = null;
 
     function read(name) {
       try { return env.storage ? JSON.parse(env.storage.getItem(STORE + name)) : null; } catch (error) { return null; }
@@ -732,6 +737,8 @@
         var nav = env.performance.getEntriesByType("navigation")[0];
         if (pageView && nav && nav.loadEventEnd > 0) pageView.duration_ms = Math.round(nav.loadEventEnd - nav.startTime);
         pageView = null;
+        loaded = true;
+        if (arrived) apply(arrived, true);
       }, 0);
     }
 
@@ -908,13 +915,37 @@
         session = null;
         write("session", null);
         write("outbox", null);
+        write("config", null);
       }
     }
 
     function configure(received) {
+      if (loaded) apply(received, true);
+      else arrived = received;
+    }
+
+    // ``fresh``: this page's own answer, kept for the tab's next pages while collecting (a
+    // configuration is no secret and nothing about the visitor). A page left before its
+    // answer came uses the kept one; a fresh answer arriving after that replaces it.
+    function apply(received, fresh) {
+      var first = !config;
+      arrived = null;
       config = received;
       rules = compileRules(received.rules);
-      start();
+      if (first) start();
+      if (fresh && collecting) write("config", { at: env.now(), config: received });
+    }
+
+    // The page is going away: a configuration still held back for the load is applied now,
+    // and without an answer yet the tab's last one (30 minutes at most), so that what the
+    // page recorded is not lost with it.
+    function leave() {
+      if (arrived) apply(arrived, true);
+      else if (!config && !stopped) {
+        var kept = read("config");
+        if (kept && kept.config && env.now() - kept.at < SESSION_IDLE_MS) apply(kept.config, false);
+      }
+      flush(true);
     }
 
     var api = {
@@ -974,16 +1005,16 @@
       _onRejection: onRejection,
       _onLoad: onLoad,
       _request: request,
-      _leave: function () { flush(true); }
+      _leave: leave
     };
 
     // Never a listener for input, change, key or form events: typed text is never seen.
     env.document.addEventListener("click", onClick, true);
     env.window.addEventListener("error", onError, true);
     env.window.addEventListener("unhandledrejection", onRejection);
-    env.window.addEventListener("pagehide", function () { flush(true); });
+    env.window.addEventListener("pagehide", leave);
     env.document.addEventListener("visibilitychange", function () {
-      if (env.document.visibilityState === "hidden") flush(true);
+      if (env.document.visibilityState === "hidden") leave();
     });
     if (env.document.readyState === "complete") onLoad();
     else env.window.addEventListener("load", onLoad);
@@ -1064,9 +1095,11 @@
       version: VERSION, enable: function () { agent.enable(); }, disable: function () { agent.disable(); },
       identifyUser: agent.identifyUser, product: agent.product, flush: agent.flush
     };
-    // Asked for at once (an asynchronous request: the page's loading does not wait for
-    // it); what happens before it arrives waits for it in memory.
-    loadConfig(env, agent, 0);
+    // Asked for in a task of its own rather than while the page's deferred scripts run:
+    // starting a fetch costs the main thread milliseconds, and the server's answer is only
+    // applied once the load has ended anyway (a page with nothing left to load fires its
+    // load event before this task runs). What happens before waits for it in memory.
+    env.setTimeout(function () { loadConfig(env, agent, 0); }, 0);
   }
 
   return {

@@ -80,16 +80,16 @@ class Target {
   dispatch(type, event = {}) { for (const listener of this.listeners[type] || []) listener({ type, ...event }); }
 }
 
-function world({ config = {}, navigator = {}, status = 200, consent = null } = {}) {
+function world({ config = {}, navigator = {}, status = 200, consent = null, loading = false, tab = new Map() } = {}) {
   let clock = Date.parse("2026-11-30T10:00:00Z");
   const timers = [];
   const sent = [];
   const beacons = [];
-  const storage = new Map();
+  const storage = tab; // sessionStorage: one per browser tab, shared by its pages
   if (consent) storage.set("rumvault.consent", JSON.stringify(consent));
   const window = new Target();
   const document = new Target();
-  document.readyState = "complete";
+  document.readyState = loading ? "loading" : "complete";
   document.visibilityState = "visible";
   const location = { href: "https://shop.example.com/checkout?email=jane@example.com", pathname: "/checkout" };
   let answer = status;
@@ -254,6 +254,92 @@ describe("capture on a DOM stub", () => {
     w.rum.flush();
     await settle();
     assert.deepEqual(w.actions().map((a) => [a.seq, a.type]), [[0, "page_view"], [1, "custom"], [2, "click"]]);
+  });
+});
+
+describe("the page's load", () => {
+  // Applying the configuration masks what waited for it and touches sessionStorage: work
+  // that would delay the load event if the answer came back while the page still loads.
+  test("a configuration arriving before the load ends is applied after it", async () => {
+    const w = world({ loading: true });
+    w.rum.product({ sku: "A-1", event: "view" });
+    w.configure();
+    assert.equal(w.rum._state().config, null);
+    assert.equal(w.storage.size, 0);
+    w.document.readyState = "complete";
+    w.window.dispatch("load");
+    await w.advance(0);
+    assert.equal(w.rum._state().collecting, true);
+    assert.equal(w.storage.has("rumvault.config"), true); // kept for the tab's next pages
+    w.rum.flush();
+    await settle();
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.duration_ms]),
+      [[0, "page_view", 420], [1, "custom", undefined]]);
+  });
+
+  test("a page left before its answer came masks and sends with the tab's last configuration", async () => {
+    const earlier = world({ config: { rules: [{ selector: "actions.name", pattern: "Back", method: "replace", replacement: "Return" }] } });
+    earlier.configure();
+    const w = world({ loading: true, tab: earlier.storage });
+    click(w, new Element("BUTTON", { text: "Back" }));
+    w.window.dispatch("pagehide");
+    await settle();
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type, a.name]),
+      [[1, "page_view", "Loading of /checkout"], [2, "click", "Return"]]); // the tab's session goes on
+    assert.equal(w.actions()[0].url, "https://shop.example.com/checkout?email=<masked>");
+  });
+
+  test("a tab's configuration is kept only while collecting, for 30 minutes", async () => {
+    const refused = world({ config: { opt_in: true } });
+    refused.configure();
+    assert.equal(refused.storage.has("rumvault.config"), false);
+    const left = world({ loading: true, tab: refused.storage });
+    left.window.dispatch("pagehide");
+    assert.equal(left.sent.length, 0);
+
+    const earlier = world();
+    earlier.configure();
+    assert.equal(earlier.storage.has("rumvault.config"), true);
+    const later = world({ loading: true, tab: earlier.storage });
+    click(later, new Element("BUTTON", { text: "Back" }));
+    await later.advance(30 * 60 * 1000);
+    later.window.dispatch("pagehide");
+    assert.equal(later.sent.length, 0);
+
+    earlier.rum.disable();
+    assert.equal(earlier.storage.has("rumvault.config"), false);
+  });
+
+  test("the script's own run registers and asks for nothing more: the configuration is asked for in a task of its own", async () => {
+    const requested = [];
+    const timers = [];
+    const window = new Target();
+    const document = new Target();
+    document.readyState = "interactive"; // deferred scripts run before DOMContentLoaded
+    document.currentScript = { src: "https://rumvault.example.com/static/rumvault/rum-1.0.0.js",
+      getAttribute: (name) => (name === "data-key" ? "rvpub_test" : null) };
+    Object.assign(window, {
+      document, navigator: { userAgent: "test" }, location: { href: "https://shop.example.com/" },
+      performance: {}, crypto: webcrypto, XMLHttpRequest: null,
+      fetch: (url) => { requested.push(url); return new Promise(() => {}); },
+      setTimeout: (callback) => timers.push(callback), clearTimeout: () => {},
+    });
+    agent.boot(window);
+    assert.equal(typeof window.rumvault.product, "function");
+    assert.deepEqual(requested, []);
+    timers.splice(0).forEach((callback) => callback());
+    assert.deepEqual(requested, ["https://rumvault.example.com/api/v1/rum/rvpub_test/config/"]);
+  });
+
+  test("a page left before its load ends still sends what it recorded", async () => {
+    const w = world({ loading: true });
+    w.configure();
+    click(w, new Element("BUTTON", { text: "Back" }));
+    w.window.dispatch("pagehide");
+    await settle();
+    const [last] = w.sent.filter((item) => item.url.endsWith("/beacons/"));
+    assert.equal(last.init.keepalive, true);
+    assert.deepEqual(w.actions().map((a) => [a.seq, a.type]), [[0, "page_view"], [1, "click"]]);
   });
 });
 
