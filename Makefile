@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 NODE ?= node
 
-.PHONY: install browser test lint jstest agent format demo serve clean
+.PHONY: install browser test lint jstest agent format demo serve clean screenshots
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -59,6 +59,11 @@ format: install
 
 test: lint jstest browser
 	$(PYTHON) -m pytest
+
+# The README's screenshots (docs/screenshots/), written by the browser tests that take
+# them; an ordinary test run keeps its screenshots in a temporary directory.
+screenshots: install browser
+	RUMVAULT_WRITE_SCREENSHOTS=1 $(PYTHON) -m pytest -m browser tests/browser/test_helpdesk.py tests/browser/test_dashboard.py
 
 # The background-job worker (django-q2 on the database: re-masking started from
 # the admin) runs beside the server and stops with it.

@@ -12,10 +12,12 @@ suite keeps Django's check.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.demo_data import DemoData, seed
@@ -69,3 +71,14 @@ def phone_page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the tests' screenshots go: the README's ``docs/screenshots`` only when asked
+    (``make screenshots``), so that a test run leaves the checkout as it found it."""
+    if os.environ.get("RUMVAULT_WRITE_SCREENSHOTS") == "1":
+        folder = Path(settings.BASE_DIR) / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path

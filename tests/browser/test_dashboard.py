@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -26,7 +25,6 @@ from tests.browser.demo_data import JANE, PASSWORD, DemoData
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "screenshots" / "session-page.png"
 EMAIL = re.compile(r"\S+@\S+\.\w+")
 # Dotted quads only, so "Chrome 131" or "+1:01.5" never count as addresses.
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -122,7 +120,7 @@ def test_agent_finds_jane_but_sees_no_email_and_no_ip(
 
 
 def test_lead_sees_jane_where_granted_and_the_session_page_is_screenshotted(
-    page: Page, live_server: LiveServer, demo: DemoData
+    page: Page, live_server: LiveServer, demo: DemoData, screenshots: Path
 ) -> None:
     base = str(live_server)
     log_in(page, base, "lead")
@@ -145,9 +143,9 @@ def test_lead_sees_jane_where_granted_and_the_session_page_is_screenshotted(
     expect(summary).to_contain_text("81.2.69.0")
     expect(page.locator("tr.is-failure")).to_have_count(3)
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 10_000
+    shot = screenshots / "session-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
 
 
 def test_phone_width_has_no_horizontal_scrolling_and_keyboard_skip_link(

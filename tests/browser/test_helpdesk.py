@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -42,7 +41,6 @@ from tests.browser.test_dashboard import (
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 WIDE = {"width": 1400, "height": 900}
 MAX = "max.muster@example.com"
 
@@ -71,7 +69,7 @@ def shop_row(page: Page, session_id: int) -> str:
 
 
 def test_agent_finds_janes_failed_checkout_from_the_result_list(
-    wide_page: Page, live_server: LiveServer, demo: DemoData
+    wide_page: Page, live_server: LiveServer, demo: DemoData, screenshots: Path
 ) -> None:
     page, base = wide_page, str(live_server)
     log_in(page, base, "agent")
@@ -91,8 +89,7 @@ def test_agent_finds_janes_failed_checkout_from_the_result_list(
     assert_no_personal_data(page, demo)
     assert page.url == f"{base}/dashboard/"
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "triage-list.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "triage-list.png"), full_page=True)
 
 
 def test_agent_pages_through_120_results_without_an_email_in_a_url(
@@ -165,14 +162,13 @@ def test_times_show_in_the_browsers_time_zone_with_utc_on_hover(
 
 
 def test_agent_drills_from_an_error_spike_to_its_sessions(
-    wide_page: Page, live_server: LiveServer, demo: DemoData
+    wide_page: Page, live_server: LiveServer, demo: DemoData, screenshots: Path
 ) -> None:
     page, base = wide_page, str(live_server)
     log_in(page, base, "agent")
     page.goto(f"{base}/dashboard/overview/?since=2026-11-20&until=2026-11-28")
     expect(page.locator("svg.chart")).to_have_count(3)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "overview-drill-down.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "overview-drill-down.png"), full_page=True)
 
     # The error-rate point of the 28th (the failed checkout's day).
     point = page.locator('#chart-errors-title ~ a[href*="since=2026-11-28"]')
@@ -197,7 +193,7 @@ def test_agent_drills_from_an_error_spike_to_its_sessions(
 
 
 def test_lead_reveals_an_email_with_a_ticket_number_and_the_audit_trail_shows_it(
-    wide_page: Page, browser: Browser, live_server: LiveServer, demo: DemoData
+    wide_page: Page, browser: Browser, live_server: LiveServer, demo: DemoData, screenshots: Path
 ) -> None:
     fashion = Application.objects.get(slug="fashion-store")
     application_configure(
@@ -216,8 +212,7 @@ def test_lead_reveals_an_email_with_a_ticket_number_and_the_audit_trail_shows_it
     summary = page.locator("dl.summary")
     expect(summary).not_to_contain_text(JANE)
     page.get_by_label("Reason or ticket").fill("HD-4711")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator("header.session-header").screenshot(path=str(SCREENSHOTS / "reveal-form.png"))
+    page.locator("header.session-header").screenshot(path=str(screenshots / "reveal-form.png"))
     page.get_by_label("Reason or ticket").fill("")
     page.get_by_role("button", name="Reveal").click()  # no reason: refused
     expect(page.get_by_text("Give a reason or a ticket reference.")).to_be_visible()
@@ -225,7 +220,7 @@ def test_lead_reveals_an_email_with_a_ticket_number_and_the_audit_trail_shows_it
     page.get_by_role("button", name="Reveal").click()
     expect(summary).to_contain_text(JANE)
     expect(page.locator(".reveal-window")).to_contain_text("HD-4711")
-    page.screenshot(path=str(SCREENSHOTS / "reveal-with-reason.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "reveal-with-reason.png"), full_page=True)
 
     record = AuditRecord.objects.filter(kind="reveal", username="lead").latest("id")
     assert record.reason == "HD-4711"
@@ -281,7 +276,7 @@ def test_agent_with_a_partial_grant_sees_the_partial_form_and_nothing_more(
 
 
 def test_triage_list_at_phone_width(
-    browser: Browser, live_server: LiveServer, demo: DemoData
+    browser: Browser, live_server: LiveServer, demo: DemoData, screenshots: Path
 ) -> None:
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-US"
@@ -293,6 +288,6 @@ def test_triage_list_at_phone_width(
         search_email(page, base, JANE)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         expect(page.get_by_text("Payment gateway timeout for <masked>")).to_be_visible()
-        page.screenshot(path=str(SCREENSHOTS / "triage-list-phone.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "triage-list-phone.png"), full_page=True)
     finally:
         context.close()
