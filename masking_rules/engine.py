@@ -160,6 +160,11 @@ def _pointer(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
+def _child(path: str, part: str, on_change: OnChange | None) -> str:
+    """A nested value's path, made only when ``on_change`` will be told it."""
+    return f"{path}/{_pointer(part)}" if on_change is not None else path
+
+
 class RuleSet:
     """The ordered rules of one application (environment's first), by target field."""
 
@@ -299,7 +304,8 @@ class BatchRules:
         result: dict[str, Any] = {}
         changed = False
         for key, value in values.items():
-            key_path = f"{path}/{_pointer(key)}"
+            # Paths are for ``on_change`` alone (previews); ingest passes none.
+            key_path = _child(path, key, on_change)
             new = self._value(record, f, key, value, rules, key_path, on_change)
             if new is _REMOVED:
                 changed = True
@@ -323,7 +329,7 @@ class BatchRules:
             return _REMOVED if new is None else new
         if isinstance(value, dict):
             items = {
-                k: self._value(record, f, key, v, rules, f"{path}/{_pointer(k)}", on_change)
+                k: self._value(record, f, key, v, rules, _child(path, k, on_change), on_change)
                 for k, v in value.items()
             }
             if any(v is _REMOVED for v in items.values()):
@@ -331,7 +337,7 @@ class BatchRules:
             return items if any(items[k] is not value[k] for k in value) else value
         if isinstance(value, list):
             items_list = [
-                self._value(record, f, key, v, rules, f"{path}/{i}", on_change)
+                self._value(record, f, key, v, rules, _child(path, str(i), on_change), on_change)
                 for i, v in enumerate(value)
             ]
             if any(v is _REMOVED for v in items_list):

@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from privacy.choices import LabelledChoices
@@ -120,6 +120,7 @@ class Matcher:
 class DetectorMatcher(Matcher):
     detector: Detector
     phone_region: str | None = None
+    _substitute: Callable[[str, Replace], str] = field(init=False, repr=False)
 
     @property
     def trigger(self) -> str:
@@ -130,15 +131,25 @@ class DetectorMatcher(Matcher):
             return "[=:]"
         return DETECTOR_SUBSTITUTIONS[self.detector.value][1].pattern
 
-    def substitute(self, text: str, replace: Replace) -> str:
+    def __post_init__(self) -> None:
+        # Resolved once: rules run this for every candidate string of every batch.
+        object.__setattr__(self, "_substitute", self._resolve())
+
+    def _resolve(self) -> Callable[[str, Replace], str]:
         if self.detector is Detector.PHONE:
-            return substitute_phones(text, replace, region=self.phone_region)
+            region = self.phone_region
+            return lambda text, replace: substitute_phones(text, replace, region=region)
         if self.detector is Detector.CREDENTIAL_KEY:
-            return _sub_credential_values(text, replace)
+            return _sub_credential_values
         substitution, trigger = DETECTOR_SUBSTITUTIONS[self.detector.value]
-        if trigger.search(text) is None:
-            return text
-        return substitution(text, replace)
+
+        def triggered(text: str, replace: Replace) -> str:
+            return text if trigger.search(text) is None else substitution(text, replace)
+
+        return triggered
+
+    def substitute(self, text: str, replace: Replace) -> str:
+        return self._substitute(text, replace)
 
 
 @dataclass(frozen=True, eq=False)
