@@ -58,6 +58,7 @@ from permissions.selectors import (
     audit_records_filtered,
 )
 from sessions_app.csv_cells import csv_cell
+from sessions_app.ids import MAX_RECORD_ID
 from sessions_app.models import Application
 from sessions_app.user_tags import normalise
 
@@ -165,7 +166,8 @@ def audit_trail(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "dashboard/privacy/audit.html", {"form": form}, status=400)
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    # ASCII digits within a record id's range: "²" passes isdigit() but not int().
+    if before and not (before.isascii() and before.isdigit() and int(before) <= MAX_RECORD_ID):
         return _refused(request, "The page position is not valid.", 400)
     try:
         records = audit_records_filtered(form.filters() if form.is_bound else {})
@@ -261,7 +263,8 @@ def history(request: HttpRequest) -> HttpResponse:
     if not set(request.GET) <= {"before"}:
         return _refused(request, UNKNOWN_MESSAGE, 400)
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    # ASCII digits within a record id's range: "²" passes isdigit() but not int().
+    if before and not (before.isascii() and before.isdigit() and int(before) <= MAX_RECORD_ID):
         return _refused(request, "The page position is not valid.", 400)
     page, next_before = _records_page(AuditRecord.objects.filter(kind__in=CHANGE_KINDS), before)
     context = {"records": [_record_view(row) for row in page], "next_before": next_before}

@@ -12,6 +12,7 @@ from django.conf import settings
 from dashboard.forms import _CHOICE_MESSAGES, NoEchoForm, _day_field, _not_an_email
 from data_subjects.models import RequestKind
 from permissions.models import AuditKind
+from sessions_app.ids import RecordIdField
 
 
 def _email_field(label: str, help_text: str) -> forms.CharField:
@@ -43,7 +44,7 @@ class AuditFilterForm(NoEchoForm):
     application = forms.ChoiceField(
         label="Application", required=False, error_messages=_CHOICE_MESSAGES
     )
-    session = forms.IntegerField(label="Session id", required=False, min_value=1)
+    session = RecordIdField(label="Session id", required=False)
     since = _day_field("From")
     until = _day_field("To")
 

@@ -11,20 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 
 from fieldsets.registry import LOG
 from logs.models import LogRecord, SeverityLevel
 from sessions_app.filters import PolicyFilterSet, UtcIsoDateTimeFilter
+from sessions_app.ids import RecordIdFilter
 
 _HIDEABLE = " 403 if the field is in a fieldset you do not hold."
-
-
-class IntegerFilter(django_filters.Filter):
-    """A whole number (django-filter's NumberFilter takes decimals)."""
-
-    field_class = forms.IntegerField
 
 
 class LogFilterSet(PolicyFilterSet):
@@ -41,7 +35,7 @@ class LogFilterSet(PolicyFilterSet):
         help_text="This level and above: trace, debug, info, warn, error, fatal." + _HIDEABLE,
         error_messages={"invalid_choice": "Give one of trace, debug, info, warn, error, fatal."},
     )
-    session = IntegerFilter(
+    session = RecordIdFilter(
         method="filter_session",
         help_text="rumvault's id of a session: the log records linked to it (its session_id "
         "attribute, or a trace id of one of its actions).",

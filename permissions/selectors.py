@@ -31,6 +31,7 @@ from permissions.models import (
     AuditRecord,
     RevealWindow,
 )
+from sessions_app.ids import RecordIdFilter
 from sessions_app.models import Application
 
 _FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW = 1, 2, 3, 4, 5
@@ -334,7 +335,7 @@ class AuditRecordFilterSet(django_filters.FilterSet):
         choices=AuditKind.choices, error_messages={"invalid_choice": "Choose a listed kind."}
     )
     application = django_filters.CharFilter(method="_application", max_length=64)
-    session = django_filters.NumberFilter(method="_session", min_value=1)
+    session = RecordIdFilter(method="_session")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -144,7 +144,15 @@ def test_lookups_on_hidden_log_fields_are_403_naming_them(world: World, query: s
 
 def test_unknown_parameters_and_bad_values_are_400(world: World) -> None:
     api = world.api(world.agent)
-    for query in ("colour=red", "severity=loud", "since=yesterday", "session=abc", "ordering=time"):
+    for query in (
+        "colour=red",
+        "severity=loud",
+        "since=yesterday",
+        "session=abc",
+        "session=1.5",
+        f"session={'9' * 20}",  # past a 64-bit id
+        "ordering=time",
+    ):
         response = api.get(f"/api/v1/logs/?{query}")
         assert response.status_code == 400, query
     assert api.get("/api/v1/logs/?application=other").status_code == 400

@@ -88,6 +88,17 @@ def test_audit_endpoint_needs_view_auditrecord(record: AuditRecord) -> None:
     assert body["results"][0]["created_at"].endswith("Z")
 
 
+@pytest.mark.parametrize("value", ["9" * 20, "1.5", "0"])
+def test_a_session_filter_that_is_no_record_id_is_a_400_naming_it(
+    record: AuditRecord, value: str
+) -> None:
+    # "9" * 20 is past a 64-bit id: SQLite raised OverflowError, a 500 (schema fuzzer).
+    response = api_client(make_user("root", superuser=True)).get(f"/api/v1/audit/?session={value}")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["session"]
+
+
 def test_audit_endpoint_is_read_only() -> None:
     client = api_client(make_user("root", superuser=True))
     for method in ("post", "put", "patch", "delete"):
