@@ -58,8 +58,8 @@ from permissions.selectors import (
     audit_records_filtered,
 )
 from sessions_app.csv_cells import csv_cell
-from sessions_app.ids import MAX_RECORD_ID
 from sessions_app.models import Application
+from sessions_app.query_values import MAX_RECORD_ID
 from sessions_app.user_tags import normalise
 
 PAGE_SIZE = 100

@@ -12,7 +12,7 @@ from django.conf import settings
 from dashboard.forms import _CHOICE_MESSAGES, NoEchoForm, _day_field, _not_an_email
 from data_subjects.models import RequestKind
 from permissions.models import AuditKind
-from sessions_app.ids import RecordIdField
+from sessions_app.query_values import RecordIdField
 
 
 def _email_field(label: str, help_text: str) -> forms.CharField:

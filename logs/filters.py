@@ -15,8 +15,8 @@ from django.db.models import QuerySet
 
 from fieldsets.registry import LOG
 from logs.models import LogRecord, SeverityLevel
-from sessions_app.filters import PolicyFilterSet, UtcIsoDateTimeFilter
-from sessions_app.ids import RecordIdFilter
+from sessions_app.filters import PolicyFilterSet
+from sessions_app.query_values import RecordIdFilter, UtcIsoDateTimeFilter
 
 _HIDEABLE = " 403 if the field is in a fieldset you do not hold."
 

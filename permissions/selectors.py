@@ -31,8 +31,8 @@ from permissions.models import (
     AuditRecord,
     RevealWindow,
 )
-from sessions_app.ids import RecordIdFilter
 from sessions_app.models import Application
+from sessions_app.query_values import RecordIdFilter, UtcIsoDateTimeFilter
 
 _FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW = 1, 2, 3, 4, 5
 
@@ -336,8 +336,8 @@ class AuditRecordFilterSet(django_filters.FilterSet):
     )
     application = django_filters.CharFilter(method="_application", max_length=64)
     session = RecordIdFilter(method="_session")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditRecord

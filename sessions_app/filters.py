@@ -12,7 +12,6 @@ wrong box.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -23,6 +22,7 @@ from django.db.models import Q, QuerySet
 from fieldsets.registry import is_fieldset_path
 from permissions.policy import FieldsetPolicy
 from sessions_app.models import UserSession
+from sessions_app.query_values import UtcIsoDateTimeFilter
 
 
 class StrictBooleanField(forms.Field):
@@ -51,30 +51,6 @@ class StrictBooleanField(forms.Field):
 
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
-
-
-class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 date-time, converted to UTC before it reaches the database.
-
-    PostgreSQL refuses UTC offsets beyond +-15:59 that Python accepts, and a
-    date at the edge of the calendar can overflow when shifted: both are the
-    caller's mistake (400), not a server error.
-    """
-
-    default_error_messages = {"invalid": "Enter an ISO 8601 date-time, e.g. 2026-11-28T10:00Z."}
-
-    def to_python(self, value: Any) -> datetime | None:
-        parsed = super().to_python(value)
-        if parsed is None:
-            return None
-        try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
 
 
 _HIDEABLE = " 403 if the field is in a fieldset you do not hold."
