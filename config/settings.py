@@ -50,13 +50,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections: opening one cost 4 ms a request on loopback, more
-    # than the whole masked list of 100 sessions. A connection broken while idle
-    # (the database restarted) is checked and replaced at the next request.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Persistent PostgreSQL connections: opening one cost 4 ms a request on loopback,
+# more than the whole masked list of 100 sessions. A connection broken while idle
+# (the database restarted) is checked and replaced at the next request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if _POSTGRES else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = _POSTGRES
+if _POSTGRES:
     # Fail fast when PostgreSQL is away, so ingest can answer 503 instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault(

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -59,7 +59,7 @@ from permissions.selectors import (
 )
 from sessions_app.csv_cells import csv_cell
 from sessions_app.models import Application
-from sessions_app.query_values import MAX_RECORD_ID
+from sessions_app.query_values import RecordIdField
 from sessions_app.user_tags import normalise
 
 PAGE_SIZE = 100
@@ -143,12 +143,17 @@ def jobs(request: HttpRequest) -> HttpResponse:
 _AUDIT_PARAMETERS = frozenset([*AuditFilterForm.base_fields, "before", "format"])
 
 
+# A page's position (``before``): the ``seq`` of the last record shown, a 64-bit number
+# like a record id ("²" passes isdigit() but is no number; 20 digits overflow SQLite).
+_PAGE_POSITION = RecordIdField(required=False)
+
+
 def _records_page(
-    records: QuerySet[Any], before: str | None
+    records: QuerySet[Any], before: int | None
 ) -> tuple[list[dict[str, Any]], int | None]:
     rows = audit_record_list(records).order_by("-seq")
-    if before:
-        rows = rows.filter(seq__lt=int(before))
+    if before is not None:
+        rows = rows.filter(seq__lt=before)
     page = list(rows[: PAGE_SIZE + 1])
     more = page[PAGE_SIZE]["seq"] if len(page) > PAGE_SIZE else None
     return page[:PAGE_SIZE], (page[PAGE_SIZE - 1]["seq"] if more else None)
@@ -165,9 +170,9 @@ def audit_trail(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = AuditFilterForm(data or None, applications=slugs)
     if form.is_bound and not form.is_valid():
         return render(request, "dashboard/privacy/audit.html", {"form": form}, status=400)
-    before = request.GET.get("before", "")
-    # ASCII digits within a record id's range: "²" passes isdigit() but not int().
-    if before and not (before.isascii() and before.isdigit() and int(before) <= MAX_RECORD_ID):
+    try:
+        before = _PAGE_POSITION.clean(request.GET.get("before", ""))
+    except ValidationError:
         return _refused(request, "The page position is not valid.", 400)
     try:
         records = audit_records_filtered(form.filters() if form.is_bound else {})
@@ -178,7 +183,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if request.GET.get("format") not in (None, "", "html"):
         return _refused(request, "Unknown format: use csv.", 400)
     form.accepted = True
-    page, next_before = _records_page(records, before or None)
+    page, next_before = _records_page(records, before)
     query = {k: v for k, v in data.items() if v}
     context = {
         "form": form,
@@ -262,9 +267,9 @@ def history(request: HttpRequest) -> HttpResponse:
     _require(request, VIEW_AUDIT_PERMISSION)
     if not set(request.GET) <= {"before"}:
         return _refused(request, UNKNOWN_MESSAGE, 400)
-    before = request.GET.get("before", "")
-    # ASCII digits within a record id's range: "²" passes isdigit() but not int().
-    if before and not (before.isascii() and before.isdigit() and int(before) <= MAX_RECORD_ID):
+    try:
+        before = _PAGE_POSITION.clean(request.GET.get("before", ""))
+    except ValidationError:
         return _refused(request, "The page position is not valid.", 400)
     page, next_before = _records_page(AuditRecord.objects.filter(kind__in=CHANGE_KINDS), before)
     context = {"records": [_record_view(row) for row in page], "next_before": next_before}

@@ -374,14 +374,7 @@ _CARD_STEP = Step(_sub_cards, _may_hold_card)
 
 def _guarded(*steps: Step) -> Callable[[str, Replace], str]:
     """The steps as one substitution, each behind its guard as in the built-in masking."""
-
-    def substitute(text: str, replace: Replace) -> str:
-        for step, may_hold in steps:
-            if may_hold is None or may_hold(text):
-                text = step(text, replace)
-        return text
-
-    return substitute
+    return lambda text, replace: _apply(steps, text, replace)
 
 
 # The detectors masking rules can name, as substitutions (``privacy.rules``), each with
@@ -470,10 +463,10 @@ def _unhide_escaped(text: str, steps: tuple[Step, ...]) -> str:
     return "".join(pieces)
 
 
-def _apply(steps: tuple[Step, ...], text: str) -> str:
+def _apply(steps: tuple[Step, ...], text: str, replace: Replace = _to_mask) -> str:
     for substitute, may_hold in steps:
         if may_hold is None or may_hold(text):
-            text = substitute(text, _to_mask)
+            text = substitute(text, replace)
     return text
 
 

@@ -35,7 +35,7 @@ PHONE_TRIGGER = re.compile(r"[0-9](?:[\s().\-/]{0,3}[0-9]){6}")
 # with "+" or "(", which is no letter either. Hex ids and session cookies, most of
 # what passes PHONE_TRIGGER in shop traffic, then skip the matcher: 511 of 598 calls
 # in three batches of bench/ingest.py --rules 20, 94 us each.
-_PHONE_CANDIDATE = re.compile(r"(?<![A-Za-z])[0-9](?:[\s().\-/]{0,3}[0-9]){6}")
+_PHONE_CANDIDATE = re.compile(r"(?<![A-Za-z])" + PHONE_TRIGGER.pattern)
 
 
 def is_region(code: str) -> bool:
