@@ -16,8 +16,10 @@ through the whole Django stack (middleware, token authentication, rendering):
     fieldset, so every fieldset field is masked;
 (b) the same for the lead: every fieldset everywhere (the sensitive one and
     the request details over action fields), tags decrypted, audited;
-(c) a plain DRF ``ListAPIView`` with ``ModelSerializer(fields="__all__")`` and
-    the same cursor pagination over the same rows (no masking, no audit);
+(c) a plain DRF ``ListAPIView`` with ``ModelSerializer(fields="__all__")``,
+    DRF's own ``JSONRenderer`` (the API writes JSON with orjson,
+    ``config/renderers.py``) and the same cursor pagination over the same rows
+    (no masking, no audit);
 (d) ``GET /api/v1/sessions/<id>/`` of the session with 20 actions for the agent
     (actions' headers, request attributes and stack masked) and the lead,
     against a plain ``RetrieveAPIView`` with a nested ``ModelSerializer``;
@@ -287,7 +289,7 @@ def install_plain_views() -> None:
     """Route /bench/plain/... to stock DRF views next to the project's URLs."""
     from django.conf import settings
     from django.urls import clear_url_caches, include, path
-    from rest_framework import generics, serializers
+    from rest_framework import generics, renderers, serializers
 
     from sessions_app.api.pagination import KeysetCursorPagination
     from sessions_app.models import UserAction, UserSession
@@ -309,12 +311,15 @@ def install_plain_views() -> None:
             model = UserSession
             fields = "__all__"
 
+    # Stock DRF through and through: its own JSONRenderer, not the project's.
     class PlainList(generics.ListAPIView[UserSession]):
+        renderer_classes = [renderers.JSONRenderer]
         queryset = UserSession.objects.order_by("-started_at", "-id")
         serializer_class = PlainSessionSerializer
         pagination_class = KeysetCursorPagination
 
     class PlainDetail(generics.RetrieveAPIView[UserSession]):
+        renderer_classes = [renderers.JSONRenderer]
         queryset = UserSession.objects.prefetch_related("actions")
         serializer_class = PlainDetailSerializer
 

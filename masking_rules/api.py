@@ -21,11 +21,11 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.renderers import JSONRenderer
 from fieldsets.registry import SelectorInvalid
 from masking_rules import schema
 from masking_rules.models import MANAGE_RULES_PERMISSION, VIEW_RULES_PERMISSION, MaskingRule

@@ -118,9 +118,16 @@ class Reader:
         """
         disclosure = Disclosure()
         rows = list(rows)
-        raw = (
-            selectors.action_summaries(session_ids=[row["id"] for row in rows]) if summaries else {}
-        )
+        raw = {}
+        if summaries:
+            # List rows carry their summaries' actions; rows from elsewhere (the
+            # admin's model instances) cost one query for the page.
+            listed = all(selectors.SUMMARY_SOURCE in row for row in rows)
+            raw = (
+                selectors.listed_summaries(rows)
+                if listed
+                else selectors.action_summaries(session_ids=[row["id"] for row in rows])
+            )
         page = [self._present(row, disclosure, raw.get(row["id"])) for row in rows]
         if search is not None:
             scope = application_scope(self.policy, query.application if query else None)

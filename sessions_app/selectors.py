@@ -17,8 +17,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Aggregate,
+    Exists,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, JSONArray
 from django.http import Http404
 
 from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
@@ -51,7 +61,8 @@ def _apply(
         policy.check_lookup(query.ordering.reveals, scope)
     if query.filters:
         sessions = SessionFilterSet(policy=policy).apply(sessions, query.filters)
-    columns = list(SESSION.columns)
+    sessions = sessions.annotate(**{SUMMARY_SOURCE: _summary_source()})
+    columns = [*SESSION.columns, SUMMARY_SOURCE]
     sort = query.ordering.sort
     if sort == "duration_sort":
         sessions = sessions.annotate(duration_sort=Coalesce(F("duration_ms"), Value(-1)))
@@ -203,3 +214,50 @@ _SUMMARY_COLUMNS = tuple(
         ]
     )
 )
+
+
+# --- the summaries of a list, read with its page ------------------------------------
+
+# The key of a list row that carries its session's summary actions (``_apply``).
+SUMMARY_SOURCE = "summary_source"
+
+
+class _JSONArrayAgg(Aggregate):
+    """The grouped values as one JSON array: json_group_array (SQLite), jsonb_agg (PostgreSQL)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def _summary_source() -> Subquery:
+    """Each listed session's failed and product actions, ``_SUMMARY_COLUMNS`` per action.
+
+    A correlated subquery of the page query: the same index ranges
+    ``action_summaries`` reads, without a second query (its round trip and
+    query building were 1.0 ms of a 4.9 ms page on SQLite, 1.8 of 9.6 on
+    PostgreSQL). NULL for a session with none.
+    """
+    actions = (
+        UserAction.objects.filter(FAILED_ACTION | ~Q(product_event=""), session_id=OuterRef("id"))
+        .values("session_id")
+        .annotate(rows=_JSONArrayAgg(JSONArray(*_SUMMARY_COLUMNS)))
+        .values("rows")
+    )
+    return Subquery(actions, output_field=JSONField())
+
+
+def listed_summaries(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The raw summaries of list rows (``session_list`` and its siblings), as
+    ``action_summaries`` answers them, from the actions each row carries."""
+    return {
+        row["id"]: summary_of(
+            [
+                dict(zip(_SUMMARY_COLUMNS, action, strict=True))
+                for action in row[SUMMARY_SOURCE] or ()
+            ]
+        )
+        for row in rows
+    }

@@ -20,11 +20,12 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.renderers import JSONRenderer
 from data_subjects import selectors, services, subject_data
 from data_subjects.api import schema
 from data_subjects.export import csv_bundle

@@ -27,13 +27,13 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from access import throttling
 from access.rates import INGEST_LOGS
 from config.middleware import RETRY_AFTER_SECONDS, is_database_unavailable
+from config.renderers import JSONRenderer
 from logs.capture import agent_configuration
 from logs.ingest import otlp, schema
 from logs.ingest.body import BodyRefused, read_body

@@ -23,12 +23,12 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from access.throttling import SearchRateThrottle
+from config.renderers import JSONRenderer
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
 from logs.filters import LogFilterSet

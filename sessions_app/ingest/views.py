@@ -22,12 +22,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from access import throttling
 from access.rates import INGEST
+from config.renderers import JSONRenderer
 from sessions_app.ingest import schema
 from sessions_app.ingest.authentication import IngestAuthenticationFailed, authenticate_ingest
 from sessions_app.ingest.validation import BeaconInvalid

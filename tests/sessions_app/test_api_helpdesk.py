@@ -22,9 +22,10 @@ from permissions.policy import FieldsetPolicy
 from permissions.services import grant_fieldset
 from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserAction, UserSession, is_failure
-from sessions_app.selectors import action_summaries, summary_of
+from sessions_app.selectors import action_summaries, listed_summaries, summary_of
 from tests.factories import make_application, stored_session
 from tests.permissions.principals import SENSITIVE, api_client, make_user, reader
+from tests.reading import read_sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +196,7 @@ actions = st.lists(
 def test_the_first_failure_is_the_first_action_that_is_failure(
     shop: Application, sessions: list[list[dict[str, Any]]]
 ) -> None:
+    lister = FieldsetPolicy(user=make_user("lister", superuser=True))
     stored = []
     for specs in sessions:
         session = stored_session(shop)
@@ -216,7 +218,12 @@ def test_the_first_failure_is_the_first_action_that_is_failure(
         # The one-session read computes it from the actions it has read: the same answer.
         rows = list(UserAction.objects.filter(session_id=pk).values(*ACTION.columns))
         assert summary_of(rows) == summaries[pk]
+    # A list page reads them with its rows (one query): the same answers again.
+    page = [row for row in read_sessions(lister, {}) if row["id"] in summaries]
+    assert len(page) == len(stored)
+    assert listed_summaries(page) == summaries
     UserSession.objects.filter(pk__in=[pk for pk, _ in stored]).delete()
+    lister.user.delete()
 
 
 # --- partial fields in the API --------------------------------------------------------
