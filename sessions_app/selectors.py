@@ -178,10 +178,11 @@ def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]
     keyed by registry names, for ``FieldsetPolicy.mask_summary``. Read at
     request time rather than kept at ingest: the query reads only the page's
     failed and product actions, a range of the ``(session, seq)`` index per
-    session, and ``summary_of`` makes the summaries (one rule for both paths).
+    session, and ``summary_of`` makes the summaries (one rule for all paths).
     A window function for the first failure cost more in query building than
     it saved (``bench/read.py``). Callers pass ids of sessions they have
-    already read through the policy.
+    already read through the policy. A list page needs no query of its own:
+    its rows carry the same actions (``listed_summaries``).
     """
     ids = list(session_ids)
     summaries: dict[int, dict[str, Any]] = {pk: summary_of([]) for pk in ids}
