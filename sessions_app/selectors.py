@@ -61,7 +61,7 @@ def _apply(
         policy.check_lookup(query.ordering.reveals, scope)
     if query.filters:
         sessions = SessionFilterSet(policy=policy).apply(sessions, query.filters)
-    sessions = sessions.annotate(**{SUMMARY_SOURCE: _summary_source()})
+    sessions = sessions.annotate(**{SUMMARY_SOURCE: _SUMMARY_SOURCE_QUERY})
     columns = [*SESSION.columns, SUMMARY_SOURCE]
     sort = query.ordering.sort
     if sort == "duration_sort":
@@ -248,6 +248,10 @@ def _summary_source() -> Subquery:
         .values("rows")
     )
     return Subquery(actions, output_field=JSONField())
+
+
+# Built once: making it cost 0.25 ms per page; every use resolves a copy of it.
+_SUMMARY_SOURCE_QUERY = _summary_source()
 
 
 def listed_summaries(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
