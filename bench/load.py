@@ -1,13 +1,18 @@
 """Load test: C ingest clients and R readers against gunicorn, then an exactly-once check.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/load.py \
-        --ingest-clients 8 --readers 4 --seconds 60
+        --ingest-clients 8 --readers 4 --seconds 60 [--pooler postgres://HOST:PORT]
 
 Starts gunicorn on a throwaway database (PostgreSQL when DATABASE_URL points
 to one, SQLite otherwise), drives it for a bounded time, prints requests/s
 and p50/p95/p99 latency per endpoint with status counts, and checks that
 every acknowledged session and action is stored exactly once. The last line
 is ``load: PASS`` or ``load: FAIL``.
+
+With ``--pooler``, gunicorn reaches the database through that PgBouncer (in
+transaction mode, in front of ``DATABASE_URL``'s server) and runs with
+``DATABASE_TRANSACTION_POOLING=true``; migrations and the exactly-once check
+connect directly.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,14 +45,23 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--pooler", metavar="URL", help="PgBouncer (transaction mode) for gunicorn")
     arguments = parser.parse_args()
 
     with throwaway_database("rumvault_load") as database_url:
         environment = production_environment(database_url)
         print(f"database: {'PostgreSQL' if is_postgresql(database_url) else 'SQLite'}")
         ingest_token, reader_token = prepare_database(environment)
+        server = environment
+        if arguments.pooler:
+            print(f"gunicorn through PgBouncer at {urllib.parse.urlsplit(arguments.pooler).netloc}")
+            server = {
+                **environment,
+                "DATABASE_URL": through(arguments.pooler, database_url),
+                "DATABASE_TRANSACTION_POOLING": "true",
+            }
         stats, sent, stop = Stats(), Sent(), threading.Event()
-        with gunicorn_server(environment, workers=arguments.workers) as port:
+        with gunicorn_server(server, workers=arguments.workers) as port:
             started = time.monotonic()
             threads = start_ingest_clients(
                 arguments.ingest_clients,
@@ -90,6 +105,15 @@ def main() -> int:
     ok = passed and errors == 0 and sent.gave_up == 0
     print(f"load: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
+
+
+def through(pooler: str, database_url: str) -> str:
+    """``database_url`` with the pooler's user, host and port: the same database, pooled."""
+    return (
+        urllib.parse.urlsplit(database_url)
+        ._replace(netloc=urllib.parse.urlsplit(pooler).netloc)
+        .geturl()
+    )
 
 
 if __name__ == "__main__":

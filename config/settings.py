@@ -62,6 +62,22 @@ if _POSTGRES:
     DATABASES["default"]["OPTIONS"].setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     )
+# Behind PgBouncer in transaction mode (docs/operations.md, "Connection pooling")
+# a server connection serves this process for one transaction only: a named
+# cursor (QuerySet.iterator() reading in chunks) would be gone at the next
+# fetch, so chunks are read from ordinary cursors. Nor may statements be
+# prepared on the server (a later transaction may run on another connection):
+# psycopg binds parameters client-side, and prepares nothing, unless
+# OPTIONS["server_side_binding"] is set, which is refused here.
+TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+if TRANSACTION_POOLING:
+    if not _POSTGRES:
+        raise ImproperlyConfigured("DATABASE_TRANSACTION_POOLING is for PostgreSQL (PgBouncer)")
+    if DATABASES["default"]["OPTIONS"].get("server_side_binding"):
+        raise ImproperlyConfigured(
+            "server_side_binding prepares statements, which transaction pooling cannot carry"
+        )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite (demo, small installs): WAL lets readers run during a write,
     # IMMEDIATE takes the write lock at BEGIN so concurrent writers queue for
