@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 
 from privacy.defaults import (
     APPLICATION,
@@ -229,6 +230,22 @@ class Application(models.Model):
         ]
 
 
+class DurationSort(models.Func):
+    """``duration_ms`` with no duration as -1: the sort key of ``ordering=duration_ms``.
+
+    Keyset pages need a total order, and NULLs have none to compare with. The
+    -1 is written into the SQL, not passed as a parameter, so that the query's
+    expression is the index's (``session_duration``) on SQLite too, which
+    matches index expressions by their text, parameters unseen.
+    """
+
+    template = "COALESCE(%(expressions)s, -1)"
+    output_field = models.BigIntegerField()
+
+    def __init__(self) -> None:
+        super().__init__(F("duration_ms"))
+
+
 class UserSession(models.Model):
     """One visit of one (possibly identified) user to one application."""
 
@@ -276,9 +293,15 @@ class UserSession(models.Model):
                 fields=["application", "session_id"], name="session_id_unique_per_application"
             ),
         ]
+        # One per keyset ordering of the list (sessions_app.queries.ORDERINGS), over
+        # every session and within one application; read backwards for "-".
         indexes = [
             models.Index(fields=["application", "-started_at", "-id"], name="session_app_started"),
             models.Index(fields=["-started_at", "-id"], name="session_started"),
+            models.Index(DurationSort(), F("id"), name="session_duration"),
+            models.Index(F("application"), DurationSort(), F("id"), name="session_app_duration"),
+            models.Index(fields=["error_count", "id"], name="session_errors"),
+            models.Index(fields=["application", "error_count", "id"], name="session_app_errors"),
             models.Index(fields=["user_tag_blind_index"], name="session_blind_index"),
             models.Index(fields=["user_id"], name="session_user_id"),
         ]

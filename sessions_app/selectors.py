@@ -20,21 +20,19 @@ from typing import Any
 from django.db.models import (
     Aggregate,
     Exists,
-    F,
     JSONField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce, JSONArray
+from django.db.models.functions import JSONArray
 from django.http import Http404
 
 from fieldsets.registry import ACTION, FIRST_FAILURE, PRODUCTS, SESSION
 from permissions.policy import FieldsetPolicy
 from sessions_app.filters import FILTER_FIELDS, SessionFilterSet
-from sessions_app.models import FAILED_ACTION, UserAction, UserSession, is_failure
+from sessions_app.models import FAILED_ACTION, DurationSort, UserAction, UserSession, is_failure
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.user_tags import CustomerSearch
 
@@ -65,7 +63,7 @@ def _apply(
     columns = [*SESSION.columns, SUMMARY_SOURCE]
     sort = query.ordering.sort
     if sort == "duration_sort":
-        sessions = sessions.annotate(duration_sort=Coalesce(F("duration_ms"), Value(-1)))
+        sessions = sessions.annotate(duration_sort=DurationSort())
         columns.append(sort)
     sign = "-" if query.ordering.descending else ""
     # Annotated: django-stubs types ``.values()`` only for literal field names.

@@ -1,0 +1,294 @@
+"""Every documented list shape at two table sizes: does its time stay flat?
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/scale.py [--small 20000] [--big 1000000]
+        [--actions 2] [--repeat 9]
+
+Runs in a throwaway database (``rumvault_bench_scale`` on the server of
+``DATABASE_URL``, or a temporary SQLite file). Rows are written with
+``bulk_create`` (this measures reads, not ingest): sessions over ten
+applications, half of them in the first, with the mixes a shop sees (10 % with
+no duration, 20 % with errors, 5 % converted, 1 % from a rare country, ...)
+and ``--actions`` actions each, one in ten a failed request or a purchase.
+
+Each shape is a ``GET /api/v1/sessions/`` through the whole Django stack
+(token, policy, page, triage summaries, masking, JSON): every ordering in
+both directions, alone and with each filter of the list, for a reader of
+every application and for a reader of the smallest one; the 21st page (of 20) of
+each ordering; the customer search. Every shape is timed (median of ``--repeat``)
+at ``--small`` sessions and again after the table has grown to ``--big``,
+and the ratio printed. Target (issue 15): every ratio <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throwaway_database import in_process_database
+
+APPLICATIONS = 10
+SEARCHED = "customer-00042@example.com"
+DAYS = 30
+BATCH = 5000
+# One value per filter of the list (tests/sessions_app/test_query_plans.py has the same).
+FILTER_VALUES = {
+    "application": "shop-0",
+    "since": None,  # the last day of the data: filled in at run time
+    "until": None,  # the first day
+    "user_id": "u-42",
+    "session_id": "s-0-42",
+    "has_errors": "true",
+    "converted": "true",
+    "country": "AT",
+    "browser": "Firefox",
+    "device": "mobile",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=20_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--actions", type=int, default=2, help="actions per session")
+    parser.add_argument("--repeat", type=int, default=9)
+    options = parser.parse_args()
+    with in_process_database("rumvault_bench_scale"):
+        run(options)
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+class Seeder:
+    """Sessions with their actions, ``bulk_create``d in batches, in one random order."""
+
+    def __init__(self, actions: int) -> None:
+        from sessions_app.applications import application_create
+
+        self.actions = actions
+        self.apps = [
+            application_create(slug=f"shop-{n}", name=f"Shop {n}")[0] for n in range(APPLICATIONS)
+        ]
+        self.count = 0
+        self.random = random.Random(15)
+        self.start = datetime(2026, 10, 1, tzinfo=UTC)
+        self._tags: dict[tuple[int, int], dict[str, str | None]] = {}
+
+    def tag_columns(self, app: Any, customer: int) -> dict[str, str | None]:
+        """The user-tag columns ingest stores for this customer (blind index, pseudonym)."""
+        from sessions_app.ingest.session_rows import _tag_columns
+        from sessions_app.user_tags import normalise
+
+        key = (app.pk, customer)
+        if key not in self._tags:
+            tag = normalise(f"customer-{customer:05d}@example.com")
+            self._tags[key] = _tag_columns(tag, application=app)
+        return self._tags[key]
+
+    def session(self, number: int) -> Any:
+        from sessions_app.models import UserSession
+
+        pick = self.random
+        # Half the sessions in shop-0, the rest spread over the other nine.
+        index = 0 if number % 2 == 0 else 1 + number % (APPLICATIONS - 1)
+        app = self.apps[index]
+        started = self.start + timedelta(seconds=pick.randrange(DAYS * 86400))
+        duration = None if pick.random() < 0.1 else pick.randrange(1000, 3_600_000)
+        return UserSession(
+            application=app,
+            session_id=f"s-{index}-{number}",
+            started_at=started,
+            ended_at=None if duration is None else started + timedelta(milliseconds=duration),
+            duration_ms=duration,
+            country="AT" if pick.random() < 0.01 else pick.choice(["DE", "FR", "IT", "ES"]),
+            browser=pick.choice(["Firefox", "Chrome", "Chrome", "Safari", "Edge"]),
+            device=pick.choice(["mobile", "mobile", "desktop", "desktop", "tablet"]),
+            error_count=0 if pick.random() < 0.8 else pick.randrange(1, 5),
+            converted=pick.random() < 0.05,
+            action_count=self.actions,
+            **self.tag_columns(app, number % 50_000),
+        )
+
+    def action(self, session: Any, seq: int) -> Any:
+        from sessions_app.models import UserAction
+
+        failed, bought = self.random.random() < 0.1, self.random.random() < 0.05
+        return UserAction(
+            session=session,
+            seq=seq,
+            type="xhr" if seq else "page_view",
+            name="POST /api/cart" if seq else "Product page",
+            url="https://shop.example/products/DRESS-42",
+            timestamp=session.started_at + timedelta(seconds=seq),
+            http_status=503 if failed else 200,
+            product_event="purchase" if bought else "",
+            product_sku="DRESS-42" if bought else "",
+        )
+
+    def add(self, total: int) -> None:
+        from sessions_app.models import UserAction, UserSession
+
+        while total > 0:
+            size = min(BATCH, total)
+            sessions = [self.session(self.count + n) for n in range(size)]
+            self.count += size
+            UserSession.objects.bulk_create(sessions)
+            UserAction.objects.bulk_create(
+                [self.action(session, seq) for session in sessions for seq in range(self.actions)],
+                batch_size=BATCH,
+            )
+            total -= size
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+# --- shapes --------------------------------------------------------------------------
+
+
+def shapes(seeder: Seeder) -> dict[str, tuple[str, str, dict[str, str] | None]]:
+    """Name -> (principal, URL, search body or None), every documented list shape."""
+    from sessions_app.filters import FILTER_FIELDS
+    from sessions_app.queries import ORDERINGS
+
+    values = dict(FILTER_VALUES)
+    values["since"] = (seeder.start + timedelta(days=DAYS - 1)).isoformat().replace("+00:00", "Z")
+    values["until"] = (seeder.start + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    values["user_id"] = str(seeder.tag_columns(seeder.apps[0], 42)["user_id"])
+    missing = set(FILTER_FIELDS) - set(values)
+    if missing:  # a filter added to the API: give it a value here
+        raise SystemExit(f"bench/scale.py has no value for the filters {sorted(missing)}")
+    found: dict[str, tuple[str, str, dict[str, str] | None]] = {}
+    for principal in ("all", "one"):
+        for name in ORDERINGS:
+            for ordering in (name, f"-{name}"):
+                base = f"/api/v1/sessions/?page_size=50&ordering={ordering}"
+                found[f"{principal:3} {ordering}"] = (principal, base, None)
+                for filter_name in FILTER_FIELDS:
+                    if principal == "one" and filter_name == "application":
+                        continue  # shop-0 is not theirs
+                    url = f"{base}&{filter_name}={values[filter_name]}"
+                    found[f"{principal:3} {ordering} {filter_name}"] = (principal, url, None)
+                deep = f"/api/v1/sessions/?page_size=20&ordering={ordering}&page=21"
+                found[f"{principal:3} {ordering} page 21"] = (principal, deep, None)
+                body = {"user_tag": SEARCHED, "ordering": ordering}
+                found[f"{principal:3} {ordering} search"] = (
+                    principal,
+                    "/api/v1/sessions/search/?page_size=50",
+                    body,
+                )
+    return found
+
+
+# --- timing --------------------------------------------------------------------------
+
+
+def client_for(username: str, *, superuser: bool = False) -> Any:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from access.services import api_token_create
+
+    user = User.objects.create_user(username, is_superuser=superuser)
+    _, key = api_token_create(user=user)
+    return Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT="application/json")
+
+
+def request(client: Any, url: str, body: dict[str, str] | None) -> Any:
+    if body is not None:
+        response = client.post(url, body, content_type="application/json")
+    else:
+        response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: {response.status_code} {response.content[:300]!r}")
+    return response
+
+
+def deep_page(client: Any, url: str, pages: int) -> str:
+    """The URL of page ``pages`` of a list, following its cursors."""
+    for _ in range(pages - 1):
+        following = request(client, url, None).json()["next"]
+        if following is None:
+            raise SystemExit(f"{url}: fewer than {pages} pages")
+        url = following.replace("http://testserver", "")
+    return url
+
+
+def time_shapes(
+    clients: dict[str, Any], found: dict[str, tuple[str, str, dict[str, str] | None]], repeat: int
+) -> dict[str, float]:
+    """Median milliseconds of each shape, the shapes interleaved round-robin."""
+    resolved = {}
+    for name, (principal, url, body) in found.items():
+        client = clients[principal]
+        if url.endswith("&page=21"):
+            url = deep_page(client, url.removesuffix("&page=21"), 21)
+        resolved[name] = (client, url, body)
+        request(client, url, body)  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in resolved}
+    for _ in range(repeat):
+        for name, (client, url, body) in resolved.items():
+            started = time.perf_counter()
+            request(client, url, body)
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def run(options: argparse.Namespace) -> None:
+    from django.db import connection
+
+    from permissions.services import grant_record_access
+    from sessions_app.models import UserAction, UserSession
+
+    print(f"database: {connection.vendor}; {options.small} -> {options.big} sessions, "
+          f"{options.actions} actions each; median of {options.repeat}")  # fmt: skip
+    seeder = Seeder(options.actions)
+    clients = {"all": client_for("bench-root", superuser=True), "one": client_for("bench-agent")}
+    grant_record_access(user=clients_user("bench-agent"), application=seeder.apps[-1])
+    found = shapes(seeder)
+
+    figures = []
+    for size in (options.small, options.big):
+        started = time.perf_counter()
+        seeder.add(size - seeder.count)
+        analyze()
+        print(
+            f"{UserSession.objects.count()} sessions, {UserAction.objects.count()} actions "
+            f"(written and analysed in {time.perf_counter() - started:.0f} s)"
+        )
+        figures.append(time_shapes(clients, found, options.repeat))
+    small, big = figures
+    ratios = {name: big[name] / small[name] for name in found}
+    print(f"\n{'shape (reader, ordering, filter)':40} {options.small:>9} {options.big:>9}  ratio")
+    for name in found:
+        flag = "" if ratios[name] <= 1.5 else "  > 1.5"
+        print(f"{name:40} {small[name]:7.1f}ms {big[name]:7.1f}ms  {ratios[name]:5.2f}{flag}")
+    over = sorted((name for name in found if ratios[name] > 1.5), key=ratios.__getitem__)
+    worst = max(ratios, key=ratios.__getitem__)
+    print(
+        f"\n{len(found) - len(over)} of {len(found)} shapes within 1.5x "
+        f"(worst: {worst}, {ratios[worst]:.2f}x); median ratio "
+        f"{statistics.median(ratios.values()):.2f}"
+    )
+
+
+def clients_user(username: str) -> Any:
+    from django.contrib.auth.models import User
+
+    return User.objects.get(username=username)
+
+
+if __name__ == "__main__":
+    main()
