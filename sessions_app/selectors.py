@@ -235,9 +235,11 @@ def _summary_source() -> Subquery:
     """Each listed session's failed and product actions, ``_SUMMARY_COLUMNS`` per action.
 
     A correlated subquery of the page query: the same index ranges
-    ``action_summaries`` reads, without a second query (its round trip and
-    query building were 1.0 ms of a 4.9 ms page on SQLite, 1.8 of 9.6 on
-    PostgreSQL). NULL for a session with none.
+    ``action_summaries`` reads, without a second query to build, send and
+    convert. PostgreSQL runs it for the page's rows only, after the sort and
+    limit. Page and summaries of 100 sessions, in process at 10,000 sessions:
+    about 2.2 -> 1.7 ms on SQLite, 3.5 -> 2.7 ms on PostgreSQL. NULL for a
+    session with none.
     """
     actions = (
         UserAction.objects.filter(FAILED_ACTION | ~Q(product_event=""), session_id=OuterRef("id"))
