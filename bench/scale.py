@@ -35,7 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throwaway_database import in_process_database
 
 APPLICATIONS = 10
-SEARCHED = "customer-00042@example.com"
+SEARCHED_CUSTOMER = 42
+SEARCHED = f"customer-{SEARCHED_CUSTOMER:05d}@example.com"
+SEARCHED_SESSIONS = {42, 142, 242, 342, 442}
 DAYS = 30
 BATCH = 5000
 # One value per filter of the list (tests/sessions_app/test_query_plans.py has the same).
@@ -80,18 +82,14 @@ class Seeder:
         self.count = 0
         self.random = random.Random(15)
         self.start = datetime(2026, 10, 1, tzinfo=UTC)
-        self._tags: dict[tuple[int, int], dict[str, str | None]] = {}
 
-    def tag_columns(self, app: Any, customer: int) -> dict[str, str | None]:
+    @staticmethod
+    def tag_columns(app: Any, customer: int) -> dict[str, str | None]:
         """The user-tag columns ingest stores for this customer (blind index, pseudonym)."""
         from sessions_app.ingest.session_rows import _tag_columns
         from sessions_app.user_tags import normalise
 
-        key = (app.pk, customer)
-        if key not in self._tags:
-            tag = normalise(f"customer-{customer:05d}@example.com")
-            self._tags[key] = _tag_columns(tag, application=app)
-        return self._tags[key]
+        return _tag_columns(normalise(f"customer-{customer:05d}@example.com"), application=app)
 
     def session(self, number: int) -> Any:
         from sessions_app.models import UserSession
@@ -114,7 +112,7 @@ class Seeder:
             error_count=0 if pick.random() < 0.8 else pick.randrange(1, 5),
             converted=pick.random() < 0.05,
             action_count=self.actions,
-            **self.tag_columns(app, number % 50_000),
+            **self.tag_columns(app, customer_of(number)),
         )
 
     def action(self, session: Any, seq: int) -> Any:
@@ -148,6 +146,13 @@ class Seeder:
             total -= size
 
 
+def customer_of(number: int) -> int:
+    """Session ``number``'s customer: one per session, except that the searched customer
+    (42) has the five sessions 42, 142, ..., 442, all in shop-0, at every table size: a
+    search or a user_id filter returns the same page whatever the size."""
+    return SEARCHED_CUSTOMER if number in SEARCHED_SESSIONS else 100_000 + number
+
+
 def analyze() -> None:
     from django.db import connection
 
@@ -166,7 +171,7 @@ def shapes(seeder: Seeder) -> dict[str, tuple[str, str, dict[str, str] | None]]:
     values = dict(FILTER_VALUES)
     values["since"] = (seeder.start + timedelta(days=DAYS - 1)).isoformat().replace("+00:00", "Z")
     values["until"] = (seeder.start + timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    values["user_id"] = str(seeder.tag_columns(seeder.apps[0], 42)["user_id"])
+    values["user_id"] = str(seeder.tag_columns(seeder.apps[0], SEARCHED_CUSTOMER)["user_id"])
     missing = set(FILTER_FIELDS) - set(values)
     if missing:  # a filter added to the API: give it a value here
         raise SystemExit(f"bench/scale.py has no value for the filters {sorted(missing)}")
