@@ -34,7 +34,6 @@ from fieldsets.registry import (
     ACTION,
     RECORD_TYPES,
     SESSION,
-    Field,
     Kind,
     RecordType,
     RuleTarget,
@@ -152,7 +151,7 @@ def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
     )
 
 
-_FieldPlan = tuple[Field, str, str, "FieldRules"]
+_FieldPlan = tuple[str, str, "FieldRules"]
 
 # on_change(path inside the record's beacon form, e.g. "error/message", the rule)
 OnChange = Callable[[str, CompiledRule], None]
@@ -179,14 +178,14 @@ class RuleSet:
                 key = (target.record.name, target.field.name)
                 self.by_field.setdefault(key, []).append((rule, target.key))
         self.fields = {key: FieldRules(rules) for key, rules in self.by_field.items()}
-        # Per record type, the fields that have rules: (field, attribute, beacon path, rules).
+        # Per record type, the fields that have rules: (attribute, beacon path, rules).
         self.plans: dict[str, list[_FieldPlan]] = {}
         for record in RECORD_TYPES:
             for f in record.client_strings:
                 field_rules = self.by_field.get((record.name, f.name))
                 if field_rules:
                     path = (f.beacon or f.name).replace(".", "/")
-                    plan = (f, f.storage or f.name, path, self.fields[(record.name, f.name)])
+                    plan = (f.storage or f.name, path, self.fields[(record.name, f.name)])
                     self.plans.setdefault(record.name, []).append(plan)
 
     def __bool__(self) -> bool:
@@ -247,22 +246,22 @@ class BatchRules:
         rules = self.ruleset.fields.get((record.name, f.name))
         if rules is None:
             return text
-        return self._text(record, f, text, rules, name.replace(".", "/"), on_change, key)
+        return self._text(text, rules, name.replace(".", "/"), on_change, key)
 
     def _record(self, record: RecordType, clean: _Record, on_change: OnChange | None) -> _Record:
         plans = self.ruleset.plans.get(record.name)
         if not plans:
             return clean
         changed: dict[str, Any] = {}
-        for f, attribute, path, rules in plans:
+        for attribute, path, rules in plans:
             value = getattr(clean, attribute)
             if not value:
                 continue
             if isinstance(value, str):
-                new = self._text(record, f, value, rules, path, on_change)
+                new = self._text(value, rules, path, on_change)
                 new_value: Any = "" if new is None else new
             elif isinstance(value, dict):
-                new_value = self._mapping(record, f, value, rules, path, on_change)
+                new_value = self._mapping(value, rules, path, on_change)
             else:
                 continue
             if new_value is not value:
@@ -271,8 +270,6 @@ class BatchRules:
 
     def _text(
         self,
-        record: RecordType,
-        f: Field,
         value: str,
         rules: FieldRules,
         path: str,
@@ -302,8 +299,6 @@ class BatchRules:
 
     def _mapping(
         self,
-        record: RecordType,
-        f: Field,
         values: dict[str, Any],
         rules: FieldRules,
         path: str,
@@ -315,7 +310,7 @@ class BatchRules:
         for index, (key, value) in enumerate(values.items()):
             # Paths are for ``on_change`` alone (previews); ingest passes none.
             key_path = _child(path, key, on_change)
-            new = self._value(record, f, key, value, rules, key_path, on_change)
+            new = self._value(key, value, rules, key_path, on_change)
             if result is None:
                 if new is value:
                     continue
@@ -326,8 +321,6 @@ class BatchRules:
 
     def _value(
         self,
-        record: RecordType,
-        f: Field,
         key: str,
         value: Any,
         rules: FieldRules,
@@ -335,11 +328,11 @@ class BatchRules:
         on_change: OnChange | None,
     ) -> Any:
         if isinstance(value, str):
-            new = self._text(record, f, value, rules, path, on_change, key=key)
+            new = self._text(value, rules, path, on_change, key=key)
             return _REMOVED if new is None else new
         if isinstance(value, dict):
             items = {
-                k: self._value(record, f, key, v, rules, _child(path, k, on_change), on_change)
+                k: self._value(key, v, rules, _child(path, k, on_change), on_change)
                 for k, v in value.items()
             }
             if any(v is _REMOVED for v in items.values()):
@@ -347,7 +340,7 @@ class BatchRules:
             return items if any(items[k] is not value[k] for k in value) else value
         if isinstance(value, list):
             items_list = [
-                self._value(record, f, key, v, rules, _child(path, str(i), on_change), on_change)
+                self._value(key, v, rules, _child(path, str(i), on_change), on_change)
                 for i, v in enumerate(value)
             ]
             if any(v is _REMOVED for v in items_list):
