@@ -216,7 +216,9 @@ class BatchRules:
     """
 
     ruleset: RuleSet
-    _texts: dict[FieldRules, dict[str | None, dict[str, _Known]]] = field(default_factory=dict)
+    _texts: dict[FieldRules | tuple[FieldRules, str], dict[str, _Known]] = field(
+        default_factory=dict
+    )
 
     def session(self, clean: _Record, on_change: OnChange | None = None) -> _Record:
         return self._record(SESSION, clean, on_change)
@@ -277,7 +279,11 @@ class BatchRules:
         key: str | None = None,
     ) -> str | None:
         """The value after every rule of the field (and key); None: a rule removed it."""
-        memo = self._memo(rules, key)
+        # A dict per field (and key) keeps the memo's keys plain strings.
+        memo_key = rules if key is None else (rules, key)
+        memo = self._texts.get(memo_key)
+        if memo is None:
+            memo = self._texts[memo_key] = {}
         known = memo.get(value)
         if known is None:
             known = memo[value] = _rewrite(rules, value, key)
@@ -287,15 +293,6 @@ class BatchRules:
             for rule in known[1]:
                 on_change(path, rule)
         return known[0]
-
-    def _memo(self, rules: FieldRules, key: str | None) -> dict[str, _Known]:
-        by_key = self._texts.get(rules)
-        if by_key is None:
-            by_key = self._texts[rules] = {}
-        memo = by_key.get(key)
-        if memo is None:
-            memo = by_key[key] = {}
-        return memo
 
     def _mapping(
         self,
@@ -310,7 +307,11 @@ class BatchRules:
         for index, (key, value) in enumerate(values.items()):
             # Paths are for ``on_change`` alone (previews); ingest passes none.
             key_path = _child(path, key, on_change)
-            new = self._value(key, value, rules, key_path, on_change)
+            if isinstance(value, str):  # most values; without the detour through _value
+                text = self._text(value, rules, key_path, on_change, key)
+                new: Any = _REMOVED if text is None else text
+            else:
+                new = self._value(key, value, rules, key_path, on_change)
             if result is None:
                 if new is value:
                     continue
@@ -361,6 +362,8 @@ def _rewrite(rules: FieldRules, value: str, key: str | None) -> _Known:
     text: str | None = value
     applied: list[CompiledRule] = []
     pending = rules.candidates(value)
+    if not pending:
+        return _UNCHANGED
     index = 0
     while text is not None and index < len(pending):
         position = pending[index]
