@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import islice
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -33,7 +34,6 @@ from fieldsets.registry import (
     ACTION,
     RECORD_TYPES,
     SESSION,
-    Field,
     Kind,
     RecordType,
     RuleTarget,
@@ -103,21 +103,23 @@ class FieldRules:
     """The rules of one field in order, with one RE2 set over their prefilters.
 
     ``candidates(text)`` are the positions of the rules worth running on
-    ``text``: those whose pattern, or whose detector's trigger, the set finds in
-    it. One linear scan per value instead of one per rule.
+    ``text``, in order: those whose pattern, or whose detector's trigger, the set
+    finds in it. One linear scan per value instead of one per rule.
     """
 
     def __init__(self, rules: list[tuple[CompiledRule, str | None]]) -> None:
         self.rules = rules
         self._patterns = [i for i, (rule, _) in enumerate(rules) if rule.prefilter is not None]
-        self._always = {i for i, (rule, _) in enumerate(rules) if rule.prefilter is None}
+        self._always = [i for i, (rule, _) in enumerate(rules) if rule.prefilter is None]
         self._match = pattern_set([rules[i][0].prefilter or "" for i in self._patterns])
 
-    def candidates(self, text: str) -> set[int]:
+    def candidates(self, text: str) -> list[int]:
         if self._match is None:
-            return set(range(len(self.rules)))
+            return list(range(len(self.rules)))
         found = self._match(normalise_text(text))
-        return self._always | {self._patterns[i] for i in found}
+        if not found and not self._always:  # most values: no rule to run
+            return []
+        return sorted([*self._always, *(self._patterns[i] for i in found)])
 
 
 def matcher_for(spec: RuleSpec, *, phone_region: str | None) -> Matcher:
@@ -149,7 +151,7 @@ def compile_rule(spec: RuleSpec, *, application: Application) -> CompiledRule:
     )
 
 
-_FieldPlan = tuple[Field, str, str, "FieldRules"]
+_FieldPlan = tuple[str, str, "FieldRules"]
 
 # on_change(path inside the record's beacon form, e.g. "error/message", the rule)
 OnChange = Callable[[str, CompiledRule], None]
@@ -176,14 +178,14 @@ class RuleSet:
                 key = (target.record.name, target.field.name)
                 self.by_field.setdefault(key, []).append((rule, target.key))
         self.fields = {key: FieldRules(rules) for key, rules in self.by_field.items()}
-        # Per record type, the fields that have rules: (field, attribute, beacon path, rules).
+        # Per record type, the fields that have rules: (attribute, beacon path, rules).
         self.plans: dict[str, list[_FieldPlan]] = {}
         for record in RECORD_TYPES:
             for f in record.client_strings:
                 field_rules = self.by_field.get((record.name, f.name))
                 if field_rules:
                     path = (f.beacon or f.name).replace(".", "/")
-                    plan = (f, f.storage or f.name, path, self.fields[(record.name, f.name)])
+                    plan = (f.storage or f.name, path, self.fields[(record.name, f.name)])
                     self.plans.setdefault(record.name, []).append(plan)
 
     def __bool__(self) -> bool:
@@ -197,12 +199,24 @@ class RuleSet:
         return BatchRules(self)
 
 
+# A value's result: the text the rules left (None: removed) and the rules that changed
+# it, or ``_UNCHANGED`` (no rule changed it: the value is kept as sent).
+_Known = tuple[str | None, tuple[CompiledRule, ...]]
+_UNCHANGED: _Known = (None, ())
+
+
 @dataclass
 class BatchRules:
-    """A rule set applied to one batch, with the batch's memo."""
+    """A rule set applied to one batch, with the batch's memo.
+
+    The memo holds each field's (and key's) values by text, the rules' result only
+    for the few values a rule changes: a batch of ``bench/ingest.py --rules 20``
+    has about 3,000 distinct values, and a tuple key and result for each kept the
+    garbage collector busy (about 5,500 more live objects per batch).
+    """
 
     ruleset: RuleSet
-    _texts: dict[tuple[str, str, str], tuple[str | None, tuple[CompiledRule, ...]]] = field(
+    _texts: dict[FieldRules | tuple[FieldRules, str], dict[str, _Known]] = field(
         default_factory=dict
     )
 
@@ -234,22 +248,22 @@ class BatchRules:
         rules = self.ruleset.fields.get((record.name, f.name))
         if rules is None:
             return text
-        return self._text(record, f, text, rules, name.replace(".", "/"), on_change, key)
+        return self._text(text, rules, name.replace(".", "/"), on_change, key)
 
     def _record(self, record: RecordType, clean: _Record, on_change: OnChange | None) -> _Record:
         plans = self.ruleset.plans.get(record.name)
         if not plans:
             return clean
         changed: dict[str, Any] = {}
-        for f, attribute, path, rules in plans:
+        for attribute, path, rules in plans:
             value = getattr(clean, attribute)
             if not value:
                 continue
             if isinstance(value, str):
-                new = self._text(record, f, value, rules, path, on_change)
+                new = self._text(value, rules, path, on_change)
                 new_value: Any = "" if new is None else new
             elif isinstance(value, dict):
-                new_value = self._mapping(record, f, value, rules, path, on_change)
+                new_value = self._mapping(value, rules, path, on_change)
             else:
                 continue
             if new_value is not value:
@@ -258,8 +272,6 @@ class BatchRules:
 
     def _text(
         self,
-        record: RecordType,
-        f: Field,
         value: str,
         rules: FieldRules,
         path: str,
@@ -267,33 +279,23 @@ class BatchRules:
         key: str | None = None,
     ) -> str | None:
         """The value after every rule of the field (and key); None: a rule removed it."""
-        memo_key = (record.name, f.name if key is None else f"{f.name}\x00{key}", value)
-        known = self._texts.get(memo_key)
+        # A dict per field (and key) keeps the memo's keys plain strings.
+        memo_key = rules if key is None else (rules, key)
+        memo = self._texts.get(memo_key)
+        if memo is None:
+            memo = self._texts[memo_key] = {}
+        known = memo.get(value)
         if known is None:
-            text: str | None = value
-            applied: list[CompiledRule] = []
-            candidates = rules.candidates(value)
-            for position, (rule, rule_key) in enumerate(rules.rules):
-                if text is None:
-                    break
-                if position not in candidates or (rule_key is not None and rule_key != key):
-                    continue
-                rewritten = rule.rewriter.rewrite(text)
-                if rewritten is not text:
-                    applied.append(rule)
-                    text = rewritten
-                    if text is not None:  # a later pattern may match what this one wrote
-                        candidates = rules.candidates(text)
-            known = self._texts[memo_key] = (text, tuple(applied))
+            known = memo[value] = _rewrite(rules, value, key)
+        if known is _UNCHANGED:
+            return value
         if on_change is not None:
             for rule in known[1]:
                 on_change(path, rule)
-        return known[0] if known[1] else value
+        return known[0]
 
     def _mapping(
         self,
-        record: RecordType,
-        f: Field,
         values: dict[str, Any],
         rules: FieldRules,
         path: str,
@@ -301,23 +303,25 @@ class BatchRules:
     ) -> dict[str, Any]:
         """Rules rewrite the values of an object's keys (at any depth below the key);
         ``remove`` drops the key. Keys themselves are left to the built-in masking."""
-        result: dict[str, Any] = {}
-        changed = False
-        for key, value in values.items():
+        result: dict[str, Any] | None = None  # made at the first change: most maps keep all
+        for index, (key, value) in enumerate(values.items()):
             # Paths are for ``on_change`` alone (previews); ingest passes none.
             key_path = _child(path, key, on_change)
-            new = self._value(record, f, key, value, rules, key_path, on_change)
-            if new is _REMOVED:
-                changed = True
-                continue
-            changed = changed or new is not value
-            result[key] = new
-        return result if changed else values
+            if isinstance(value, str):  # most values; without the detour through _value
+                text = self._text(value, rules, key_path, on_change, key)
+                new: Any = _REMOVED if text is None else text
+            else:
+                new = self._value(key, value, rules, key_path, on_change)
+            if result is None:
+                if new is value:
+                    continue
+                result = dict(islice(values.items(), index))
+            if new is not _REMOVED:
+                result[key] = new
+        return values if result is None else result
 
     def _value(
         self,
-        record: RecordType,
-        f: Field,
         key: str,
         value: Any,
         rules: FieldRules,
@@ -325,11 +329,11 @@ class BatchRules:
         on_change: OnChange | None,
     ) -> Any:
         if isinstance(value, str):
-            new = self._text(record, f, value, rules, path, on_change, key=key)
+            new = self._text(value, rules, path, on_change, key=key)
             return _REMOVED if new is None else new
         if isinstance(value, dict):
             items = {
-                k: self._value(record, f, key, v, rules, _child(path, k, on_change), on_change)
+                k: self._value(key, v, rules, _child(path, k, on_change), on_change)
                 for k, v in value.items()
             }
             if any(v is _REMOVED for v in items.values()):
@@ -337,7 +341,7 @@ class BatchRules:
             return items if any(items[k] is not value[k] for k in value) else value
         if isinstance(value, list):
             items_list = [
-                self._value(record, f, key, v, rules, _child(path, str(i), on_change), on_change)
+                self._value(key, v, rules, _child(path, str(i), on_change), on_change)
                 for i, v in enumerate(value)
             ]
             if any(v is _REMOVED for v in items_list):
@@ -351,6 +355,32 @@ class BatchRules:
 
 
 _REMOVED = object()  # a remove rule found something under this key
+
+
+def _rewrite(rules: FieldRules, value: str, key: str | None) -> _Known:
+    """Every candidate rule of the field (and key) in order, on what the last one left."""
+    text: str | None = value
+    applied: list[CompiledRule] = []
+    pending = rules.candidates(value)
+    if not pending:
+        return _UNCHANGED
+    index = 0
+    while text is not None and index < len(pending):
+        position = pending[index]
+        index += 1
+        rule, rule_key = rules.rules[position]
+        if rule_key is not None and rule_key != key:
+            continue
+        rewritten = rule.rewriter.rewrite(text)
+        if rewritten is text:
+            continue
+        applied.append(rule)
+        text = rewritten
+        if text is not None:  # a later pattern may match what this one wrote
+            pending = [later for later in rules.candidates(text) if later > position]
+            index = 0
+    return (text, tuple(applied)) if applied else _UNCHANGED
+
 
 _cache: dict[int, tuple[tuple[Any, ...], RuleSet]] = {}
 _cache_lock = threading.Lock()

@@ -53,6 +53,8 @@ _AUTH = re.compile(r"auth(?!or(?!i[sz]))")
 # only when they are the whole name.
 _WHOLE_NAMES = frozenset({"pass", "pin", "otp", "totp"})
 _PARTS = re.compile("|".join(map(re.escape, CREDENTIAL_NAME_PARTS)))
+# What every credential name holds once normalised: a part, "auth" or a whole name.
+CREDENTIAL_NAME_CORES: tuple[str, ...] = (*CREDENTIAL_NAME_PARTS, "auth", *sorted(_WHOLE_NAMES))
 
 
 def is_credential_name(name: str) -> bool:

@@ -131,7 +131,7 @@ def _reason(error: Exception) -> str:
     return f"RE2 cannot use this pattern: {described}"
 
 
-def pattern_set(patterns: list[str]) -> Callable[[str], set[int]] | None:
+def pattern_set(patterns: list[str]) -> Callable[[str], list[int]] | None:
     """One RE2 pass telling which of ``patterns`` find something in a text.
 
     A field with ten pattern rules then costs one scan per value, and only the
@@ -149,7 +149,7 @@ def pattern_set(patterns: list[str]) -> Callable[[str], set[int]] | None:
     except re2.error:
         return None
 
-    def matching(text: str) -> set[int]:
-        return set(found.Match(text) or ())
+    def matching(text: str) -> list[int]:
+        return found.Match(text) or []
 
     return matching

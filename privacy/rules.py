@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from privacy.choices import LabelledChoices
-from privacy.credentials import is_credential_name
+from privacy.credentials import CREDENTIAL_NAME_CORES, is_credential_name
 from privacy.detectors import DETECTOR_SUBSTITUTIONS, MASK, Replace
 from privacy.keyring import Keyring
 from privacy.normalise import normalise_text
@@ -73,6 +73,28 @@ _CREDENTIAL_PAIR = re.compile(
     r"""(?<![A-Za-z0-9_.-])["']?([A-Za-z][A-Za-z0-9_.-]{0,63})["']?\s{0,3}[=:]\s{0,3}["']?"""
     r"""([^\s&;,"']+)"""
 )
+
+
+def _credential_pair_trigger() -> str:
+    """A pattern (RE2 syntax) every text ``_CREDENTIAL_PAIR`` finds a credential in matches.
+
+    Its name is ASCII, so ``normalise_name`` only lower-cases it and drops "_", "." and
+    "-": it holds a core of the vocabulary, in any case, those three between its
+    letters, followed by the rest of the name and at most four characters before the
+    "=" or ":". Only "[=:]" would make every URL and cookie a candidate: in
+    ``bench/ingest.py --rules 20`` 2,008 values a batch ran the detector, 7.6 ms,
+    and none held a credential.
+    """
+    cores = [
+        c
+        for c in CREDENTIAL_NAME_CORES
+        if not any(o in c and o != c for o in CREDENTIAL_NAME_CORES)
+    ]
+    spelled = ("[._-]*".join(map(re.escape, core)) for core in sorted(cores))
+    return f"(?i)(?:{'|'.join(spelled)})[A-Za-z0-9_.-]*[^=:]{{0,4}}[=:]"
+
+
+CREDENTIAL_PAIR_TRIGGER = _credential_pair_trigger()
 
 
 @lru_cache(maxsize=4096)
@@ -126,9 +148,9 @@ class DetectorMatcher(Matcher):
     def trigger(self) -> str:
         """A pattern (RE2 syntax too) everything this detector finds contains."""
         if self.detector is Detector.PHONE:
-            return PHONE_TRIGGER.pattern
+            return PHONE_TRIGGER
         if self.detector is Detector.CREDENTIAL_KEY:
-            return "[=:]"
+            return CREDENTIAL_PAIR_TRIGGER
         return DETECTOR_SUBSTITUTIONS[self.detector.value][1].pattern
 
     def __post_init__(self) -> None:

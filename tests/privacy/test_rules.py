@@ -6,11 +6,15 @@ import time
 
 import phonenumbers
 import pytest
+import re2
 from hypothesis import given
 from hypothesis import strategies as st
 
 from privacy import MASK
+from privacy.credentials import CREDENTIAL_NAME_CORES
+from privacy.detectors import DETECTOR_SUBSTITUTIONS
 from privacy.keyring import parse_keyring
+from privacy.normalise import normalise_text
 from privacy.patterns import PatternRefused, compile_pattern
 from privacy.phones import substitute_phones
 from privacy.rules import (
@@ -208,3 +212,70 @@ def test_the_phone_precheck_skips_only_text_libphonenumber_finds_nothing_in(
 )
 def test_a_number_after_a_letter_and_a_plus_or_a_space_is_still_found(text: str) -> None:
     assert substitute_phones(text, lambda span: "<masked>", region="AT").endswith("<masked>")
+
+
+# Each detector's kind of data, near misses (a hex id, "author", "pin" inside a word)
+# and the separators around names and values, glued to random bits.
+_TRIGGER_PIECES = st.sampled_from(
+    [
+        "pass_word",
+        "X-Api-Key",
+        "x.auth",
+        "author",
+        "PIN",
+        "shipping",
+        "TOKEN",
+        "4111 1111 1111 1111",
+        "DE89 3704 0044 0532 0130 00",
+        "de89370400440532013000",
+        "sid=ab99254ae901e35c",
+        "203.0.113.7",
+        "2001:db8::1",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        "+43 660 1234567",
+        "0660 1234567",
+        "jane@example.com",
+    ]
+)
+_TRIGGER_TEXT = st.lists(
+    st.one_of(_TRIGGER_PIECES, st.text(alphabet="aZ1-_.:= \t'\"@", max_size=5)), max_size=6
+).map("".join)
+
+
+@given(st.sampled_from(list(Detector)), _TRIGGER_TEXT)
+def test_a_detector_finds_nothing_where_its_trigger_does_not_match(
+    detector: Detector, text: str
+) -> None:
+    # Masking rules skip a detector on text its trigger does not match (their RE2 set).
+    matcher = DetectorMatcher(detector, phone_region="AT")
+    entry = DETECTOR_SUBSTITUTIONS.get(detector.value)
+    # The substitution itself, not the matcher, which tests the trigger first.
+    substitute = entry[0] if entry is not None else matcher.substitute
+    found: list[str] = []
+    substitute(normalise_text(text), lambda span: found.append(span) or span)
+    if found:
+        assert re2.search(matcher.trigger, normalise_text(text)) is not None
+
+
+@st.composite
+def _spelled_names(draw: st.DrawFn) -> str:
+    """A vocabulary core (or a near miss), in any case, "_", "." or "-" between letters."""
+    core = draw(st.sampled_from([*CREDENTIAL_NAME_CORES, "author", "shipping", "sid"]))
+    letters = [draw(st.sampled_from([c.lower(), c.upper()])) for c in core]
+    gaps = [draw(st.sampled_from(["", "", "_", ".", "-"])) for _ in letters]
+    return "".join(gap + letter for gap, letter in zip(gaps, letters, strict=True))
+
+
+_PAIR_TEXT = st.lists(
+    st.one_of(_spelled_names(), st.text(alphabet="aZ1-_.:= \t'\"&", max_size=4)), max_size=6
+).map("".join)
+
+
+@given(_PAIR_TEXT)
+def test_the_credential_key_detector_finds_nothing_where_its_trigger_does_not_match(
+    text: str,
+) -> None:
+    matcher = DetectorMatcher(Detector.CREDENTIAL_KEY)
+    if matcher.finds_in(text):
+        assert re2.search(matcher.trigger, text) is not None
