@@ -9,7 +9,7 @@
   else if (root && root.document) agent.boot(root);
 })(typeof window === "undefined" ? this : window, function () {
   "use strict";
-  var VERSION = "1.0.0";
+  var VERSION = "1.0.1";
   var MASK = "<masked>";
   var MAX_PASSES = 16;
 
@@ -762,6 +762,8 @@
     }
 
     function request(method, target, started, status, failed) {
+      // Now, not when the action is built: that waits for the configuration.
+      var ended = env.now();
       capture(function () {
         var absolute;
         try { absolute = new URL(String(target), env.location.href); } catch (error) { return null; }
@@ -770,7 +772,7 @@
           name: name(String(method || "GET").toUpperCase() + " " + absolute.pathname),
           url: url(absolute.href),
           timestamp: iso(started),
-          duration_ms: Math.max(0, Math.round(env.now() - started))
+          duration_ms: Math.max(0, Math.round(ended - started))
         };
         if (status >= 100 && status <= 599) action.http_status = status;
         if (failed) action.error = { message: "Network error" };

@@ -12,7 +12,12 @@ from django.core.management import call_command
 from django.test import Client
 
 from browser_agent.agent import agent_url, script_tag
-from browser_agent.version import AGENT_STATIC_PATH, AGENT_VERSION
+from browser_agent.version import (
+    AGENT_FILE_PATTERN,
+    AGENT_STATIC_PATH,
+    AGENT_VERSION,
+    RELEASED_VERSIONS,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "browser_agent/src/rum.js"
@@ -33,11 +38,18 @@ def test_one_version_everywhere() -> None:
     source_version = re.search(r'var VERSION = "([0-9.]+)";', SOURCE.read_text(encoding="utf-8"))
     assert source_version is not None
     assert source_version.group(1) == AGENT_VERSION
-    built = sorted(path.name for path in BUILT.parent.glob("rum-*.js"))
-    assert built == [f"rum-{AGENT_VERSION}.js"]
+    assert BUILT.name == f"rum-{AGENT_VERSION}.js"
     assert agent_url("https://rumvault.example.com/") == (
         f"https://rumvault.example.com/static/rumvault/rum-{AGENT_VERSION}.js"
     )
+
+
+def test_every_earlier_version_stays_served() -> None:
+    # A shop's tag names its version: upgrading rumvault must not break it.
+    served = {path.name for path in BUILT.parent.glob("rum-*.js")}
+    released = {f"rum-{version}.js" for version in RELEASED_VERSIONS}
+    assert served == released | {BUILT.name}
+    assert all(re.search(AGENT_FILE_PATTERN, f"/static/rumvault/{name}") for name in served)
 
 
 def test_transfer_size_is_under_ten_kilobytes_gzipped() -> None:
