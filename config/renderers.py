@@ -2,11 +2,12 @@
 
 A page of 100 masked sessions took 0.67-0.87 ms to encode with DRF's
 ``JSONRenderer`` (the standard library's ``json`` plus DRF's encoder), a
-tenth of the whole request; orjson writes the same bytes in about a sixth of
-that (``bench/read.py``, list figures in ``bench/README.md``).
+tenth of the whole request; orjson writes it in 0.17-0.21 ms (measured inside
+``bench/read.py``'s list requests; the list figures are in ``bench/README.md``).
 
-The output is DRF's, byte for byte, for what the API returns: compact, UTF-8,
-U+2028/U+2029 escaped; values orjson does not write itself (date-times,
+The output is DRF's, byte for byte, but for the spelling of a float's exponent
+(``1e-7``, not ``1e-07``: the same number): compact, UTF-8, U+2028/U+2029
+escaped; values orjson does not write itself (date-times,
 decimals, lazy strings, ...) go through DRF's own encoder, so a date-time still
 ends in ``Z`` and has milliseconds. Anything orjson refuses (an integer
 beyond 64 bits, say) and every indented rendering (``; indent=4``, the
