@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from read import _user, analyze, client_for
 from throwaway_database import in_process_database
 
 APPLICATIONS = 10
@@ -40,7 +41,7 @@ SEARCHED = f"customer-{SEARCHED_CUSTOMER:05d}@example.com"
 SEARCHED_SESSIONS = {42, 142, 242, 342, 442}
 DAYS = 30
 BATCH = 5000
-# One value per filter of the list (tests/sessions_app/test_query_plans.py has the same).
+# One value per filter of the list; a filter added to the API without one stops the run.
 FILTER_VALUES = {
     "application": "shop-0",
     "since": None,  # the last day of the data: filled in at run time
@@ -153,13 +154,6 @@ def customer_of(number: int) -> int:
     return SEARCHED_CUSTOMER if number in SEARCHED_SESSIONS else 100_000 + number
 
 
-def analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-
-
 # --- shapes --------------------------------------------------------------------------
 
 
@@ -198,17 +192,6 @@ def shapes(seeder: Seeder) -> dict[str, tuple[str, str, dict[str, str] | None]]:
 
 
 # --- timing --------------------------------------------------------------------------
-
-
-def client_for(username: str, *, superuser: bool = False) -> Any:
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    from access.services import api_token_create
-
-    user = User.objects.create_user(username, is_superuser=superuser)
-    _, key = api_token_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT="application/json")
 
 
 def request(client: Any, url: str, body: dict[str, str] | None) -> Any:
@@ -261,7 +244,7 @@ def run(options: argparse.Namespace) -> None:
           f"{options.actions} actions each; median of {options.repeat}")  # fmt: skip
     seeder = Seeder(options.actions)
     clients = {"all": client_for("bench-root", superuser=True), "one": client_for("bench-agent")}
-    grant_record_access(user=clients_user("bench-agent"), application=seeder.apps[-1])
+    grant_record_access(user=_user("bench-agent"), application=seeder.apps[-1])
     found = shapes(seeder)
 
     figures = []
@@ -287,12 +270,6 @@ def run(options: argparse.Namespace) -> None:
         f"(worst: {worst}, {ratios[worst]:.2f}x); median ratio "
         f"{statistics.median(ratios.values()):.2f}"
     )
-
-
-def clients_user(username: str) -> Any:
-    from django.contrib.auth.models import User
-
-    return User.objects.get(username=username)
 
 
 if __name__ == "__main__":
