@@ -1,19 +1,19 @@
-"""No documented read scans the sessions or actions table from end to end.
+"""No documented read scans the sessions, actions or log records from end to end.
 
 Every filter the list offers, alone, under every ordering, on a first and a
 later cursor page, for a reader of everything and for a reader of one of two
-applications; the customer search; the session page. Each request goes
-through the API; every query it sends that reads sessions or actions is
-explained by the database itself, and a full table scan fails the test:
+applications; the customer search; the session page; the log list with each
+of its filters. Each request goes through the API; every query it sends that
+reads sessions, actions or log records is explained by the database itself,
+and a full table scan fails the test:
 
 * PostgreSQL: ``EXPLAIN`` with ``enable_seqscan`` off (with the few rows of a
   test, a scan would be cheaper than any index; off, the planner chooses one
-  only where no index can serve), and a ``Seq Scan`` node on either table fails;
-* SQLite: ``EXPLAIN QUERY PLAN``, and a ``SCAN`` of either table without an
-  index fails.
+  only where no index can serve), and a ``Seq Scan`` node on those tables fails;
+* SQLite: ``EXPLAIN QUERY PLAN``, and a ``SCAN`` of them without an index fails.
 
 What this cannot see is whether an index is the right one at a million rows:
-``bench/scale.py`` times the same shapes at two table sizes.
+``bench/scale.py`` times the list's shapes at two table sizes.
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from logs.filters import LOG_FILTER_FIELDS
+from logs.models import LogRecord
 from sessions_app.filters import FILTER_FIELDS
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.queries import ORDERINGS
-from tests.factories import make_application, stored_session
+from tests.factories import make_application, stored_log, stored_session
 from tests.permissions.principals import JANE, api_client, make_user, reader
 
 pytestmark = pytest.mark.django_db
 
-TABLES = (UserSession._meta.db_table, UserAction._meta.db_table)
+TABLES = (UserSession._meta.db_table, UserAction._meta.db_table, LogRecord._meta.db_table)
 
 # One value for each filter of the list; a filter added without one fails here.
 FILTER_VALUES = {
@@ -51,6 +53,16 @@ FILTER_VALUES = {
     "device": "mobile",
 }
 ORDERING_VALUES = [prefix + name for name in ORDERINGS for prefix in ("", "-")]
+# The log list's filters; ``session`` is filled in with a session's id.
+LOG_FILTER_VALUES = {
+    "application": "shop",
+    "since": "2026-01-01T00:00:00Z",
+    "until": "2027-01-01T00:00:00Z",
+    "severity": "error",
+    "session": None,
+    "service": "checkout",
+    "host": "web-1",
+}
 
 
 @pytest.fixture
@@ -60,6 +72,7 @@ def shops() -> tuple[Application, Application]:
         for number in range(3):
             stored_session(application, user_tag=JANE, actions=3, country="AT")
             stored_session(application, actions=2, duration_ms=number * 1000)
+            stored_log(application)
     return shop, other
 
 
@@ -97,7 +110,7 @@ def assert_no_table_scan(client: APIClient, method: str, url: str, **body: Any) 
         response = getattr(client, method)(url, body or None, format="json")
     assert response.status_code == 200, (url, response.content[:300])
     explained = [q["sql"] for q in queries.captured_queries if any(t in q["sql"] for t in TABLES)]
-    assert explained, f"{url} read no sessions"
+    assert explained, f"{url} read none of {TABLES}"
     for sql in explained:
         scanned = [table for table in plan_scans(sql) if table in TABLES]
         assert not scanned, f"{method.upper()} {url} scans {scanned}:\n{sql}"
@@ -137,3 +150,20 @@ def test_the_session_page_uses_an_index(
     session = UserSession.objects.filter(application=shops[0]).first()
     assert session is not None
     assert_no_table_scan(clients[principal], "get", f"/api/v1/sessions/{session.pk}/")
+
+
+@pytest.mark.parametrize("filter_name", [None, *LOG_FILTER_FIELDS])
+@pytest.mark.parametrize("principal", ["reader of all", "reader of one"])
+def test_every_log_list_shape_uses_an_index(
+    clients: dict[str, APIClient],
+    shops: tuple[Application, Application],
+    principal: str,
+    filter_name: str | None,
+) -> None:
+    session = UserSession.objects.filter(application=shops[0]).first()
+    assert session is not None
+    values = {**LOG_FILTER_VALUES, "session": str(session.pk)}
+    query = "page_size=2"
+    if filter_name is not None:
+        query += f"&{filter_name}={values[filter_name]}"
+    assert_no_table_scan(clients[principal], "get", f"/api/v1/logs/?{query}")
