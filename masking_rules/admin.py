@@ -25,6 +25,7 @@ from django.urls import path
 from fieldsets.registry import SelectorInvalid
 from masking_rules.models import MANAGE_RULES_PERMISSION, VIEW_RULES_PERMISSION, MaskingRule
 from masking_rules.preview import PreviewInvalid, preview_beacon, preview_text
+from masking_rules.selectors import readable_application
 from masking_rules.services import rule_delete, rule_update, rules_create
 from masking_rules.validation import RuleInput, RulesInvalid, parse_rule
 from permissions.audit import Actor
@@ -91,8 +92,7 @@ class MaskingRuleForm(forms.ModelForm):
 def _readable_application(request: HttpRequest | None, slug: str) -> Application | None:
     if request is None:
         return None
-    readable = list(request_policy(request).applications)
-    return Application.objects.filter(pk__in=readable, slug=slug).first()
+    return readable_application(policy=request_policy(request), slug=slug)
 
 
 def _raise_on_form(errors: list[dict[str, str]]) -> None:

@@ -30,7 +30,7 @@ from fieldsets.registry import SelectorInvalid
 from masking_rules import schema
 from masking_rules.models import MANAGE_RULES_PERMISSION, VIEW_RULES_PERMISSION, MaskingRule
 from masking_rules.preview import PreviewInvalid, preview_beacon, preview_text
-from masking_rules.selectors import rule_list
+from masking_rules.selectors import readable_application, rule_list
 from masking_rules.services import rule_delete, rule_json, rule_update, rules_create
 from masking_rules.validation import RuleInput, RulesInvalid, input_of, parse_rule
 from permissions.audit import Actor
@@ -89,8 +89,7 @@ class RulesView(APIView):
             raise PermissionDenied(f"Changing masking rules needs '{MANAGE_RULES_PERMISSION}'.")
 
     def application_of(self, slug: str) -> Application | None:
-        readable = list(self.policy.applications)
-        return Application.objects.filter(pk__in=readable, slug=slug).first()
+        return readable_application(policy=self.policy, slug=slug)
 
     def check_scope(self, rule: RuleInput | MaskingRule, path: str) -> None:
         """Environment-wide rules apply to every application: written by those reading all."""

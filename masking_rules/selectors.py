@@ -9,7 +9,19 @@ from django.db.models import Q, QuerySet
 
 from masking_rules.models import MaskingRule
 from masking_rules.services import rule_json
+from permissions.policy import FieldsetPolicy
 from sessions_app.models import Application
+
+
+def readable_application(*, policy: FieldsetPolicy, slug: str) -> Application | None:
+    """The application of ``slug`` if the principal reads it, else None.
+
+    The slug is matched among the applications the policy already holds and
+    never sent to the database as typed: PostgreSQL refuses text with a NUL
+    byte outright (a 500 the schema fuzzer found in ``?application=``).
+    """
+    found = policy.application_by_slug(slug)
+    return None if found is None else Application.objects.filter(pk=found.id).first()
 
 
 def rule_list(*, application_ids: Iterable[int], environment: bool = True) -> QuerySet[MaskingRule]:

@@ -234,8 +234,10 @@ class AgentConfigView(View):
         if names - set(self.PARAMETERS) or any(len(request.GET.getlist(n)) > 1 for n in names):
             return error_response(400, "Give host and host_group, each at most once.")
         values = {name: request.GET.get(name, "").strip() for name in self.PARAMETERS}
-        if any(len(value) > NAME_MAX_LENGTH for value in values.values()):
+        if any(
+            len(value) > NAME_MAX_LENGTH or not value.isprintable() for value in values.values()
+        ):
             return error_response(
-                400, f"host and host_group: at most {NAME_MAX_LENGTH} characters."
+                400, f"host and host_group: at most {NAME_MAX_LENGTH} printable characters."
             )
         return JsonResponse(agent_configuration(application=application, **values))

@@ -58,6 +58,9 @@ def test_the_configuration_needs_the_ingest_token_and_known_parameters() -> None
     assert config("wrong").status_code == 401
     assert config(token, colour="red").status_code == 400
     assert config(token, host="x" * 201).status_code == 400
+    # A NUL byte (PostgreSQL refuses such text: a 500) or another control character.
+    assert config(token, host="web\x001").status_code == 400
+    assert config(token, host_group="eu\nweb").status_code == 400
     assert config(token).status_code == 200
 
 

@@ -202,6 +202,19 @@ def test_unknown_keys_and_query_parameters_are_refused() -> None:
     assert client.get(RULES_URL, {"application": "nope"}).status_code == 400
 
 
+def test_a_slug_no_database_could_hold_is_no_application_you_can_read() -> None:
+    # A NUL byte: PostgreSQL refuses such text outright (the schema fuzzer's 500).
+    client = api_client(officer())
+    make_application("shop")
+    listed = client.get(RULES_URL, {"application": "sh\x00op"})
+    assert listed.status_code == 400
+    assert "no application you can read" in listed.json()["errors"][0]["message"]
+    created = post(client, rule_body(application="sh\x00op"))
+    assert created.status_code == 400
+    assert created.json()["errors"][0]["path"].endswith("/application")
+    assert not MaskingRule.objects.exists()
+
+
 def test_preview_shows_the_masked_beacon_and_which_rule_changed_what_storing_nothing() -> None:
     make_application("shop", phone_region="AT", mask_personal_data_in_uris=True)
     client = api_client(officer())
