@@ -12,6 +12,15 @@ def _ensure_read_sessions_permission(**kwargs: Any) -> None:
     read_sessions_permission()
 
 
+def _install_generation_triggers(*, using: str, **kwargs: Any) -> None:
+    from django.db import connections
+
+    from permissions import generation
+    from permissions.selectors import snapshot_tables
+
+    generation.install(connections[using], snapshot_tables())
+
+
 class PermissionsConfig(AppConfig):
     name = "permissions"
     verbose_name = "Grants and audit"
@@ -24,6 +33,16 @@ class PermissionsConfig(AppConfig):
             sender=self,
             dispatch_uid="permissions.ensure_read_sessions",
         )
+        # Again after every migrate: SQLite drops a table's triggers when a
+        # migration rebuilds it (``permissions.generation``).
+        post_migrate.connect(
+            _install_generation_triggers,
+            sender=self,
+            dispatch_uid="permissions.install_generation_triggers",
+        )
         from permissions import history
+        from permissions.selectors import connect_snapshot_signals
+
+        connect_snapshot_signals()
 
         history.connect()

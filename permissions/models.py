@@ -297,3 +297,21 @@ class AuditSubject(models.Model):
 
     def __str__(self) -> str:
         return f"audit subject {self.pk}"
+
+
+class PolicyGeneration(models.Model):
+    """One row (``pk=1``) whose ``value`` changes with every write to what a principal holds.
+
+    Database triggers on every table a principal's snapshot reads set a new
+    value inside the writing transaction (``permissions.generation``); a
+    snapshot cached at one value is true while the value stands
+    (``permissions.selectors.principal_snapshot``).
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "policy generation"
+
+    def __str__(self) -> str:
+        return f"policy generation {self.value}"

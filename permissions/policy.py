@@ -14,8 +14,8 @@ views) that names the field. A ``Disclosure`` passed to the mask functions
 collects what was revealed, for ``permissions.audit``.
 
 Fieldsets, applications and the principal's grants are loaded lazily in one
-query (``permissions.selectors.principal_snapshot``) and cached on the
-instance only, so a revocation takes effect on the next request.
+query (``permissions.selectors.principal_snapshot``, kept per process while
+the policy generation stands), so a revocation takes effect on the next request.
 
 Rule (fail closed): each fieldset has a *level* per application - full
 (``reveal_<name>`` held), partial (only ``partial_reveal_<name>`` held) or none -
@@ -197,8 +197,12 @@ def _value_at(values: Mapping[str, Any], path: Path) -> Any:
 
 
 class FieldsetPolicy:
-    def __init__(self, *, user: AbstractBaseUser | AnonymousUser) -> None:
+    def __init__(
+        self, *, user: AbstractBaseUser | AnonymousUser, policy_generation: int | None = None
+    ) -> None:
+        """``policy_generation``: the value this request already read (with its API token)."""
         self.user = user
+        self._generation = policy_generation
         self.is_superuser = bool(user.is_active and getattr(user, "is_superuser", False))
         self._loaded = False
         self._plans: dict[tuple[int, bool], _Plan] = {}
@@ -222,7 +226,7 @@ class FieldsetPolicy:
             return
         # Superusers hold everything; their grant rows would change nothing.
         snapshot = self._snapshot or principal_snapshot(
-            user=self.user, with_grants=not self.is_superuser
+            user=self.user, with_grants=not self.is_superuser, generation=self._generation
         )
         self._fieldsets = snapshot.fieldsets
         self._everywhere = {permission_id for permission_id, _ in snapshot.everywhere}

@@ -1,8 +1,9 @@
 """Reads for the fieldset policy and the audit trail.
 
 The fieldset policy calls :func:`principal_snapshot` once per request: one
-query for fieldsets, applications and everything the principal holds. Nothing
-is cached across requests, so a revocation takes effect on the next request.
+query for fieldsets, applications and everything the principal holds, kept per
+process while the policy generation stands (``permissions.generation``): a
+revocation still takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import Field, Model, Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from fieldsets.models import Fieldset
+from permissions import generation as policy_generation
 from permissions.models import (
     AUDIT_RECORD_FIELDS,
     ApplicationGroupObjectPermission,
@@ -34,7 +37,7 @@ from permissions.models import (
 from sessions_app.models import Application
 from sessions_app.query_values import RecordIdFilter, UtcIsoDateTimeFilter
 
-_FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW = 1, 2, 3, 4, 5
+_FIELDSET, _GLOBAL_GRANT, _OBJECT_GRANT, _APPLICATION, _WINDOW, _GENERATION = 1, 2, 3, 4, 5, 6
 
 
 @dataclass(frozen=True)
@@ -76,16 +79,42 @@ def _row(kind: int, number: str, text: str, more: str, application: str) -> str:
     )
 
 
+def _snapshot_models() -> tuple[type[Model], ...]:
+    """The models whose tables a snapshot reads (``_snapshot_sql``), reveal windows aside."""
+    user_model = get_user_model()
+    return (
+        Fieldset,
+        Application,
+        Permission,
+        user_model.user_permissions.through,
+        user_model.groups.through,
+        Group.permissions.through,
+        ApplicationUserObjectPermission,
+        ApplicationGroupObjectPermission,
+    )
+
+
+def snapshot_tables() -> tuple[str, ...]:
+    """The tables whose every write starts a new policy generation (``permissions.generation``).
+
+    Reveal windows are not among them: they are read afresh on every request,
+    since they open and expire by the minute.
+    """
+    return tuple(model._meta.db_table for model in _snapshot_models())
+
+
 @functools.cache
-def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
+def _snapshot_sql(*, with_grants: bool, with_windows: bool, held: bool = True) -> str:
     """One UNION ALL of (kind, number, text, more_text, application) rows.
 
     Hand-written rather than an ORM ``union()``: compiling six annotated and
     joined querysets cost ~10 ms of Python per request, about eighty times what
     the database needs to run the query. Names come from the models' ``_meta``.
-    Parameters, per grant branch: [the application content type's id,] user id; for the windows:
-    user id, now. An application row carries ``reveal_requires_reason`` (0/1)
-    in its application column.
+    The first row is the policy generation; ``held=False`` leaves out what a
+    cached snapshot holds (fieldsets, applications, grants), for the check
+    whether it still stands. Parameters, per grant branch: [the application
+    content type's id,] user id; for the windows: user id, now. An application
+    row carries ``reveal_requires_reason`` (0/1) in its application column.
     """
     user_model = get_user_model()
     own = user_model.user_permissions.through
@@ -102,15 +131,17 @@ def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
     reason_required = (
         f"CASE WHEN {_column(Application, 'reveal_requires_reason')} THEN 1 ELSE 0 END"
     )
-    branches = [
-        _row(_FIELDSET, _column(Fieldset, "permission"), _column(Fieldset, "name"),
-             _column(Fieldset, "fields"), null)
-        + f" FROM {_table(Fieldset)}",
-        _row(_APPLICATION, _column(Application, "id"), _column(Application, "slug"),
-             _column(Application, "name"), reason_required)
-        + f" FROM {_table(Application)}",
-    ]  # fmt: skip
-    if with_grants:
+    branches = [_row(_GENERATION, policy_generation.value_sql(connection), null, null, null)]
+    if held:
+        branches += [
+            _row(_FIELDSET, _column(Fieldset, "permission"), _column(Fieldset, "name"),
+                 _column(Fieldset, "fields"), null)
+            + f" FROM {_table(Fieldset)}",
+            _row(_APPLICATION, _column(Application, "id"), _column(Application, "slug"),
+                 _column(Application, "name"), reason_required)
+            + f" FROM {_table(Application)}",
+        ]  # fmt: skip
+    if held and with_grants:
         global_row = _row(_GLOBAL_GRANT, f"p.{perm_id}", f"p.{codename}", null, null)
         branches += [
             f"{global_row} FROM {perm} p JOIN {_table(own)} up"
@@ -150,33 +181,105 @@ def _snapshot_sql(*, with_grants: bool, with_windows: bool) -> str:
     return " UNION ALL ".join(branches)
 
 
+# Snapshots by (database alias, database name, user id, with grants): the
+# policy generation each was read at, and the snapshot without its windows.
+_SNAPSHOTS: dict[tuple[str, str, Any, bool], tuple[int, PrincipalSnapshot]] = {}
+# Beyond this many principals per process the cache starts again, rather than
+# growing with every user who ever signed in.
+_MAX_SNAPSHOTS = 10_000
+
+
+def forget_snapshots(**kwargs: Any) -> None:
+    """Drop this process's snapshots: a signal receiver for writes through the ORM.
+
+    The policy generation alone keeps snapshots true; this saves a query. A
+    process that changed grants itself reads its next snapshot in one query
+    rather than two (the generation, found changed, then the snapshot).
+    """
+    _SNAPSHOTS.clear()
+
+
+def connect_snapshot_signals() -> None:
+    """``forget_snapshots`` on every ORM write to a table the snapshot reads."""
+    for model in _snapshot_models():
+        uid = f"permissions.snapshot.{model._meta.label}"
+        post_save.connect(forget_snapshots, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(forget_snapshots, sender=model, dispatch_uid=f"{uid}.delete")
+        if model._meta.auto_created:  # a many-to-many table: add(), remove(), clear()
+            m2m_changed.connect(forget_snapshots, sender=model, dispatch_uid=f"{uid}.m2m")
+
+
 def principal_snapshot(
-    *, user: AbstractBaseUser | AnonymousUser, with_grants: bool = True
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    with_grants: bool = True,
+    generation: int | None = None,
 ) -> PrincipalSnapshot:
     """Fieldsets, applications, and the grants of the user and its groups: one round trip.
 
     Grants are the union over the user's groups (docs/permissions.md); inactive and
     anonymous users hold none. ``with_grants=False`` skips them (superusers
-    hold everything anyway).
+    hold everything anyway). The snapshot is kept per process while the policy
+    generation stands (``permissions.generation``): a call then reads only
+    the generation and the principal's open reveal windows, a fifth of the
+    planning. ``generation``: the value the caller has just read (with the
+    request's API token); if the snapshot is cached at it and no readable
+    application asks for reveal windows, no query at all.
     """
     with_windows = bool(user.is_authenticated and user.is_active)
     with_grants = with_grants and with_windows
+    key = (
+        connection.alias,
+        str(connection.settings_dict["NAME"]),
+        user.pk if with_windows else None,
+        with_grants,
+    )
+    cacheable = policy_generation.ready(connection, snapshot_tables())
+    cached = _SNAPSHOTS.get(key) if cacheable else None
+    if cached is not None and (generation is None or generation == cached[0]):
+        if generation is not None and not cached[1].reason_required:
+            return cached[1]  # windows apply only where an application asks for a reason
+        value, live = _read(
+            user=user, with_grants=with_grants, with_windows=with_windows, held=False
+        )
+        if value is not None and value == cached[0]:
+            return replace(cached[1], windows=live.windows) if live.windows else cached[1]
+    value, snapshot = _read(user=user, with_grants=with_grants, with_windows=with_windows)
+    if cacheable and value is not None:
+        if len(_SNAPSHOTS) >= _MAX_SNAPSHOTS:
+            _SNAPSHOTS.clear()
+        _SNAPSHOTS[key] = (value, replace(snapshot, windows={}))
+    return snapshot
+
+
+def _read(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    with_grants: bool,
+    with_windows: bool,
+    held: bool = True,
+) -> tuple[int | None, PrincipalSnapshot]:
+    """The policy generation and the snapshot (``held=False``: its windows only)."""
     params: list[Any] = []
-    if with_grants:
+    if held and with_grants:
         on_application = ContentType.objects.get_for_model(Application).pk
         params = [on_application, user.pk, on_application, user.pk, user.pk, user.pk]
     if with_windows:
         params += [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
+    sql = _snapshot_sql(with_grants=with_grants, with_windows=with_windows, held=held)
     with connection.cursor() as cursor:
-        cursor.execute(_snapshot_sql(with_grants=with_grants, with_windows=with_windows), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    value: int | None = None
     fieldsets, applications = [], []
     everywhere: set[tuple[int, str]] = set()
     per_application: set[tuple[int, str, int]] = set()
     reason_required: set[int] = set()
     windows: dict[int, tuple[int, str, int]] = {}  # session -> (application, reason, window id)
     for kind, number, text, more_text, application_id in rows:
-        if kind == _FIELDSET:
+        if kind == _GENERATION:
+            value = number
+        elif kind == _FIELDSET:
             fieldsets.append((text, tuple(json.loads(more_text)), number))
         elif kind == _APPLICATION:
             applications.append((number, text, more_text))
@@ -190,7 +293,7 @@ def principal_snapshot(
                 windows[number] = (application_id, text, window_id)
         else:
             per_application.add((number, text, application_id))
-    return PrincipalSnapshot(
+    return value, PrincipalSnapshot(
         fieldsets=tuple(sorted(fieldsets)),
         everywhere=frozenset(everywhere),
         per_application=frozenset(per_application),

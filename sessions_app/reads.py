@@ -66,17 +66,30 @@ def row_of(instance: Model, record: RecordType) -> dict[str, Any]:
 
 
 class Reader:
-    def __init__(self, *, user: AbstractBaseUser | AnonymousUser, actor: Actor) -> None:
+    def __init__(
+        self,
+        *,
+        user: AbstractBaseUser | AnonymousUser,
+        actor: Actor,
+        policy_generation: int | None = None,
+    ) -> None:
         self.user = user
         self.actor = actor
+        self.policy_generation = policy_generation
 
     @classmethod
     def for_request(cls, request: HttpRequest) -> Reader:
-        return cls(user=request.user, actor=Actor.of(request))
+        # An API token's query read the policy generation too (``access.authentication``).
+        token = getattr(request, "auth", None)
+        return cls(
+            user=request.user,
+            actor=Actor.of(request),
+            policy_generation=getattr(token, "policy_generation", None),
+        )
 
     @cached_property
     def policy(self) -> FieldsetPolicy:
-        return FieldsetPolicy(user=self.user)
+        return FieldsetPolicy(user=self.user, policy_generation=self.policy_generation)
 
     # --- reads (rows not yet masked) -------------------------------------------
     def sessions(self, query: SessionQuery) -> SessionRows:
