@@ -261,7 +261,11 @@ class Reader:
     def session_with_actions(self, pk: int) -> MaskedSession:
         """The detail of every read path: one readable session, its summary, actions and log
         records, masked."""
-        row = self.session(pk)
+        row = selectors.session_get(
+            policy=self.policy,
+            pk=pk,
+            annotations={log_selectors.HAS_LOG_CANDIDATES: log_selectors.log_candidates_exist()},
+        )
         actions = selectors.action_list(session=row)
         return self.present_session(
             row,

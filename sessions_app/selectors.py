@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import (
     Aggregate,
     Exists,
+    Expression,
     JSONField,
     OuterRef,
     Q,
@@ -113,13 +114,20 @@ def sessions_with_failed_action(
     return _apply(policy, readable_sessions(policy).filter(Exists(failed)), query)
 
 
-def session_get(*, policy: FieldsetPolicy, pk: int) -> dict[str, Any]:
-    """One readable session as a ``.values()`` row.
+def session_get(
+    *, policy: FieldsetPolicy, pk: int, annotations: Mapping[str, Expression] | None = None
+) -> dict[str, Any]:
+    """One readable session as a ``.values()`` row, with ``annotations`` if given.
 
     A missing id and a session of an unreadable application raise the same ``Http404``.
     """
+    extra = dict(annotations or {})
     row: dict[str, Any] | None = (
-        readable_sessions(policy).filter(pk=pk).values(*SESSION.columns).first()
+        readable_sessions(policy)
+        .filter(pk=pk)
+        .annotate(**extra)
+        .values(*SESSION.columns, *extra)
+        .first()
     )
     if row is None:
         raise Http404

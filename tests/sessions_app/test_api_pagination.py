@@ -103,8 +103,10 @@ def test_detail_queries_do_not_grow_with_the_number_of_actions_or_logs(
     shop = make_application("shop")
     few = stored_session(shop, user_tag="a@example.com", actions=2)
     many = stored_session(shop, user_tag="b@example.com", actions=60)
+    stored_log(shop, session_ref=few.session_id)
     for _ in range(30):
         stored_log(shop, session_ref=many.session_id)
+    quiet = stored_session(shop, actions=60)  # no log record names it
     client = api_client(reader("lead", applications=(shop,), fieldset_on=(shop,)))
     client.get(f"/api/v1/sessions/{few.pk}/")  # the principal's first request reads its grants
     counts = []
@@ -113,6 +115,8 @@ def test_detail_queries_do_not_grow_with_the_number_of_actions_or_logs(
         with django_assert_max_num_queries(MAX_QUERIES + 2):
             counts.append(_queries(client, "get", f"/api/v1/sessions/{session.pk}/"))
     assert counts[0] == counts[1]
+    # Whether any log record names the session is read with the session: none, no query.
+    assert _queries(client, "get", f"/api/v1/sessions/{quiet.pk}/") == counts[0] - 1
 
 
 def _walk(client: Any, url: str) -> list[dict[str, Any]]:
