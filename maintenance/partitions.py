@@ -30,11 +30,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db import OperationalError, transaction
+from django.conf import settings
+from django.db import OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.utils.timezone import now as django_now
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +226,10 @@ def attach_month(connection: BaseDatabaseWrapper, spec: PartitionedTable, month:
     table, key = _quote(spec.table), _quote(spec.key)
     try:
         with _transaction(connection) as cursor:
-            cursor.execute(f"CREATE TABLE {_quote(name)} (LIKE {table} INCLUDING DEFAULTS)")
+            cursor.execute(
+                f"CREATE TABLE {_quote(name)}"
+                f" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            )
             # Lets ATTACH skip its scan of the new table; dropped once attached.
             cursor.execute(
                 f"ALTER TABLE {_quote(name)} ADD CONSTRAINT {_quote(name + '_month')}"
@@ -274,8 +279,12 @@ def drop_partition(
         with _transaction(connection) as cursor:
             cursor.execute(spec.count_sql.format(partition=name))
             rows = {slug: int(count) for slug, count in cursor.fetchall()}
+            # Foreign-key checks still pending for rows written earlier in the same
+            # transaction (only in tests) would forbid the drop: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {_quote(spec.table)} DETACH PARTITION {name}")
             cursor.execute(f"DROP TABLE {name}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's constraints' own mode
     except _LockNotAvailable:
         logger.warning("%s: lock not granted, %s not dropped this time", spec.table, name)
         return None
@@ -356,7 +365,9 @@ def _rebuild(
         # The new identity continues where the old one was.
         cursor.execute("SELECT nextval(%s::regclass)", [old_sequence])
         (next_id,) = cursor.fetchone()
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as in drop_partition
         cursor.execute(f"DROP TABLE {_quote(old)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [_quote(table)])
         (sequence,) = cursor.fetchone()
         cursor.execute("SELECT setval(%s, %s, false)", [sequence, next_id])
@@ -434,3 +445,73 @@ def _quote(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"not a plain identifier: {name!r}")
     return f'"{name}"'
+
+
+# --- the jobs: months ahead, and retention by whole months ------------------------------------
+
+
+def keep_since(now: datetime) -> datetime | None:
+    """The oldest time any application still keeps: ``now`` less the longest
+    ``retention_days`` of all applications; None without applications."""
+    from sessions_app.models import Application
+
+    days = [a.retention_days for a in Application.objects.only("retention_days_override")]
+    return now - timedelta(days=max(days)) if days else None
+
+
+def partitions_ahead(
+    *, now: datetime | None = None, months_ahead: int | None = None, using: str = "default"
+) -> dict[str, list[str]]:
+    """Every partitioned table's months from now to ``months_ahead`` ahead (default
+    ``RUMVAULT_PARTITION_MONTHS_AHEAD``), and months for what the default partition
+    holds within retention; the partitions created, per table. Idempotent."""
+    now = now or django_now()
+    ahead = settings.RUMVAULT_PARTITION_MONTHS_AHEAD if months_ahead is None else months_ahead
+    connection = connections[using]
+    since = keep_since(now)
+    return {
+        spec.label: ensure_partitions(
+            connection, spec, now=now, months_ahead=ahead, keep_since=since
+        )
+        for spec in TABLES
+    }
+
+
+def partitions_daily() -> dict[str, list[str]]:
+    """The daily schedule's entry point (migration ``maintenance.0003``)."""
+    return partitions_ahead()
+
+
+def drop_expired_partitions(
+    *, now: datetime, dry_run: bool = False, using: str = "default"
+) -> dict[str, list[Dropped]]:
+    """Detach and drop every month of every partitioned table that ended before the
+    retention cutoff of every application (``keep_since``): all its rows are past
+    their retention, whatever their application. Per table, what was dropped (with
+    its rows per application; ``dry_run``: what would be, uncounted).
+
+    Log records are partitioned by their ``time``, the time retention goes by.
+    Actions are partitioned by ``partition_time``, which is never earlier than
+    their session's ``started_at``: every action of a dropped month belongs to an
+    expired session, which the same run deletes (``sessions_app.retention``).
+    """
+    since = keep_since(now)
+    connection = connections[using]
+    dropped: dict[str, list[Dropped]] = {}
+    for spec in TABLES:
+        expired = [] if since is None else expired_partitions(connection, spec, cutoff=since)
+        if dry_run:
+            dropped[spec.label] = [Dropped(p.name, {}) for p in expired]
+            continue
+        dropped[spec.label] = [
+            done for p in expired if (done := drop_partition(connection, spec, p)) is not None
+        ]
+    return dropped
+
+
+def rows_per_application(dropped: list[Dropped]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for partition in dropped:
+        for slug, count in partition.rows.items():
+            counts[slug] = counts.get(slug, 0) + count
+    return counts
