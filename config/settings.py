@@ -321,6 +321,9 @@ RUMVAULT_DSR_STALLED_AFTER_SECONDS = env.int("RUMVAULT_DSR_STALLED_AFTER_SECONDS
 # Audit records (and per-subject audit keys unused as long) older than this are purged
 # behind a sealed checkpoint (manage.py apply_retention); independent of sessions' retention.
 RUMVAULT_AUDIT_RETENTION_DAYS = env.int("RUMVAULT_AUDIT_RETENTION_DAYS", default=730)
+# PostgreSQL: months of partitions of actions and log records made ahead of time, beyond
+# the current one (maintenance.partitions; a daily schedule and manage.py partitions).
+RUMVAULT_PARTITION_MONTHS_AHEAD = env.int("RUMVAULT_PARTITION_MONTHS_AHEAD", default=3)
 
 # --- rumvault rate limits (access/throttling.py) --------------------------------
 # "N/period" with period s, min, h or d; over the limit a request gets 429 with

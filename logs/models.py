@@ -10,9 +10,9 @@ browser's beacon, and a session ingested later is found all the same.
 stores it (the client's id, or its keyed digest when a detector found
 personal data in it); it is never served, only matched.
 
-The table is a plain model with a ``time`` column and an (application, time)
-index, ready to be partitioned by month like the actions (see
-``docs/operations.md``).
+On PostgreSQL the table is partitioned by month on ``time`` (its primary key
+there is ``(id, time)``; ``maintenance.partitions``, ``docs/scaling.md``); on
+SQLite it is a plain table. The model is the same for both.
 """
 
 from __future__ import annotations

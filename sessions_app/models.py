@@ -10,6 +10,8 @@ blind index and ``user_id`` are kept in every mode so search and grouping work.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -348,10 +350,50 @@ FAILED_ACTION = (
 )
 
 
+def partition_times(sessions: Iterable[UserSession]) -> dict[int, datetime]:
+    """The ``partition_time`` of each session's actions, by session pk.
+
+    Every action of a session carries one value: that of the session's actions
+    already stored, else the session's ``started_at`` now. A session's start only
+    ever moves earlier (``session_rows._merge_times``), so the value is never
+    earlier than the session's start: an action partition that ends before every
+    application's retention cutoff holds actions of expired sessions only
+    (``maintenance.partitions``, ``docs/scaling.md``).
+    """
+    by_pk = {session.pk: session.started_at for session in sessions}
+    stored = (
+        UserAction.objects.filter(session_id__in=list(by_pk))
+        .order_by()
+        .values_list("session_id", "partition_time")
+        .distinct()
+    )
+    return by_pk | dict(stored)
+
+
+class UserActionManager(models.Manager["UserAction"]):
+    def bulk_create(
+        self, objs: Iterable[UserAction], *args: Any, **kwargs: Any
+    ) -> list[UserAction]:
+        objs = list(objs)
+        _fill_partition_times(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+def _fill_partition_times(actions: list[UserAction]) -> None:
+    missing = [action for action in actions if action.partition_time is None]
+    if missing:
+        times = partition_times({action.session for action in missing})
+        for action in missing:
+            action.partition_time = times[action.session_id]
+
+
 class UserAction(models.Model):
     """One event within a session, ordered and de-duplicated by ``seq``."""
 
     session = models.ForeignKey(UserSession, on_delete=models.CASCADE, related_name="actions")
+    # The key of the monthly partitions on PostgreSQL (``partition_times``): the
+    # session's start when its first action was stored; never read or served.
+    partition_time = models.DateTimeField(editable=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=16, choices=ActionType)
     name = models.CharField(max_length=500, blank=True, default="")
@@ -374,6 +416,8 @@ class UserAction(models.Model):
     # records carrying the same trace id belong to the action's session.
     trace_id = models.CharField(max_length=32, null=True, blank=True)
 
+    objects = UserActionManager()
+
     class Meta:
         ordering = ["seq"]
         constraints = [
@@ -394,6 +438,10 @@ class UserAction(models.Model):
         # Only the position: __str__ shows up unmasked in admin pages (the
         # inline's rows, breadcrumbs, history) and ``type`` can be in a fieldset.
         return f"Action #{self.seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _fill_partition_times([self])
+        super().save(*args, **kwargs)
 
     @property
     def is_failure(self) -> bool:

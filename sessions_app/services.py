@@ -29,6 +29,7 @@ one ``bulk_update`` and one action insert.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -141,12 +142,12 @@ def _write(
     new_actions: list[UserAction] = []
     for session in created:
         actions = by_id[session.session_id].actions
-        _attach(actions, session)
+        _attach(actions, session, partition_time=session.started_at)
         new_actions += actions
         results[session.session_id] = IngestResult(session.session_id, "created", len(actions))
     merged = _merge_existing(existing, by_id, application=application, append_only=append_only)
-    for session_id, session, actions in merged:
-        _attach(actions, session)
+    for session_id, session, actions, partition_time in merged:
+        _attach(actions, session, partition_time=partition_time)
         new_actions += actions
         results[session_id] = IngestResult(session_id, "updated", len(actions))
     UserAction.objects.bulk_create(new_actions)
@@ -187,11 +188,12 @@ def _merge_existing(
     *,
     application: Application,
     append_only: bool,
-) -> list[tuple[str, UserSession, list[UserAction]]]:
-    """Fold the beacons into the stored (locked) sessions; returns each with its new actions."""
-    stored_seqs = _stored_seqs(existing.values())
+) -> list[tuple[str, UserSession, list[UserAction], datetime]]:
+    """Fold the beacons into the stored (locked) sessions; returns each with its new
+    actions and their ``partition_time`` (that of its stored actions, if it has any)."""
+    stored_seqs, partition_times = _stored_seqs(existing.values())
     now = timezone.now()
-    merged: list[tuple[str, UserSession, list[UserAction]]] = []
+    merged: list[tuple[str, UserSession, list[UserAction], datetime]] = []
     changed: list[UserSession] = []
     changed_fields: set[str] = set()
     for session_id, session in existing.items():
@@ -207,7 +209,9 @@ def _merge_existing(
             session.updated_at = now
             changed.append(session)
             changed_fields |= fields | {"updated_at"}
-        merged.append((session_id, session, actions))
+        # After the merge: a start moved earlier by this beacon is the lower value.
+        partition_time = partition_times.get(session.pk, session.started_at)
+        merged.append((session_id, session, actions, partition_time))
     if changed:
         # Only the columns that changed: bulk_update builds a CASE per column and row.
         UserSession.objects.bulk_update(changed, sorted(changed_fields))
@@ -239,17 +243,22 @@ def _lock_existing(application: Application, by_id: dict[str, _Pending]) -> dict
     return existing
 
 
-def _stored_seqs(sessions: Any) -> dict[int, set[int]]:
+def _stored_seqs(sessions: Any) -> tuple[dict[int, set[int]], dict[int, datetime]]:
+    """The stored ``seq``s of each session's actions, and their ``partition_time``."""
     pks = [session.pk for session in sessions]
     seqs: dict[int, set[int]] = {}
+    partition_times: dict[int, datetime] = {}
     if pks:
-        for session_pk, seq in UserAction.objects.filter(session_id__in=pks).values_list(
-            "session_id", "seq"
-        ):
+        for session_pk, seq, partition_time in UserAction.objects.filter(
+            session_id__in=pks
+        ).values_list("session_id", "seq", "partition_time"):
             seqs.setdefault(session_pk, set()).add(seq)
-    return seqs
+            partition_times[session_pk] = partition_time
+    return seqs, partition_times
 
 
-def _attach(actions: list[UserAction], session: UserSession) -> None:
+def _attach(actions: list[UserAction], session: UserSession, *, partition_time: datetime) -> None:
+    """``partition_time``: one value for all of a session's actions (``models.partition_times``)."""
     for action in actions:
         action.session = session
+        action.partition_time = partition_time

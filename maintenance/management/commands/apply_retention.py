@@ -1,6 +1,8 @@
 """``python manage.py apply_retention [--dry-run]``: one retention run (run it daily).
 
-Deletes sessions past their application's retention, audit records past
+Drops whole months of actions and log records past every application's
+retention (PostgreSQL), deletes sessions past their application's retention
+(and log records), audit records past
 ``RUMVAULT_AUDIT_RETENTION_DAYS`` (behind a sealed checkpoint: the trail still
 verifies), forgotten audit subjects and expired data-subject exports, and
 records the run (``maintenance.RetentionRun``, an audit record).
@@ -28,6 +30,8 @@ class Command(BaseCommand):
         verb = "would delete" if options["dry_run"] else "deleted"
         for slug, count in run.deleted["sessions"].items():
             self.stdout.write(f"{slug}: {verb} {count} expired session(s)")
+        for name in run.deleted["partitions"]:
+            self.stdout.write(f"{verb} partition {name}")
         for name in ("audit_records", "audit_subjects", "exports"):
             self.stdout.write(f"{name}: {verb} {run.deleted[name]}")
         self.stdout.write(f"Run {run.pk}: {json.dumps(run.deleted)}")
