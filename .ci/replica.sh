@@ -28,9 +28,13 @@ replica_start() {
     return 1
   fi
   # The lag test pauses and resumes replay on the replica as the application's role;
-  # a standby is read-only, so the grant is made on the primary and streams over.
-  _primary_psql -c "GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume()
-    TO rumvault" || return 1
+  # a standby is read-only, so the grant is made on the primary and streams over. A
+  # function's grants belong to each database: template1's go to the test database.
+  local database
+  for database in rumvault template1; do
+    _primary_psql -d "$database" -c "GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(),
+      pg_wal_replay_resume() TO rumvault" || return 1
+  done
   if [ "$(id -u)" = 0 ]; then chown postgres "$REPLICA_DIR"; fi
   if [ ! -f "$REPLICA_DIR/data/PG_VERSION" ]; then
     # -R writes primary_conninfo and standby.signal: the copy starts as a standby.
