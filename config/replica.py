@@ -174,11 +174,15 @@ def replica_is_fresh() -> bool:
         )
         _last_check = _Check(fresh=False, until=now + UNREACHABLE_RETRY_SECONDS)
         return False
-    if lag is None:
-        logger.warning("read replica is not a standby, reading the primary")
-    elif lag > limit:
-        logger.info("read replica behind, reading the primary", extra={"lag_seconds": lag})
     fresh = lag is not None and lag <= limit
+    # Logged when the answer changes, not at every check (once a second per process).
+    if check is None or fresh != check.fresh:
+        if lag is None:
+            logger.warning("read replica is not a standby, reading the primary")
+        elif not fresh:
+            logger.info("read replica behind, reading the primary", extra={"lag_seconds": lag})
+        elif check is not None:
+            logger.info("read replica fresh again, reading it", extra={"lag_seconds": lag})
     _last_check = _Check(fresh=fresh, until=now + LAG_CHECK_SECONDS)
     return fresh
 
