@@ -70,11 +70,11 @@ def replica_read(
 ) -> Callable[Concatenate[Reader, P], R]:
     """A read the replica may serve (with one configured; ``config.replica``): the
     sessions, actions and log records it reads, and the request's later reads of them
-    until it writes. The policy is built first, so grants are always the primary's."""
+    until it writes. The policy's grants are loaded first, so they are always the primary's."""
 
     @wraps(method)
     def read(self: Reader, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        self.policy  # noqa: B018 (built on the primary before any read may leave it)
+        self.policy.applications  # noqa: B018 (loads the grants, before reads may leave)
         allow_replica_reads()
         return method(self, *args, **kwargs)
 
