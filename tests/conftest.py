@@ -103,8 +103,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if REPLICA_MARKER in (config.option.markexpr or ""):
         raise pytest.UsageError(
-            "-m replica needs TEST_DATABASE_REPLICA_URL: a streaming replica of "
-            "DATABASE_URL's cluster (.ci/replica.sh starts one)"
+            "-m replica needs DATABASE_URL on PostgreSQL and TEST_DATABASE_REPLICA_URL: "
+            "a streaming replica of its cluster (.ci/replica.sh starts one)"
         )
     config.hook.pytest_deselected(items=needing)
     items[:] = [item for item in items if not item.get_closest_marker(REPLICA_MARKER)]
@@ -118,6 +118,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     deselected = config.stash.get(_REPLICA_DESELECTED, 0)
     if deselected:
         terminalreporter.write_line(
-            f"{deselected} replica tests not run: no TEST_DATABASE_REPLICA_URL "
-            "(.ci/run starts a streaming replica and runs them on PostgreSQL)"
+            f"{deselected} replica tests not run: they need TEST_DATABASE_REPLICA_URL and "
+            "DATABASE_URL on PostgreSQL (.ci/run starts a streaming replica and runs them)"
         )

@@ -37,13 +37,14 @@ os.environ.setdefault("RUMVAULT_JOBS_SYNC", "true")
 from config.settings import *  # noqa: E402, F403
 from config.settings import DATABASES, env  # noqa: E402 (named for the checkers)
 
-if os.environ.get("TEST_DATABASE_REPLICA_URL"):
-    from django.core.exceptions import ImproperlyConfigured
-
+# Only with PostgreSQL: tests start subprocesses on SQLite files of their own, with
+# the rest of this environment.
+if (
+    os.environ.get("TEST_DATABASE_REPLICA_URL")
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+):
     from config.replica import REPLICA, replica_database
 
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("TEST_DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL")
     DATABASES[REPLICA] = replica_database(
         env.db_url_config(os.environ["TEST_DATABASE_REPLICA_URL"]), DATABASES["default"]
     )
