@@ -435,10 +435,9 @@ def test_an_unreachable_replica_is_logged_without_secrets_and_the_primary_reads(
             CaptureQueriesContext(connections["default"]) as primary,
         ):
             assert shop.listed() == {shop.session.pk, shop.elsewhere.pk}
-            started = time.monotonic()
             assert shop.listed() == {shop.session.pk, shop.elsewhere.pk}
-            second = time.monotonic() - started
         assert "sessions_app_usersession" in tables(primary)
+        # Once: the second request did not try the replica again (UNREACHABLE_RETRY_SECONDS).
         warnings = [r for r in caplog.records if r.name == "rumvault.replica"]
         assert [r.getMessage() for r in warnings] == [
             "read replica unavailable, reading the primary"
@@ -446,7 +445,6 @@ def test_an_unreachable_replica_is_logged_without_secrets_and_the_primary_reads(
         assert warnings[0].error == "OperationalError"  # type: ignore[attr-defined]
         assert "replica-secret-7f3a" not in caplog.text
         assert str(closed_port) not in caplog.text
-        assert second < 1  # not tried again at the next request
     finally:
         standby.close()
         standby.settings_dict.clear()
