@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # config.settings imports this module: nothing here may need 
 logger = logging.getLogger("rumvault.replica")
 
 REPLICA = "replica"
-# By label, not by class: the router is imported by Django before the apps are ready.
+# By label, not by class: config.settings imports this module, before any model exists.
 REPLICA_MODELS = frozenset(
     {"sessions_app.usersession", "sessions_app.useraction", "logs.logrecord"}
 )
@@ -70,8 +70,8 @@ SELECT CASE
                     OR status IS NULL)
         THEN 0
     ELSE COALESCE(
-        EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()),
-        'Infinity'
+        EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8,
+        'Infinity'::float8
     )
 END
 """
