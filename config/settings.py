@@ -26,6 +26,7 @@ from access.rates import (
 from browser_agent.version import AGENT_FILE_PATTERN
 from config.keys import read_keys
 from config.logging import logging_config
+from config.replica import REPLICA, replica_database
 from privacy.defaults import defaults_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -93,6 +94,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+# A streaming replica for the read API's and the dashboard's session, action and
+# log reads (docs/operations.md, "Read replica"; the rule: config/replica.py).
+# Unset: one database, as without it. Reads fall back to the primary while the
+# replica is more than DATABASE_REPLICA_MAX_LAG_SECONDS behind or unreachable.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+if not DATABASE_REPLICA_MAX_LAG_SECONDS >= 0:  # also refuses nan
+    raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG_SECONDS must be 0 or more")
+DATABASE_ROUTERS: list[str] = []
+if env.str("DATABASE_REPLICA_URL", default=""):
+    if not _POSTGRES:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL is for PostgreSQL (a streaming replica)")
+    DATABASES[REPLICA] = replica_database(env.db("DATABASE_REPLICA_URL"), DATABASES["default"])
+    DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications -----------------------------------------------------------
@@ -130,6 +144,8 @@ MIGRATION_MODULES = {"knox": None}
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # Which reads may go to a read replica is decided per request (config/replica.py).
+    "config.replica.ReplicaScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.NoStoreMiddleware",

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from functools import cached_property, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -22,6 +22,7 @@ from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
+from config.replica import allow_replica_reads
 from fieldsets.registry import ACTION, LOG, RecordType
 from logs import selectors as log_selectors
 from logs.queries import LogQuery
@@ -60,6 +61,26 @@ class MaskedSession(Masked):
     logs: list[Masked] | None = field(default=None)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def replica_read(
+    method: Callable[Concatenate[Reader, P], R],
+) -> Callable[Concatenate[Reader, P], R]:
+    """A read the replica may serve (with one configured; ``config.replica``): the
+    sessions, actions and log records it reads, and the request's later reads of them
+    until it writes. The policy's grants are loaded first, so they are always the primary's."""
+
+    @wraps(method)
+    def read(self: Reader, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.policy.applications  # noqa: B018 (loads the grants, before reads may leave)
+        allow_replica_reads()
+        return method(self, *args, **kwargs)
+
+    return read
+
+
 def row_of(instance: Model, record: RecordType) -> dict[str, Any]:
     """A model instance as the row the policy masks (for the admin, which holds instances)."""
     return {column: getattr(instance, column) for column in record.columns}
@@ -92,12 +113,15 @@ class Reader:
         return FieldsetPolicy(user=self.user, policy_generation=self.policy_generation)
 
     # --- reads (rows not yet masked) -------------------------------------------
+    @replica_read
     def sessions(self, query: SessionQuery) -> SessionRows:
         return selectors.session_list(policy=self.policy, query=query)
 
+    @replica_read
     def customer_sessions(self, search: CustomerSearch, query: SessionQuery) -> SessionRows:
         return selectors.customer_sessions(policy=self.policy, search=search, query=query)
 
+    @replica_read
     def sessions_with_failed_action(
         self, query: SessionQuery, *, error_message: str, name: str
     ) -> SessionRows:
@@ -108,6 +132,7 @@ class Reader:
     def session(self, pk: int) -> dict[str, Any]:
         return selectors.session_get(policy=self.policy, pk=pk)
 
+    @replica_read
     def logs(self, query: LogQuery) -> LogRows:
         return log_selectors.log_list(policy=self.policy, query=query)
 
@@ -258,6 +283,7 @@ class Reader:
         audit_reveal(actor=self.actor, disclosure=disclosure)
         return result
 
+    @replica_read
     def session_with_actions(self, pk: int) -> MaskedSession:
         """The detail of every read path: one readable session, its summary, actions and log
         records, masked."""

@@ -80,3 +80,44 @@ def _fast_password_hashing() -> None:
 
 def database_is_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+# --- the replica tests (tests/config/test_replica.py) ---------------------------------
+# They read a real streaming replica, which only TEST_DATABASE_REPLICA_URL provides
+# (tests/settings.py). Without one they are deselected, never skipped, and the run says
+# so at its end; asking for them (-m replica) without one is an error. `.ci/run`
+# starts a replica and gives its URL to the PostgreSQL run, and a test of the
+# ordinary suite holds `.ci/run` to that, so CI cannot lose them quietly.
+REPLICA_MARKER = "replica"
+
+
+def replica_configured() -> bool:
+    return REPLICA_MARKER in settings.DATABASES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if replica_configured():
+        return
+    needing = [item for item in items if item.get_closest_marker(REPLICA_MARKER)]
+    if not needing:
+        return
+    if REPLICA_MARKER in (config.option.markexpr or ""):
+        raise pytest.UsageError(
+            "-m replica needs DATABASE_URL on PostgreSQL and TEST_DATABASE_REPLICA_URL: "
+            "a streaming replica of its cluster (.ci/replica.sh starts one)"
+        )
+    config.hook.pytest_deselected(items=needing)
+    items[:] = [item for item in items if not item.get_closest_marker(REPLICA_MARKER)]
+    config.stash[_REPLICA_DESELECTED] = len(needing)
+
+
+_REPLICA_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    deselected = config.stash.get(_REPLICA_DESELECTED, 0)
+    if deselected:
+        terminalreporter.write_line(
+            f"{deselected} replica tests not run: they need TEST_DATABASE_REPLICA_URL and "
+            "DATABASE_URL on PostgreSQL (.ci/run starts a streaming replica and runs them)"
+        )

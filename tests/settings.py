@@ -6,6 +6,13 @@ already in the environment wins). Subprocesses started by tests inherit them.
 
 Rate limits are set out of reach: fuzzers and oracle suites search hundreds of
 times a minute. Tests of the limits set their own (``settings`` fixture).
+
+``TEST_DATABASE_REPLICA_URL`` names a streaming replica of ``DATABASE_URL``'s
+cluster for the replica tests (marker ``replica``; ``.ci/run`` starts one).
+It adds the ``replica`` alias as ``DATABASE_REPLICA_URL`` would, but not the
+router: those tests install it, every other test reads the primary as without
+a replica. Not ``DATABASE_REPLICA_URL`` itself: subprocesses started by tests
+inherit the environment and would find a replica of another database.
 """
 
 import os
@@ -28,3 +35,16 @@ for _variable in (
 os.environ.setdefault("RUMVAULT_JOBS_SYNC", "true")
 
 from config.settings import *  # noqa: E402, F403
+from config.settings import DATABASES, env  # noqa: E402 (named for the checkers)
+
+# Only with PostgreSQL: tests start subprocesses on SQLite files of their own, with
+# the rest of this environment.
+if (
+    os.environ.get("TEST_DATABASE_REPLICA_URL")
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+):
+    from config.replica import REPLICA, replica_database
+
+    DATABASES[REPLICA] = replica_database(
+        env.db_url_config(os.environ["TEST_DATABASE_REPLICA_URL"]), DATABASES["default"]
+    )
