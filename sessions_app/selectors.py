@@ -20,13 +20,13 @@ from typing import Any
 from django.db.models import (
     Aggregate,
     Exists,
-    Expression,
     JSONField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
 )
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import JSONArray
 from django.http import Http404
 
@@ -115,7 +115,7 @@ def sessions_with_failed_action(
 
 
 def session_get(
-    *, policy: FieldsetPolicy, pk: int, annotations: Mapping[str, Expression] | None = None
+    *, policy: FieldsetPolicy, pk: int, annotations: Mapping[str, BaseExpression] | None = None
 ) -> dict[str, Any]:
     """One readable session as a ``.values()`` row, with ``annotations`` if given.
 
