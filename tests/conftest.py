@@ -95,7 +95,27 @@ def replica_configured() -> bool:
     return REPLICA_MARKER in settings.DATABASES
 
 
+# Tests of one database's own machinery (PostgreSQL's partitions, say) are
+# deselected on the other, like the replica tests: CI runs the suite on both.
+DATABASE_MARKERS = {"postgres": True, "sqlite": False}  # marker -> runs on PostgreSQL
+
+
+def _deselect_other_database(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgresql = database_is_postgresql()
+    other = [
+        item
+        for item in items
+        for marker, postgresql in DATABASE_MARKERS.items()
+        if item.get_closest_marker(marker) and postgresql != on_postgresql
+    ]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item not in other]
+        config.stash[_OTHER_DATABASE_DESELECTED] = len(other)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect_other_database(config, items)
     if replica_configured():
         return
     needing = [item for item in items if item.get_closest_marker(REPLICA_MARKER)]
@@ -112,9 +132,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _REPLICA_DESELECTED = pytest.StashKey[int]()
+_OTHER_DATABASE_DESELECTED = pytest.StashKey[int]()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    other = config.stash.get(_OTHER_DATABASE_DESELECTED, 0)
+    if other:
+        engine = "PostgreSQL" if database_is_postgresql() else "SQLite"
+        terminalreporter.write_line(
+            f"{other} tests of the other database's machinery not run on {engine} "
+            "(markers postgres / sqlite; .ci/run runs both databases)"
+        )
     deselected = config.stash.get(_REPLICA_DESELECTED, 0)
     if deselected:
         terminalreporter.write_line(

@@ -38,13 +38,11 @@ from maintenance.partitions import (
 from maintenance.retention import retention_run
 from sessions_app.models import UserAction, UserSession
 from sessions_app.services import session_ingest
-from tests.conftest import database_is_postgresql
 from tests.factories import make_application, stored_log, stored_session
 
 pytestmark = pytest.mark.django_db
-postgresql_only = pytest.mark.skipif(
-    not database_is_postgresql(), reason="SQLite keeps the plain tables"
-)
+# SQLite keeps the plain tables: these are deselected there (tests/conftest.py).
+postgresql_only = pytest.mark.postgres
 
 
 def where(spec: PartitionedTable, pk: int) -> str:
@@ -104,7 +102,7 @@ def test_actions_made_directly_get_their_sessions_partition_time() -> None:
     assert made.partition_time == bulk.partition_time == stored.partition_time
 
 
-@pytest.mark.skipif(database_is_postgresql(), reason="SQLite's side")
+@pytest.mark.sqlite
 def test_on_sqlite_the_tables_are_plain_and_the_jobs_do_nothing() -> None:
     stored_session(make_application("shop"), actions=1)
     now = timezone.now()
