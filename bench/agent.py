@@ -16,8 +16,10 @@ origin, then drives Debian's Chromium with Playwright:
   not part of it). The browser is a returning visitor's: one Chromium profile
   on disk, so its HTTP cache and V8's code cache work as for a real visitor
   (the agent's URL is versioned and immutable), warmed by three loads of each
-  page. The pages are loaded in one tab, interleaved (the order rotates every
-  load); each load is left for ``/healthz`` (``--leave-for site``: same site,
+  page. The pages are loaded in one tab, interleaved in orders in which each
+  page follows every page equally often (so that what a page leaves behind for
+  the next load, such as its beacon reaching the server, weighs on every page
+  alike; this "carry-over" is printed too); each load is left for ``/healthz`` (``--leave-for site``: same site,
   so the renderer process is kept, as when a visitor goes on in the shop) or
   ``about:blank`` (``--leave-for blank``: a new renderer process every load),
   followed by a pause, so that the beacon the agent sends when its page is
@@ -254,46 +256,72 @@ def first_load_sizes(browser: Any, base: str) -> dict[str, float]:
     return sizes
 
 
+def orders(variants: list[str]) -> list[list[str]]:
+    """Orders of the variants in which each follows every other one (and itself) equally
+    often over a cycle (a Williams design), so that what a page leaves behind for the next
+    load (the agent's beacon reaching the server, garbage for the renderer it shares)
+    weighs on every variant alike."""
+    if len(variants) == 2:
+        first, second = variants
+        return [[first, second], [second, first]]
+    first, second, third = variants
+    return [[first, second, third], [second, third, first], [third, first, second],
+            [first, third, second], [second, first, third], [third, second, first]]  # fmt: skip
+
+
+Load = dict[str, Any]  # one timed load: variant, the one before it, load, response
+
+
 def run_rounds(
     context: Any, base: str, variants: list[str], rounds: int, loads: int, leave_for: str
-) -> tuple[list[dict[str, list[float]]], int, list[float]]:
-    """Interleaved timed loads; per round and variant the loadEventStart values. Also the
-    number of loads whose agent did not come from the cache, and the load averages."""
+) -> tuple[list[list[Load]], int, list[float]]:
+    """Interleaved timed loads, per round. Also the number of loads whose agent did not come
+    from the cache, and the load averages."""
     page = context.new_page()
     for _ in range(3):  # the returning visitor: HTTP cache and V8 code cache warm
         for variant in variants:
             timed_load(page, base, variant, leave_for)
-    results, uncached, load_averages = [], 0, []
+    results: list[list[Load]] = []
+    uncached, load_averages, before = 0, [], variants[-1]
+    cycle = [variant for order in orders(variants) for variant in order]
+    position = 0
     for _ in range(rounds):
         load_averages.append(os.getloadavg()[0])
-        times: dict[str, list[float]] = {variant: [] for variant in variants}
-        for index in range(loads):
-            shift = index % len(variants)  # every variant goes first, second, ... in turn
-            for variant in variants[shift:] + variants[:shift]:
-                measured = timed_load(page, base, variant, leave_for)
-                times[variant].append(measured["load"])
-                uncached += measured["cached"] is False
-        results.append(times)
+        done: list[Load] = []
+        while min(sum(load["variant"] == v for load in done) for v in variants) < loads:
+            variant = cycle[position % len(cycle)]
+            position += 1
+            measured = timed_load(page, base, variant, leave_for)
+            done.append({"variant": variant, "before": before, "load": measured["load"],
+                         "response": measured["response"]})  # fmt: skip
+            uncached += measured["cached"] is False
+            before = variant
+        results.append(done)
     load_averages.append(os.getloadavg()[0])
     page.close()
     return results, uncached, load_averages
 
 
-def report_overhead(rounds: list[dict[str, list[float]]], variant: str) -> tuple[float, float]:
+def values(loads: list[Load], variant: str, key: str = "load") -> list[float]:
+    return [load[key] for load in loads if load["variant"] == variant]
+
+
+def report_overhead(rounds: list[list[Load]], variant: str) -> tuple[float, float]:
     """Print ``variant`` against "without": per round (medians of its loads) and pooled
     (median and lower quartile, with 95 % intervals). Returns the pooled difference of the
     medians and the upper end of its interval."""
     differences = []
-    for number, times in enumerate(rounds, start=1):
-        tested, plain = statistics.median(times[variant]), statistics.median(times["without"])
+    for number, loads in enumerate(rounds, start=1):
+        tested = statistics.median(values(loads, variant))
+        plain = statistics.median(values(loads, "without"))
         differences.append(tested - plain)
         print(f"  round {number:2}: {variant} {tested:6.1f} ms, without {plain:6.1f} ms, "
               f"difference {tested - plain:+5.1f} ms")  # fmt: skip
     print(f"  the {len(rounds)} rounds' differences: median "
           f"{statistics.median(differences):+.1f} ms, from {min(differences):+.1f} to "
           f"{max(differences):+.1f} ms")  # fmt: skip
-    tested_all = [value for times in rounds for value in times[variant]]
-    plain_all = [value for times in rounds for value in times["without"]]
+    tested_all = [value for loads in rounds for value in values(loads, variant)]
+    plain_all = [value for loads in rounds for value in values(loads, "without")]
     median, low, high = difference_interval(tested_all, plain_all, 0.5)
     print(f"  all {len(tested_all)} loads of each, median: {variant} "
           f"{quantile(tested_all, 0.5):.1f} ms, without {quantile(plain_all, 0.5):.1f} ms, "
@@ -304,6 +332,19 @@ def report_overhead(rounds: list[dict[str, list[float]]], variant: str) -> tuple
           f"difference {quartile:+.1f} ms (95 % interval {quartile_low:+.1f} to "
           f"{quartile_high:+.1f})")  # fmt: skip
     return median, high
+
+
+def report_carry_over(rounds: list[list[Load]]) -> None:
+    """What a page with the agent leaves for the next load, whichever page that is."""
+    loads = [load for round_loads in rounds for load in round_loads]
+    for key, label in (("load", "load"), ("response", "responseEnd")):
+        after = [load[key] for load in loads if load["before"] == "with agent"]
+        other = [load[key] for load in loads if load["before"] != "with agent"]
+        median, low, high = difference_interval(after, other, 0.5)
+        print(f"  {label}: {len(after)} loads after a page with the agent "
+              f"{quantile(after, 0.5):.1f} ms, {len(other)} after one without "
+              f"{quantile(other, 0.5):.1f} ms, difference {median:+.1f} ms (95 % interval "
+              f"{low:+.1f} to {high:+.1f})")  # fmt: skip
 
 
 def main() -> int:
@@ -317,6 +358,7 @@ def main() -> int:
                         "new one for every load")  # fmt: skip
     parser.add_argument("--no-control", action="store_true", help="skip the A/A control page")
     parser.add_argument("--port", type=int, default=0, help="the server's (default: a free one)")
+    parser.add_argument("--raw", help="write every timed load to this JSON file")
     options = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -374,6 +416,10 @@ def main() -> int:
     if not options.no_control:
         print("control: the page without the agent against itself (the method's noise):")
         report_overhead(rounds, "control")
+    print("carry-over: every page's load after a page with the agent and after one without:")
+    report_carry_over(rounds)
+    if options.raw:
+        Path(options.raw).write_text(json.dumps(rounds))
     if traced:
         with_agent, without = traced["with agent"], traced["without"]
         print(f"renderer main thread until the load event, thread (CPU) time, median of "
