@@ -19,10 +19,11 @@ origin, then drives Debian's Chromium with Playwright:
   page. The pages are loaded in one tab, interleaved in orders in which each
   page follows every page equally often (so that what a page leaves behind for
   the next load, such as its beacon reaching the server, weighs on every page
-  alike; this "carry-over" is printed too); each load is left for ``/healthz`` (``--leave-for site``: same site,
-  so the renderer process is kept, as when a visitor goes on in the shop) or
-  ``about:blank`` (``--leave-for blank``: a new renderer process every load),
-  followed by a pause, so that the beacon the agent sends when its page is
+  alike; this "carry-over" is printed too); each load is left for
+  ``/healthz`` (``--leave-for site``: same site, so the renderer process is
+  kept, as when a visitor goes on in the shop) or ``about:blank``
+  (``--leave-for blank``: a new renderer process every load), followed by a
+  pause, so that the beacon the agent sends when its page is
   left is handled before the next load is timed. ``--rounds`` rounds: each
   gives a median of ``--loads`` per page and their difference; all rounds
   together give the difference of the medians and of the lower quartiles,
@@ -144,6 +145,7 @@ def difference_interval(
 
 def main_thread_until_load(trace: bytes, agent: str) -> dict[str, float]:
     """From a trace of one navigation, the renderer main thread's work until the load event
+    starts
     (ms of thread time, i.e. CPU time: what it computed, not how long it waited for a
     CPU): every traced event, JavaScript (scripts' evaluation and callbacks), and the
     agent's script's part of it."""
@@ -162,6 +164,14 @@ def main_thread_until_load(trace: bytes, agent: str) -> dict[str, float]:
         (e for e in events if (e["pid"], e["tid"]) in threads and e.get("ph") == "X"),
         key=lambda e: e["ts"],
     )
+    # loadEventStart: the window's load event, the last "load" dispatched before the mark
+    # (scripts fire load events of their own before it).
+    load = max(
+        (e["ts"] for e in main
+         if e["name"] == "EventDispatch" and e["ts"] <= load
+         and e.get("args", {}).get("data", {}).get("type") == "load"),
+        default=load,
+    )  # fmt: skip
     scripts = {  # scriptId -> URL, for function calls that name only the id
         str(e["args"]["data"].get("scriptId")): e["args"]["data"].get("url", "")
         for e in main
