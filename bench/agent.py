@@ -16,10 +16,10 @@ origin, then drives Debian's Chromium with Playwright:
   not part of it). The browser is a returning visitor's: one Chromium profile
   on disk, so its HTTP cache and V8's code cache work as for a real visitor
   (the agent's URL is versioned and immutable), warmed by three loads of each
-  page. The pages are loaded in one tab, interleaved in orders in which each
-  page follows every page equally often (so that what a page leaves behind for
-  the next load, such as its beacon reaching the server, weighs on every page
-  alike; this "carry-over" is printed too); each load is left for
+  page. The pages are loaded in one tab, interleaved in a cycle in which each
+  page follows every page, itself included, once (so that what a page leaves
+  behind for the next load, such as its beacon reaching the server, weighs on
+  every page alike; this "carry-over" is printed too); each load is left for
   ``/healthz`` (``--leave-for site``: same site, so the renderer process is
   kept, as when a visitor goes on in the shop) or ``about:blank``
   (``--leave-for blank``: a new renderer process every load), followed by a
@@ -84,6 +84,7 @@ PRODUCT_PAGE = "/demo-shop/products/DRESS-42/"
 VARIANTS = {
     "with agent": PRODUCT_PAGE,
     "without": PRODUCT_PAGE + "?agent=off",
+    "agent's file only": PRODUCT_PAGE + "?agent=idle",
     "control": PRODUCT_PAGE + "?agent=off&control=1",
 }
 SETTLE_MS = 250  # after each load: the page is left, its beacon reaches the server
@@ -266,17 +267,19 @@ def first_load_sizes(browser: Any, base: str) -> dict[str, float]:
     return sizes
 
 
-def orders(variants: list[str]) -> list[list[str]]:
-    """Orders of the variants in which each follows every other one (and itself) equally
-    often over a cycle (a Williams design), so that what a page leaves behind for the next
-    load (the agent's beacon reaching the server, garbage for the renderer it shares)
-    weighs on every variant alike."""
-    if len(variants) == 2:
-        first, second = variants
-        return [[first, second], [second, first]]
-    first, second, third = variants
-    return [[first, second, third], [second, third, first], [third, first, second],
-            [first, third, second], [second, first, third], [third, second, first]]  # fmt: skip
+def sequence(variants: list[str]) -> list[str]:
+    """A cycle of loads in which every page follows every page, itself included, exactly
+    once (an Eulerian circuit of all ordered pairs): what a page leaves behind for the next
+    load (its beacon reaching the server, garbage in the renderer) then weighs on every
+    page alike."""
+    unused = {variant: list(variants) for variant in variants}  # the pairs still to walk
+    stack, circuit = [variants[0]], []
+    while stack:
+        if unused[stack[-1]]:
+            stack.append(unused[stack[-1]].pop())
+        else:
+            circuit.append(stack.pop())
+    return circuit[::-1][:-1]  # the last one is the first again
 
 
 Load = dict[str, Any]  # one timed load: variant, the one before it, load, response
@@ -292,15 +295,17 @@ def run_rounds(
         for variant in variants:
             timed_load(page, base, variant, leave_for)
     results: list[list[Load]] = []
-    uncached, load_averages, before = 0, [], variants[-1]
-    cycle = [variant for order in orders(variants) for variant in order]
-    position = 0
+    uncached, load_averages = 0, []
+    cycle = sequence(variants)
+    position, before = 0, cycle[-1]
     for _ in range(rounds):
         load_averages.append(os.getloadavg()[0])
         done: list[Load] = []
         while min(sum(load["variant"] == v for load in done) for v in variants) < loads:
             variant = cycle[position % len(cycle)]
             position += 1
+            if sum(load["variant"] == variant for load in done) == loads:
+                continue  # this round has its loads of this page (3 pages: 9 per cycle)
             measured = timed_load(page, base, variant, leave_for)
             done.append({"variant": variant, "before": before, "load": measured["load"],
                          "response": measured["response"]})  # fmt: skip
@@ -367,6 +372,7 @@ def main() -> int:
                         help="site: the renderer process is kept between loads; blank: a "
                         "new one for every load")  # fmt: skip
     parser.add_argument("--no-control", action="store_true", help="skip the A/A control page")
+    parser.add_argument("--no-idle", action="store_true", help="skip the agent's file alone")
     parser.add_argument("--port", type=int, default=0, help="the server's (default: a free one)")
     parser.add_argument("--raw", help="write every timed load to this JSON file")
     options = parser.parse_args()
@@ -375,7 +381,9 @@ def main() -> int:
 
     agent_file = PROJECT / "browser_agent/static" / AGENT_STATIC_PATH
     gzipped = len(gzip.compress(agent_file.read_bytes(), compresslevel=9))
-    variants = ["with agent", "without"] + ([] if options.no_control else ["control"])
+    variants = ["with agent", "without"]
+    variants += [] if options.no_idle else ["agent's file only"]
+    variants += [] if options.no_control else ["control"]
     with throwaway_database("rumvault_bench_agent") as database_url:
         environment = {
             **production_environment(database_url),
@@ -423,6 +431,9 @@ def main() -> int:
           f"{min(load_averages):.1f} to {max(load_averages):.1f}, {uncached} loads with the "
           f"agent not from the cache):")  # fmt: skip
     median, high = report_overhead(rounds, "with agent")
+    if not options.no_idle:
+        print("the agent's file without a key (loaded, stops at once) against no agent:")
+        report_overhead(rounds, "agent's file only")
     if not options.no_control:
         print("control: the page without the agent against itself (the method's noise):")
         report_overhead(rounds, "control")
