@@ -1,7 +1,8 @@
 """The browser agent measured in Chromium: load overhead, transfer size, beacons per clicks.
 
     .venv/bin/python bench/agent.py [--rounds 10] [--loads 20] [--traces 15] [--clicks 200]
-                                    [--leave-for site|blank] [--no-control] [--port PORT]
+                                    [--leave-for site|blank] [--no-idle] [--no-control]
+                                    [--port PORT] [--raw FILE]
 
 Starts rumvault as in production (gunicorn, DEBUG off, ``collectstatic`` so
 whitenoise serves the agent gzipped and immutable) on a throwaway database,
@@ -29,8 +30,13 @@ origin, then drives Debian's Chromium with Playwright:
   together give the difference of the medians and of the lower quartiles,
   with 95 % bootstrap intervals. The lower quartile is less at the mercy of
   other processes on the machine, which only ever add time.
-* control (unless ``--no-control``): a third page, the page without the
-  agent again (``?agent=off&control=1``), interleaved with the other two and
+* the agent's file alone (unless ``--no-idle``): the page with the agent's tag
+  but no key (``?agent=idle``): its file comes from the cache and runs, and the
+  agent stops at once. Against the page without the agent: what the file's
+  presence costs; the page with the agent against it: what the agent's work
+  costs.
+* control (unless ``--no-control``): one more page, the page without the
+  agent again (``?agent=off&control=1``), interleaved with the others and
   compared with the first page without the agent in the same way. It differs
   by nothing, so its "overhead" is the noise of the method on this machine
   at that time.

@@ -373,6 +373,20 @@ describe("the page's load", () => {
     assert.deepEqual(p.requested.map((r) => r.url), ["https://rumvault.example.com/api/v1/rum/rvpub_test/config/"]);
   });
 
+  test("a tag without a key does nothing: no API, no listener, no hook, no request", async () => {
+    const p = page();
+    p.document.currentScript.getAttribute = () => null; // bench/agent.py's ?agent=idle
+    const fetch = p.window.fetch;
+    agent.boot(p.window);
+    p.runTimers();
+    assert.equal(p.window.rumvault, undefined);
+    assert.deepEqual(p.window.listeners, {});
+    assert.deepEqual(p.document.listeners, {});
+    assert.equal(p.window.fetch, fetch);
+    assert.deepEqual(p.requested, []);
+    assert.deepEqual(p.touched, []);
+  });
+
   test("the script's own run touches no navigator, location, performance, crypto or storage", async () => {
     const p = page();
     agent.boot(p.window);
