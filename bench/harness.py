@@ -101,8 +101,9 @@ def prepare_database(environment: dict[str, str]) -> tuple[str, str]:
 
 
 @contextmanager
-def gunicorn_server(environment: dict[str, str], *, workers: int) -> Iterator[int]:
-    port = free_port()
+def gunicorn_server(environment: dict[str, str], *, workers: int, port: int = 0) -> Iterator[int]:
+    """A gunicorn on ``port`` (0: a free one) until the block ends; yields the port."""
+    port = port or free_port()
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.conf.py"],
         cwd=PROJECT,

@@ -6,7 +6,7 @@ never goes stale: a changed agent gets a new version, hence a new URL
 (whitenoise serves names matching ``version.AGENT_FILE_PATTERN`` as
 immutable). Pages carry it as one tag with the application's public beacon key::
 
-    <script defer src="https://rumvault.example.com/static/rumvault/rum-1.0.1.js"
+    <script defer src="https://rumvault.example.com/static/rumvault/rum-1.0.2.js"
             data-key="rvpub_..."></script>
 
 On start the agent asks ``GET /api/v1/rum/<key>/config/`` for the capture

@@ -46,15 +46,24 @@ def _products() -> list[dict[str, Any]]:
 
 
 def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
-    # ?agent=off serves the same page without the agent (bench/agent.py compares the two).
-    # The key is looked up either way: the two pages then cost the server the same, and
-    # differ in the browser only by the agent's tag.
+    # ?agent=off serves the same page without the agent, ?agent=idle with the agent's file
+    # but no key, so that it stops as soon as it has run (bench/agent.py compares the
+    # three: what the agent's work costs, and what its file alone does). The key is looked
+    # up either way: the pages then cost the server the same, and differ in the browser
+    # only by the agent's tag.
     application = Application.objects.filter(slug=SHOP_APPLICATION).only("beacon_key").first()
-    key = application.beacon_key if application and request.GET.get("agent") != "off" else None
+    agent = request.GET.get("agent")
+    key = application.beacon_key if application and agent not in ("off", "idle") else None
     return render(
         request,
         f"demo_shop/{template}",
-        {"agent_src": agent_url(), "beacon_key": key, "currency": CURRENCY, **context},
+        {
+            "agent_src": agent_url(),
+            "beacon_key": key,
+            "agent_idle": agent == "idle",
+            "currency": CURRENCY,
+            **context,
+        },
     )
 
 

@@ -9,7 +9,7 @@
   else if (root && root.document) agent.boot(root);
 })(typeof window === "undefined" ? this : window, function () {
   "use strict";
-  var VERSION = "1.0.1";
+  var VERSION = "1.0.2";
   var MASK = "<masked>";
   var MAX_PASSES = 16;
 
@@ -645,7 +645,10 @@
   // env: window, document, navigator, location, performance, crypto, storage (sessionStorage
   // or null), fetch, sendBeacon, XMLHttpRequest, setTimeout, clearTimeout, now, base, key.
   function createAgent(env) {
-    var endpoint = env.base + "/api/v1/rum/" + encodeURIComponent(env.key) + "/";
+    var endpointUrl = null; // env.base is worked out on first use, not while the page loads
+    function endpoint() {
+      return endpointUrl || (endpointUrl = env.base + "/api/v1/rum/" + encodeURIComponent(env.key) + "/");
+    }
     var config = null, rules = [], waiting = [], buffer = [], outbox = [], inflight = [];
     var collecting = false, stopped = false, refused = false, timer = null, retryTimer = null, retryDelay = 1000;
     var session = null, pendingTag = null, anonymous = false, pageView = null;
@@ -836,7 +839,7 @@
     }
 
     function post(body, keepalive) {
-      return env.fetch(endpoint + "beacons/", {
+      return env.fetch(endpoint() + "beacons/", {
         method: "POST", body: body, keepalive: keepalive, credentials: "omit",
         referrerPolicy: "strict-origin", headers: { "Content-Type": "text/plain" }
       });
@@ -847,7 +850,7 @@
       if (body.length < MAX_BEACON_CHARS) {
         try { post(body, true).catch(function () {}); sent = true; } catch (error) { sent = false; }
       }
-      if (!sent && env.sendBeacon) sent = env.sendBeacon(endpoint + "beacons/", body);
+      if (!sent && env.sendBeacon) sent = env.sendBeacon(endpoint() + "beacons/", body);
       if (!sent) keep(body); // tried again by this tab's next page
     }
 
@@ -1053,7 +1056,7 @@
       };
       xhr.send = function () {
         var info = this._rumvault, self = this;
-        if (info && String(new URL(String(info.target), env.location.href)).indexOf(endpoint) !== 0) {
+        if (info && String(new URL(String(info.target), env.location.href)).indexOf(endpoint()) !== 0) {
           var started = env.now();
           this.addEventListener("loadend", function () {
             request(info.method, info.target, started, self.status, self.status === 0);
@@ -1076,19 +1079,37 @@
     });
   }
 
+  // A property read on first use and kept.
+  function lazy(object, name, read) {
+    Object.defineProperty(object, name, { configurable: true, enumerable: true, get: function () {
+      var value = read();
+      Object.defineProperty(object, name, { value: value, enumerable: true });
+      return value;
+    } });
+  }
+
   function boot(win) {
     var script = win.document.currentScript;
     var key = script && script.getAttribute("data-key");
     if (!key || win.rumvault) return;
-    var fetch = win.fetch.bind(win);
+    var src = script.src;
+    var fetch = win.fetch.bind(win); // before instrumentRequests wraps it
     var env = {
-      window: win, document: win.document, navigator: win.navigator, location: win.location,
-      performance: win.performance, crypto: win.crypto, fetch: fetch,
-      sendBeacon: win.navigator.sendBeacon && win.navigator.sendBeacon.bind(win.navigator),
+      window: win, document: win.document, fetch: fetch,
       setTimeout: win.setTimeout.bind(win), clearTimeout: win.clearTimeout.bind(win),
-      now: function () { return Date.now(); },
-      base: new URL(script.src, win.location.href).origin, key: key
+      now: function () { return Date.now(); }, key: key
     };
+    // What the tag's own run does not need is read on first use, after the load on most
+    // pages: the first touch of each of these objects makes it for the page's scripts,
+    // which costs the load a little each, more in a new renderer process.
+    lazy(env, "navigator", function () { return win.navigator; });
+    lazy(env, "location", function () { return win.location; });
+    lazy(env, "performance", function () { return win.performance; });
+    lazy(env, "crypto", function () { return win.crypto; });
+    lazy(env, "sendBeacon", function () {
+      return win.navigator.sendBeacon && win.navigator.sendBeacon.bind(win.navigator);
+    });
+    lazy(env, "base", function () { return new URL(src, win.location.href).origin; });
     Object.defineProperty(env, "storage", { get: function () { // first touched after load
       try { return win.sessionStorage; } catch (error) { return null; }
     } });

@@ -322,25 +322,107 @@ describe("the page's load", () => {
     assert.equal(earlier.storage.has("rumvault.config"), false);
   });
 
-  test("the script's own run registers and asks for nothing more: the configuration is asked for in a task of its own", async () => {
+  // A page as boot() sees it, with the tag's key. What the agent reads of window is
+  // recorded; navigator, location, performance, crypto and sessionStorage are getters, so
+  // that a test can tell when each is first touched.
+  function page({ config = {} } = {}) {
     const requested = [];
     const timers = [];
+    const touched = [];
+    const storage = new Map();
     const window = new Target();
     const document = new Target();
     document.readyState = "interactive"; // deferred scripts run before DOMContentLoaded
-    document.currentScript = { src: "https://rumvault.example.com/static/rumvault/rum-1.0.1.js",
+    document.visibilityState = "visible";
+    document.currentScript = { src: "https://rumvault.example.com/static/rumvault/rum-1.0.2.js",
       getAttribute: (name) => (name === "data-key" ? "rvpub_test" : null) };
+    const objects = {
+      navigator: { userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36" },
+      location: { href: "https://shop.example.com/products/A-1?email=jane@example.com", pathname: "/products/A-1" },
+      performance: { timeOrigin: Date.parse("2026-11-30T10:00:00Z"), getEntriesByType: () => [{ loadEventEnd: 0, startTime: 0 }] },
+      crypto: webcrypto,
+      sessionStorage: {
+        getItem: (key) => (storage.has(key) ? storage.get(key) : null),
+        setItem: (key, value) => storage.set(key, value),
+        removeItem: (key) => storage.delete(key),
+      },
+    };
+    for (const [name, value] of Object.entries(objects)) {
+      Object.defineProperty(window, name, { get() { touched.push(name); return value; } });
+    }
+    const answer = { uri_masking: true, mask_user_actions: false, do_not_track: "anonymous", opt_in: false, rules: [], ...config };
     Object.assign(window, {
-      document, navigator: { userAgent: "test" }, location: { href: "https://shop.example.com/" },
-      performance: {}, crypto: webcrypto, XMLHttpRequest: null,
-      fetch: (url) => { requested.push(url); return new Promise(() => {}); },
+      document, XMLHttpRequest: null,
+      fetch: (url, init) => {
+        requested.push({ url, init, body: init && init.body ? JSON.parse(init.body) : null });
+        const body = url.endsWith("/config/") ? answer : {};
+        return Promise.resolve({ status: 200, ok: true, json: () => Promise.resolve(body), headers: { get: () => null } });
+      },
       setTimeout: (callback) => timers.push(callback), clearTimeout: () => {},
     });
-    agent.boot(window);
-    assert.equal(typeof window.rumvault.product, "function");
-    assert.deepEqual(requested, []);
-    timers.splice(0).forEach((callback) => callback());
-    assert.deepEqual(requested, ["https://rumvault.example.com/api/v1/rum/rvpub_test/config/"]);
+    return { window, document, requested, timers, touched, storage,
+      runTimers: () => timers.splice(0).forEach((callback) => callback()) };
+  }
+
+  test("the script's own run registers and asks for nothing more: the configuration is asked for in a task of its own", async () => {
+    const p = page();
+    agent.boot(p.window);
+    assert.equal(typeof p.window.rumvault.product, "function");
+    assert.deepEqual(p.requested, []);
+    p.runTimers();
+    assert.deepEqual(p.requested.map((r) => r.url), ["https://rumvault.example.com/api/v1/rum/rvpub_test/config/"]);
+  });
+
+  test("a tag without a key does nothing: no API, no listener, no hook, no request", async () => {
+    const p = page();
+    p.document.currentScript.getAttribute = () => null; // bench/agent.py's ?agent=idle
+    const fetch = p.window.fetch;
+    agent.boot(p.window);
+    p.runTimers();
+    assert.equal(p.window.rumvault, undefined);
+    assert.deepEqual(p.window.listeners, {});
+    assert.deepEqual(p.document.listeners, {});
+    assert.equal(p.window.fetch, fetch);
+    assert.deepEqual(p.requested, []);
+    assert.deepEqual(p.touched, []);
+  });
+
+  test("the script's own run touches no navigator, location, performance, crypto or storage", async () => {
+    const p = page();
+    agent.boot(p.window);
+    p.window.rumvault.product({ sku: "A-1", event: "view" }); // a shop's deferred script
+    p.document.dispatch("click", { target: new Element("BUTTON", { text: "Next photo" }) });
+    assert.deepEqual(p.touched, []);
+    p.runTimers(); // the configuration's task: its URL is worked out from the page's
+    assert.deepEqual([...new Set(p.touched)], ["location"]);
+  });
+
+  test("what a page records before its configuration and its load is masked and sent when it is left", async () => {
+    const p = page({ config: { rules: [{ selector: "actions.name", pattern: "order (?P<mask>A-[0-9]+)", method: "mask" }] } });
+    agent.boot(p.window);
+    p.window.rumvault.product({ sku: "A-1", name: "Dress for jane@example.com", event: "view" });
+    p.document.dispatch("click", { target: new Element("BUTTON", { text: "Pay order A-1234" }) });
+    p.window.dispatch("error", { target: p.window, error: { name: "Error", message: "failed for jane@example.com" } });
+    p.runTimers(); // the configuration is asked for, and comes; the page still loads
+    await settle();
+    await settle();
+    assert.equal(p.requested.filter((r) => r.url.endsWith("/beacons/")).length, 0);
+    p.window.dispatch("pagehide");
+    await settle();
+    const beacons = p.requested.filter((r) => r.url.endsWith("/beacons/"));
+    assert.equal(beacons.length, 1);
+    assert.equal(beacons[0].init.keepalive, true);
+    const actions = beacons[0].body.sessions[0].actions;
+    assert.deepEqual(actions.map((a) => [a.seq, a.type, a.name]), [
+      [0, "page_view", "Loading of /products/A-1"],
+      [1, "custom", "Product view"],
+      [2, "click", "Pay order <masked>"],
+      [3, "error", "Uncaught Error"],
+    ]);
+    assert.equal(actions[1].product.name, "Dress for <masked>");
+    assert.equal(actions[3].error.message, "failed for <masked>");
+    assert.ok(actions.every((a) => a.url === "https://shop.example.com/products/A-1?email=<masked>"));
+    assert.doesNotMatch(JSON.stringify(beacons[0].body), /jane/);
   });
 
   test("a page left before its load ends still sends what it recorded", async () => {

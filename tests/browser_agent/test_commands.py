@@ -105,3 +105,7 @@ def test_seed_demo_lets_the_demo_shop_beacon_into_fashion_store(settings: object
     assert f"/static/{AGENT_STATIC_PATH}" in page
     without = Client().get("/demo-shop/products/DRESS-42/?agent=off").content.decode()
     assert "data-key" not in without
+    assert AGENT_STATIC_PATH not in without
+    idle = Client().get("/demo-shop/products/DRESS-42/?agent=idle").content.decode()
+    assert "data-key" not in idle  # the agent's file, which stops at once without a key
+    assert f'<script defer src="/static/{AGENT_STATIC_PATH}"></script>' in idle
