@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -81,6 +81,8 @@ def test_every_table_the_snapshot_reads_is_watched() -> None:
         ApplicationUserObjectPermission,
         ApplicationGroupObjectPermission,
         Group.permissions.through,
+        User.user_permissions.through,
+        User.groups.through,
     ],
     ids=lambda model: model._meta.db_table,
 )
@@ -88,8 +90,10 @@ def test_a_raw_write_to_a_watched_table_starts_a_new_generation(model: type) -> 
     shop = make_application("shop")
     group = Group.objects.create(name="team")
     grant_record_access(group=group, application=shop)
-    grant_record_access(user=make_user("ann"), application=shop)
+    ann = make_user("ann", groups=(group,))
+    grant_record_access(user=ann, application=shop)
     group.permissions.add(Permission.objects.first())
+    ann.user_permissions.add(Permission.objects.first())
     table = model._meta.db_table
     assert model.objects.exists(), table
     before = _value()
