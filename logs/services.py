@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from config.bulk import bulk_insert
 from logs.ingest.masking import LogMasker, RuleHook
 from logs.ingest.records import IncomingLog
 from logs.models import LogRecord
@@ -45,7 +46,7 @@ def log_ingest(
     now: datetime | None = None,
     rules: RuleHook | None = None,
 ) -> LogIngestResult:
-    """Mask and store ``records`` (already validated); one insert for the batch."""
+    """Mask and store ``records`` (already validated); one insert (``COPY``) for the batch."""
     cutoff = (now or timezone.now()) - timedelta(days=application.retention_days)
     kept = [record for record in records if record.time >= cutoff]
     masker = LogMasker(application, rules=rules)
@@ -54,5 +55,5 @@ def log_ingest(
         masker.record(r, session_ref=refs[r.session_id] if r.session_id else None) for r in kept
     ]
     with transaction.atomic():
-        LogRecord.objects.bulk_create(rows, batch_size=1000)
+        bulk_insert(LogRecord, rows)
     return LogIngestResult(accepted=len(rows), rejected=len(records) - len(rows))

@@ -34,9 +34,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.bulk import bulk_insert
 from privacy.do_not_track import apply_do_not_track
 from sessions_app.ingest.masking import BatchMasker
 from sessions_app.ingest.session_rows import (
@@ -155,35 +156,12 @@ def _write(
     return results
 
 
-# The action fields a COPY writes, with their columns: every concrete field but
-# the id (the sequence's).
-_COPIED = tuple(
-    (f, f.column)
-    for f in UserAction._meta.concrete_fields
-    if not f.primary_key and f.column is not None
-)
-
-
 def _insert_actions(actions: list[UserAction]) -> None:
-    """The batch's new actions: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere.
-
-    In the ingest's transaction, like the insert it replaces. Values go through
-    each field's ``get_db_prep_save`` as in ``bulk_create``. Nothing reads the
-    new actions' ids afterwards, which a ``COPY`` does not return.
-    """
-    if connection.vendor != "postgresql" or not actions:
-        UserAction.objects.bulk_create(actions)
-        return
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for _, column in _COPIED)
-    statement = f"COPY {quote(UserAction._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for action in actions:
-            if action.partition_time is None:  # set by _attach; never guessed here
-                raise ValueError(f"action {action.seq} has no partition_time")
-            copy.write_row(
-                [f.get_db_prep_save(getattr(action, f.attname), connection) for f, _ in _COPIED]
-            )
+    """The batch's new actions, with ``COPY`` on PostgreSQL (``config.bulk``)."""
+    for action in actions:
+        if action.partition_time is None:  # set by _attach; never guessed here
+            raise ValueError(f"action {action.seq} has no partition_time")
+    bulk_insert(UserAction, actions)
 
 
 def _lock_and_insert(
