@@ -94,6 +94,7 @@ def _snapshot_models() -> tuple[type[Model], ...]:
     )
 
 
+@functools.cache  # asked on every request (``principal_snapshot``); the models do not change
 def snapshot_tables() -> tuple[str, ...]:
     """The tables whose every write starts a new policy generation (``permissions.generation``).
 

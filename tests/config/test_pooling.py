@@ -6,27 +6,17 @@ once at start. ``.ci/run`` drives the load test through a real PgBouncer.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.config.settings_process import run_with_settings
+
 POOLED = "postgres://rumvault@127.0.0.1:6432/rumvault"  # never connected to here
 SHOW = "from django.conf import settings; print(settings.DATABASES['default'].get({key!r}))"
 
 
 def django_setting(key: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    environment.update(DEBUG="true", **variables)
-    return subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW.format(key=key)],
-        cwd=PROJECT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_with_settings(SHOW.format(key=key), **variables)
 
 
 def test_transaction_pooling_reads_chunks_without_server_side_cursors() -> None:

@@ -19,11 +19,9 @@ Three kinds of test:
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,10 +44,10 @@ from permissions.services import grant_fieldset, revoke_record_access
 from sessions_app.models import Application, UserAction, UserSession
 from sessions_app.queries import SessionQuery
 from sessions_app.reads import Reader
+from tests.config.settings_process import PROJECT, run_with_settings
 from tests.factories import make_application, stored_log, stored_session
 from tests.permissions.principals import SENSITIVE, api_client, reader
 
-PROJECT = Path(__file__).resolve().parents[2]
 PRIMARY = "postgres://rumvault@127.0.0.1:6432/rumvault"  # never connected to here
 STANDBY = "postgres://rumvault@standby.internal:5433/rumvault"  # nor here
 SHOW = (
@@ -61,17 +59,7 @@ SHOW = (
 
 
 def django_settings(**variables: str) -> subprocess.CompletedProcess[str]:
-    dropped = {"DJANGO_SETTINGS_MODULE", "DATABASE_REPLICA_URL", "TEST_DATABASE_REPLICA_URL"}
-    environment = {k: v for k, v in os.environ.items() if k not in dropped}
-    environment.update(DEBUG="true", **variables)
-    return subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW],
-        cwd=PROJECT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_with_settings(SHOW, **variables)
 
 
 # --- settings ----------------------------------------------------------------------------
