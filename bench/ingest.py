@@ -236,7 +236,12 @@ def bulk_insert(application: Any, rows: list[tuple[dict[str, Any], list[dict[str
             UserSession(application=application, **session_row) for session_row, _ in rows
         )
         UserAction.objects.bulk_create(
-            UserAction(session=session, partition_time=session.started_at, **action_row)
+            UserAction(
+                session=session,
+                application=application,
+                partition_time=session.started_at,
+                **action_row,
+            )
             for session, (_, action_rows) in zip(sessions, rows, strict=True)
             for action_row in action_rows
         )

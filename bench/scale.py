@@ -122,6 +122,7 @@ class Seeder:
         failed, bought = self.random.random() < 0.1, self.random.random() < 0.05
         return UserAction(
             session=session,
+            application_id=session.application_id,  # as ingest sets it (docs/scaling.md)
             partition_time=session.started_at,  # as ingest sets it: no query to find it
             seq=seq,
             type="xhr" if seq else "page_view",

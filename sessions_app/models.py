@@ -248,6 +248,39 @@ class DurationSort(models.Func):
         super().__init__(F("duration_ms"))
 
 
+class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete these sessions and their actions, each statement within their applications.
+
+        Django's cascade would delete the actions by ``session_id IN (...)`` alone,
+        a statement no shard key routes (``docs/scaling.md``, "Routable by
+        application"); ``UserAction.session`` is ``DO_NOTHING`` so that it does
+        not, and the actions go here first, by application and session. The
+        database's foreign key still refuses a session deleted any other way
+        while it has actions. Three statements, as Django's cascade sent.
+        """
+        rows = list(self.order_by().values_list("application_id", "pk"))
+        if not rows:
+            return 0, {}
+        applications = sorted({application_id for application_id, _ in rows})
+        pks = [pk for _, pk in rows]
+        # Django's own delete of each (no model refers to an action, and nothing to a
+        # session but its actions: both are one DELETE with these conditions).
+        _, actions = models.QuerySet.delete(
+            UserAction.objects.using(self.db).filter(
+                application_id__in=applications, session_id__in=pks
+            )
+        )
+        _, sessions = models.QuerySet.delete(
+            UserSession.objects.using(self.db).filter(application_id__in=applications, pk__in=pks)
+        )
+        counts = actions | sessions
+        return sum(counts.values()), counts
+
+    delete.alters_data = True  # type: ignore[attr-defined]  # Django's marker for templates
+    delete.queryset_only = True  # type: ignore[attr-defined]  # not copied onto the manager
+
+
 class UserSession(models.Model):
     """One visit of one (possibly identified) user to one application."""
 
@@ -288,6 +321,8 @@ class UserSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = UserSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
@@ -317,6 +352,16 @@ class UserSession(models.Model):
         # history, delete confirmations) and logs, where no policy masks it,
         # and every other session field can be put into a fieldset.
         return f"Session {self.pk}"
+
+    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """With its actions, within its application (``UserSessionQuerySet.delete``)."""
+        deleted = UserSession.objects.using(using or self._state.db).filter(
+            application_id=self.application_id, pk=self.pk
+        ).delete()
+        self.pk = None  # as Model.delete leaves an instance
+        return deleted
+
+    delete.alters_data = True  # type: ignore[attr-defined]
 
 
 class ActionType(models.TextChoices):
@@ -360,9 +405,13 @@ def partition_times(sessions: Iterable[UserSession]) -> dict[int, datetime]:
     application's retention cutoff holds actions of expired sessions only
     (``maintenance.partitions``, ``docs/scaling.md``).
     """
+    sessions = list(sessions)
     by_pk = {session.pk: session.started_at for session in sessions}
     stored = (
-        UserAction.objects.filter(session_id__in=list(by_pk))
+        UserAction.objects.filter(
+            application_id__in={session.application_id for session in sessions},
+            session_id__in=list(by_pk),
+        )
         .order_by()
         .values_list("session_id", "partition_time")
         .distinct()
@@ -390,7 +439,19 @@ def _fill_partition_times(actions: list[UserAction]) -> None:
 class UserAction(models.Model):
     """One event within a session, ordered and de-duplicated by ``seq``."""
 
-    session = models.ForeignKey(UserSession, on_delete=models.CASCADE, related_name="actions")
+    # The session's application, denormalised: the distribution column of a sharded
+    # deployment (docs/scaling.md, "Routable by application"), so every statement on
+    # actions names the application without a join to sessions. A foreign key, not a
+    # plain column: the database still refuses an application that does not exist
+    # (Citus keeps foreign keys from a distributed table to a reference table), and
+    # deleting an application deletes its actions by this column. Not indexed alone:
+    # the unique (application, session, seq) leads with it.
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="actions", db_index=False
+    )
+    # DO_NOTHING: a session's delete removes its actions itself, within the
+    # application (UserSessionQuerySet.delete); the constraint stays in the database.
+    session = models.ForeignKey(UserSession, on_delete=models.DO_NOTHING, related_name="actions")
     # The key of the monthly partitions on PostgreSQL (``partition_times``): the
     # session's start when its first action was stored; never read or served.
     partition_time = models.DateTimeField(editable=False)
@@ -421,16 +482,21 @@ class UserAction(models.Model):
     class Meta:
         ordering = ["seq"]
         constraints = [
+            # Led by the application: every read of actions names it and the session
+            # (a sharded table's unique key must hold its distribution column).
             models.UniqueConstraint(
-                fields=["session", "seq"], name="action_seq_unique_per_session"
+                fields=["application", "session", "seq"], name="action_seq_unique_per_session"
             ),
             models.CheckConstraint(
                 condition=models.Q(type__in=ActionType.values), name="action_type_valid"
             ),
         ]
         indexes = [
+            # Log records find their session's actions by trace id within their application.
             models.Index(
-                fields=["trace_id"], name="action_trace", condition=models.Q(trace_id__isnull=False)
+                fields=["application", "trace_id"],
+                name="action_app_trace",
+                condition=models.Q(trace_id__isnull=False),
             ),
         ]
 

@@ -159,8 +159,9 @@ def _write(
 def _insert_actions(actions: list[UserAction]) -> None:
     """The batch's new actions, with ``COPY`` on PostgreSQL (``config.bulk``)."""
     for action in actions:
-        if action.partition_time is None:  # set by _attach; never guessed here
-            raise ValueError(f"action {action.seq} has no partition_time")
+        # Both set by _attach; never guessed here.
+        if action.partition_time is None or action.application_id is None:
+            raise ValueError(f"action {action.seq} has no partition_time or application")
     bulk_insert(UserAction, actions)
 
 
@@ -201,7 +202,7 @@ def _merge_existing(
 ) -> list[tuple[str, UserSession, list[UserAction], datetime]]:
     """Fold the beacons into the stored (locked) sessions; returns each with its new
     actions and their ``partition_time`` (that of its stored actions, if it has any)."""
-    stored_seqs, partition_times = _stored_seqs(existing.values())
+    stored_seqs, partition_times = _stored_seqs(existing.values(), application=application)
     now = timezone.now()
     merged: list[tuple[str, UserSession, list[UserAction], datetime]] = []
     changed: list[UserSession] = []
@@ -224,7 +225,11 @@ def _merge_existing(
         merged.append((session_id, session, actions, partition_time))
     if changed:
         # Only the columns that changed: bulk_update builds a CASE per column and row.
-        UserSession.objects.bulk_update(changed, sorted(changed_fields))
+        # Within the application: bulk_update keeps the queryset's filter in its
+        # UPDATE's WHERE, so the statement names the shard key (docs/scaling.md).
+        UserSession.objects.filter(application=application).bulk_update(
+            changed, sorted(changed_fields)
+        )
     return merged
 
 
@@ -253,14 +258,16 @@ def _lock_existing(application: Application, by_id: dict[str, _Pending]) -> dict
     return existing
 
 
-def _stored_seqs(sessions: Any) -> tuple[dict[int, set[int]], dict[int, datetime]]:
+def _stored_seqs(
+    sessions: Any, *, application: Application
+) -> tuple[dict[int, set[int]], dict[int, datetime]]:
     """The stored ``seq``s of each session's actions, and their ``partition_time``."""
     pks = [session.pk for session in sessions]
     seqs: dict[int, set[int]] = {}
     partition_times: dict[int, datetime] = {}
     if pks:
         for session_pk, seq, partition_time in UserAction.objects.filter(
-            session_id__in=pks
+            application=application, session_id__in=pks
         ).values_list("session_id", "seq", "partition_time"):
             seqs.setdefault(session_pk, set()).add(seq)
             partition_times[session_pk] = partition_time
@@ -268,7 +275,9 @@ def _stored_seqs(sessions: Any) -> tuple[dict[int, set[int]], dict[int, datetime
 
 
 def _attach(actions: list[UserAction], session: UserSession, *, partition_time: datetime) -> None:
-    """``partition_time``: one value for all of a session's actions (``models.partition_times``)."""
+    """``partition_time``: one value for all of a session's actions (``models.partition_times``);
+    ``application``: the session's, which every statement on actions names (``docs/scaling.md``)."""
     for action in actions:
         action.session = session
+        action.application_id = session.application_id
         action.partition_time = partition_time

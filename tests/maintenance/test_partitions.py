@@ -93,11 +93,24 @@ def test_a_session_without_actions_gives_later_ones_its_start_then() -> None:
 def test_actions_made_directly_get_their_sessions_partition_time() -> None:
     session = stored_session(make_application("shop"), actions=1)
     stored = UserAction.objects.get()
+    application_id = session.application_id
     made = UserAction.objects.create(
-        session=session, seq=7, type="click", timestamp=session.started_at
+        session=session,
+        application_id=application_id,
+        seq=7,
+        type="click",
+        timestamp=session.started_at,
     )
     (bulk,) = UserAction.objects.bulk_create(
-        [UserAction(session=session, seq=8, type="click", timestamp=session.started_at)]
+        [
+            UserAction(
+                session=session,
+                application_id=application_id,
+                seq=8,
+                type="click",
+                timestamp=session.started_at,
+            )
+        ]
     )
     assert made.partition_time == bulk.partition_time == stored.partition_time
 

@@ -81,6 +81,7 @@ def world() -> World:
     )
     UserAction.objects.create(
         session=jane,
+        application=shop,
         seq=0,
         type="xhr",
         name="POST /api/payment",

@@ -37,6 +37,7 @@ def add_actions(session: UserSession, *specs: dict[str, Any]) -> None:
     UserAction.objects.bulk_create(
         UserAction(
             session=session,
+            application_id=session.application_id,
             seq=seq,
             timestamp=session.started_at + timedelta(seconds=seq),
             **{"type": "page_view", "name": f"Loading of /{seq}", **spec},

@@ -92,10 +92,15 @@ def test_action_seq_is_unique_per_session(application: Application) -> None:
     other = UserSession.objects.create(
         application=application, session_id="s-2", started_at=STARTED
     )
-    UserAction.objects.create(session=session, seq=0, type="click", timestamp=STARTED)
-    UserAction.objects.create(session=other, seq=0, type="click", timestamp=STARTED)
+    app = application
+    UserAction.objects.create(
+        application=app, session=session, seq=0, type="click", timestamp=STARTED
+    )
+    UserAction.objects.create(application=app, session=other, seq=0, type="click", timestamp=STARTED)
     with pytest.raises(IntegrityError), transaction.atomic():
-        UserAction.objects.create(session=session, seq=0, type="page_view", timestamp=STARTED)
+        UserAction.objects.create(
+            application=app, session=session, seq=0, type="page_view", timestamp=STARTED
+        )
 
 
 def test_session_str_names_only_the_primary_key(application: Application) -> None:
