@@ -101,7 +101,8 @@ def seed(total: int, actions: int, subject_sessions: int) -> list[Any]:
 def _insert(batch: list[Any], actions: int, sessions: Any, action_model: Any) -> None:
     created = sessions.objects.bulk_create(batch)
     action_model.objects.bulk_create(
-        action_model(session=session, application_id=session.application_id, seq=seq, type="xhr", name=f"POST /api/{seq}",
+        action_model(session=session, application_id=session.application_id, seq=seq,
+                     type="xhr", name=f"POST /api/{seq}",
                      url=f"https://shop.example.com/api/{seq}", timestamp=session.started_at,
                      duration_ms=100, http_status=200, error_message="",
                      request_attributes={"order_id": "<masked>"})

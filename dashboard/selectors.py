@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, cast
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils.crypto import salted_hmac
 
@@ -385,9 +385,12 @@ def _error_applications(
 
 
 def _failed_actions(applications: list[ApplicationRef], since: datetime, until: datetime) -> Any:
+    # Actions and their joined sessions each held to the applications, the session
+    # joined within the action's own (docs/scaling.md, "Routable by application").
     return UserAction.objects.filter(
         FAILED_ACTION,
-        session__application_id__in=[app.id for app in applications] or [-1],
+        application_id__in=[app.id for app in applications] or [-1],
+        session__application_id=F("application_id"),
         session__started_at__gte=since,
         session__started_at__lt=until,
     )

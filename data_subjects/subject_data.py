@@ -17,7 +17,7 @@ because no reader ever sees it).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -80,31 +80,54 @@ class Subject:
 
 
 def sessions_of(subject: Subject) -> QuerySet[UserSession]:
-    return UserSession.objects.filter(**{f"{SUBJECT_KEY_COLUMN}__in": subject.blind_indexes})
+    """The person's sessions in every application, each application named: the
+    statement names the applications it reads (``docs/scaling.md``, "Routable by
+    application"); a person is looked for in all of them, so it reads all their shards."""
+    every = list(Application.objects.values_list("id", flat=True))
+    return UserSession.objects.filter(
+        application_id__in=every, **{f"{SUBJECT_KEY_COLUMN}__in": subject.blind_indexes}
+    )
 
+
+# A batch of sessions as (id, application id): every statement on them or their
+# children names the applications as well as the ids.
+Batch = Sequence[tuple[int, int]]
 
 # Record types linked to their session by an annotation, not a column (``parent_column``
 # names the annotation): how to find their records.
-_LINKED_BY_ANNOTATION: dict[str, Callable[[list[int]], QuerySet[Any]]] = {
-    LOG.name: logs_of_sessions
-}
+_LINKED_BY_ANNOTATION: dict[str, Callable[[Batch], QuerySet[Any]]] = {LOG.name: logs_of_sessions}
 
 
-def children_of(record: RecordType, session_ids: Iterable[int]) -> QuerySet[Model]:
-    ids = list(session_ids)
+def _applications(batch: Batch) -> list[int]:
+    return sorted({application_id for _, application_id in batch})
+
+
+def children_of(record: RecordType, batch: Batch) -> QuerySet[Model]:
     find = _LINKED_BY_ANNOTATION.get(record.name)
     if find is not None:
-        return find(ids)
-    manager = record.model._default_manager
-    return manager.filter(**{f"{record.parent_column}__in": ids})
+        return find(batch)
+    # Every child type names its application (``_application_column``'s first case).
+    return record.model._default_manager.filter(
+        application_id__in=_applications(batch),
+        **{f"{record.parent_column}__in": [pk for pk, _ in batch]},
+    )
 
 
-def _plain(records: QuerySet[Model], record: RecordType) -> QuerySet[Model]:
+def _plain(records: QuerySet[Model], record: RecordType, batch: Batch) -> QuerySet[Model]:
     """``records`` as a plain filter on primary keys, for ``update`` and ``delete``
     (which an annotated link cannot drive)."""
     if record.name not in _LINKED_BY_ANNOTATION:
         return records
-    return record.model._default_manager.filter(pk__in=list(records.values_list("pk", flat=True)))
+    return record.model._default_manager.filter(
+        application_id__in=_applications(batch),
+        pk__in=list(records.values_list("pk", flat=True)),
+    )
+
+
+def _sessions(batch: Batch) -> QuerySet[UserSession]:
+    return UserSession.objects.filter(
+        application_id__in=_applications(batch), pk__in=[pk for pk, _ in batch]
+    )
 
 
 def _slugs() -> dict[int, str]:
@@ -120,10 +143,10 @@ def count_by_application(subject: Subject) -> Counts:
         sessions.values_list("application_id").annotate(n=Count("id")).order_by()
     ):
         counts[slugs[application_id]][SESSION.name] = number
-    session_ids = list(sessions.values_list("pk", flat=True))
+    batch = [(int(pk), int(app)) for pk, app in sessions.values_list("pk", "application_id")]
     for record in child_types():
         rows = (
-            children_of(record, session_ids)
+            children_of(record, batch)
             .values_list(_application_column(record))
             .annotate(n=Count("pk"))
             .order_by()
@@ -166,7 +189,7 @@ def next_batch(
 def _count_children(record: RecordType, batch: Sequence[tuple[int, int]]) -> dict[int, int]:
     """Children per application id for this batch of sessions."""
     rows = (
-        children_of(record, [pk for pk, _ in batch])
+        children_of(record, batch)
         .values_list(_application_column(record))
         .annotate(n=Count("pk"))
         .order_by()
@@ -207,23 +230,21 @@ def cleared_values(record: RecordType) -> dict[str, Any]:
 
 def anonymise_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     """Clear what identifies the person in these sessions and their children; keep analytics."""
-    session_ids = [pk for pk, _ in batch]
     children = {}
     for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
-        _plain(children_of(record, session_ids), record).update(**cleared_values(record))
-    UserSession.objects.filter(pk__in=session_ids).update(**cleared_values(SESSION))
+        _plain(children_of(record, batch), record, batch).update(**cleared_values(record))
+    _sessions(batch).update(**cleared_values(SESSION))
     return _batch_counts(batch, children)
 
 
 def erase_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     """Delete these sessions and every child record of them."""
-    session_ids = [pk for pk, _ in batch]
     children = {}
     for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
-        _plain(children_of(record, session_ids), record).delete()
-    UserSession.objects.filter(pk__in=session_ids).delete()
+        _plain(children_of(record, batch), record, batch).delete()
+    _sessions(batch).delete()
     return _batch_counts(batch, children)
 
 
@@ -231,16 +252,13 @@ def read_batch(
     batch: Sequence[tuple[int, int]],
 ) -> tuple[list[dict[str, Any]], dict[str, dict[int, list[dict[str, Any]]]], Counts]:
     """The sessions and their children as rows of the registry's columns (for the export)."""
-    session_ids = [pk for pk, _ in batch]
-    sessions = list(
-        UserSession.objects.filter(pk__in=session_ids).order_by("pk").values(*SESSION.columns)
-    )
+    sessions = list(_sessions(batch).order_by("pk").values(*SESSION.columns))
     children: dict[str, dict[int, list[dict[str, Any]]]] = {}
     counts: dict[str, dict[int, int]] = {}
     for record in child_types():
         by_parent: dict[int, list[dict[str, Any]]] = defaultdict(list)
         ordering = [*(record.model._meta.ordering or []), "pk"]
-        for row in children_of(record, session_ids).order_by(*ordering).values(*record.columns):
+        for row in children_of(record, batch).order_by(*ordering).values(*record.columns):
             by_parent[row[record.parent_column or ""]].append(row)
         children[record.name] = by_parent
         counts[record.name] = _count_children(record, batch)

@@ -37,7 +37,7 @@ def with_session(records: QuerySet[LogRecord]) -> QuerySet[LogRecord]:
     ).values("id")[:1]
     by_trace = (
         UserAction.objects.filter(
-            trace_id=OuterRef("trace_id"), session__application_id=OuterRef("application_id")
+            application_id=OuterRef("application_id"), trace_id=OuterRef("trace_id")
         )
         .order_by("session_id")
         .values("session_id")[:1]
@@ -62,7 +62,9 @@ def log_candidates_exist() -> Exists:
     some exist it costs two index probes more in the session's query.
     """
     traces = UserAction.objects.filter(
-        session_id=OuterRef(OuterRef("id")), trace_id__isnull=False
+        application_id=OuterRef(OuterRef("application_id")),
+        session_id=OuterRef(OuterRef("id")),
+        trace_id__isnull=False,
     ).values("trace_id")
     return Exists(
         LogRecord.objects.filter(
@@ -72,19 +74,27 @@ def log_candidates_exist() -> Exists:
     )
 
 
-def logs_of_sessions(session_ids: Iterable[int]) -> QuerySet[LogRecord]:
-    """The log records of these sessions (any applications), annotated with ``session_pk``.
+def logs_of_sessions(sessions: Iterable[tuple[int, int]]) -> QuerySet[LogRecord]:
+    """The log records of these sessions, given as (id, application id) (any
+    applications), annotated with ``session_pk``.
 
     The candidates are found by index (the sessions' ids as ``session_ref``,
     their actions' trace ids), then kept where ``with_session`` resolves them
-    to one of these sessions, exactly as every read path links them.
+    to one of these sessions, exactly as every read path links them. Every
+    statement names the sessions' applications (``docs/scaling.md``).
     """
-    ids = list(session_ids)
-    refs = UserSession.objects.filter(pk__in=ids).values("session_id")
-    traces = UserAction.objects.filter(session_id__in=ids, trace_id__isnull=False).values(
-        "trace_id"
+    pairs = list(sessions)
+    ids = [pk for pk, _ in pairs]
+    applications = sorted({application_id for _, application_id in pairs})
+    refs = UserSession.objects.filter(application_id__in=applications, pk__in=ids).values(
+        "session_id"
     )
-    candidates = LogRecord.objects.filter(Q(session_ref__in=refs) | Q(trace_id__in=traces))
+    traces = UserAction.objects.filter(
+        application_id__in=applications, session_id__in=ids, trace_id__isnull=False
+    ).values("trace_id")
+    candidates = LogRecord.objects.filter(
+        Q(application_id__in=applications) & (Q(session_ref__in=refs) | Q(trace_id__in=traces))
+    )
     # A Q: the annotation is unknown to the type checker's model of LogRecord.
     return with_session(candidates).filter(Q(session_pk__in=ids))
 
@@ -120,7 +130,9 @@ def log_list(*, policy: FieldsetPolicy, query: LogQuery) -> LogRows:
             records = records.none()
         else:
             traces = UserAction.objects.filter(
-                session_id=session["id"], trace_id__isnull=False
+                application_id=session["application_id"],
+                session_id=session["id"],
+                trace_id__isnull=False,
             ).values("trace_id")
             records = records.filter(_linked_to(session, traces))
     if filters:

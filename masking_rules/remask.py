@@ -102,7 +102,7 @@ def remask_job(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     if "since" not in cursor:
         cursor["since"] = timezone.now().isoformat()
         cursor["total"] = UserAction.objects.filter(
-            session__application__in=[app.pk for app in applications]
+            application__in=[app.pk for app in applications]
         ).count()
     since = datetime.fromisoformat(cursor["since"])
     done = progress.job.done
@@ -162,13 +162,16 @@ def _remask_batch(
 ) -> int:
     """Re-mask one batch of sessions and their actions; returns the number of actions."""
     with transaction.atomic():
+        # Every statement names the application (docs/scaling.md, "Routable by application").
         sessions = list(
-            UserSession.objects.select_for_update().filter(pk__in=pks).order_by("session_id")
+            UserSession.objects.select_for_update()
+            .filter(application=application, pk__in=pks)
+            .order_by("session_id")
         )
         # Tuples, not model instances: building ~10 instances per session costs more
         # than masking them; instances are made only for the rows that change.
         actions = list(
-            UserAction.objects.filter(session_id__in=pks)
+            UserAction.objects.filter(application=application, session_id__in=pks)
             .order_by("session_id", "seq")
             .values_list(*_ACTION_COLUMNS)
         )
@@ -194,7 +197,9 @@ def _remask_batch(
         counts["actions_changed"] += len(changed_actions)
         if not dry_run:
             if changed_actions:
-                _update_rows(UserAction, changed_actions, sorted(action_fields))
+                _update_rows(
+                    UserAction, changed_actions, sorted(action_fields), application=application
+                )
             if changed_sessions:
                 # updated_at is left alone: it tells ingest's writes (the catch-up pass).
                 names = sorted(session_fields)
@@ -205,6 +210,7 @@ def _remask_batch(
                         for row in changed_sessions
                     ],
                     names,
+                    application=application,
                 )
     return len(actions)
 
@@ -213,9 +219,15 @@ UPDATE_CHUNK = 1000
 
 
 def _update_rows(
-    model: type[Model], rows: list[tuple[int, dict[str, Any]]], fields: list[str]
+    model: type[Model],
+    rows: list[tuple[int, dict[str, Any]]],
+    fields: list[str],
+    *,
+    application: Application,
 ) -> None:
-    """Set ``fields`` of rows given as (primary key, values): ``bulk_update`` without its cost.
+    """Set ``fields`` of rows given as (primary key, values) of ``application``:
+    ``bulk_update`` without its cost. Each statement names the application
+    (``docs/scaling.md``, "Routable by application").
 
     Django's ``bulk_update`` builds a ``CASE WHEN id = ...`` per row and column,
     which costs more than the masking itself at re-masking's volumes: in
@@ -235,6 +247,8 @@ def _update_rows(
     columns: list[Any] = [model._meta.get_field(name) for name in fields]
     table = quote(model._meta.db_table)
     key = quote(model._meta.pk.column)  # type: ignore[arg-type]  # a primary key has a column
+    # Both models name their application in this column (sessions_app.0013 for actions).
+    within = f"{table}.{quote('application_id')} = %s"
     postgres = connection.vendor == "postgresql"
     arrays = [_array_type(field) for field in columns]
     assignments = ", ".join(
@@ -253,7 +267,7 @@ def _update_rows(
             params += [[row[index] for row in prepared] for index in range(len(columns))]
             source = f"unnest({typed}) AS v({', '.join(names)})"
             # Names are quoted model metadata, values are bound parameters.
-            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{key} = v.pk"  # noqa: S608
+            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{key} = v.pk AND {within}"  # noqa: S608, E501
         else:
             params = [
                 value for (pk, _), row in zip(chunk, prepared, strict=True) for value in (pk, *row)
@@ -261,8 +275,9 @@ def _update_rows(
             values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(chunk))
             sql = (
                 f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 (as above)
-                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk"
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk AND {within}"
             )
+        params.append(application.pk)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)  # names quoted, values bound
 

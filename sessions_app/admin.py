@@ -29,7 +29,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -155,6 +155,12 @@ PARTIAL_BADGE = format_html(
 )
 
 
+def session_actions(session: UserSession) -> QuerySet[UserAction]:
+    """A session's actions, within its application (``docs/scaling.md``, "Routable by
+    application"); ``session.actions`` would name the session only."""
+    return UserAction.objects.filter(application_id=session.application_id, session=session)
+
+
 def _cache(request: HttpRequest) -> dict[tuple[str, Any], Masked]:
     return request.__dict__.setdefault(_MASKED, {})  # type: ignore[no-any-return]
 
@@ -177,7 +183,7 @@ def _present_page(
         )
         cache.update((("session", item.values["id"]), item) for item in page)
     elif isinstance(original, UserSession):
-        actions = list(original.actions.order_by("seq"))
+        actions = list(session_actions(original).order_by("seq"))
         masked = reader.present_session(
             row_of(original, SESSION), actions=[row_of(a, ACTION) for a in actions]
         )
@@ -455,6 +461,16 @@ class UserSessionAdmin(SessionColumns, ReadOnlyPolicyAdmin):  # type: ignore[mis
     def application_id_of(self, obj: UserSession) -> int:
         return obj.application_id
 
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, UserActionInline) and obj is not None and obj.pk is not None:
+            # The inline's actions within the session's application: the formset adds
+            # only ``session_id = ...`` (docs/scaling.md, "Routable by application").
+            kwargs["queryset"] = kwargs["queryset"].filter(application_id=obj.application_id)
+        return kwargs
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserSession]:
         readable = list(request_policy(request).applications)
         return super().get_queryset(request).filter(application_id__in=readable)
@@ -545,7 +561,7 @@ class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc,
     readonly_fields = ACTION_PAGE_COLUMNS
 
     def application_id_of(self, obj: UserAction) -> int:
-        return obj.session.application_id
+        return obj.application_id
 
     def registry_names(self, parameter: str) -> list[str]:
         # Lookups here are on actions (url__contains) and through them on sessions.
@@ -563,10 +579,16 @@ class UserActionAdmin(ActionColumns, ReadOnlyPolicyAdmin):  # type: ignore[misc,
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserAction]:
         # Not even the rows of hidden actions: their number per session is the
         # session's action_count, which the fieldset hides with them.
+        # The session (list_select_related) is joined within the action's application:
+        # both tables are held to it (docs/scaling.md, "Routable by application").
         return (
             super()
             .get_queryset(request)
-            .filter(session__application_id__in=_actions_shown(request))
+            .filter(
+                application_id__in=_actions_shown(request),
+                session__application_id=F("application_id"),
+            )
+            .select_related("session")  # the change page shows it too
         )
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:

@@ -353,11 +353,15 @@ class UserSession(models.Model):
         # and every other session field can be put into a fieldset.
         return f"Session {self.pk}"
 
-    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
         """With its actions, within its application (``UserSessionQuerySet.delete``)."""
-        deleted = UserSession.objects.using(using or self._state.db).filter(
-            application_id=self.application_id, pk=self.pk
-        ).delete()
+        deleted = (
+            UserSession.objects.using(using or self._state.db)
+            .filter(application_id=self.application_id, pk=self.pk)
+            .delete()
+        )
         self.pk = None  # as Model.delete leaves an instance
         return deleted
 

@@ -164,7 +164,7 @@ class Reader:
             raw = (
                 selectors.listed_summaries(rows)
                 if listed
-                else selectors.action_summaries(session_ids=[row["id"] for row in rows])
+                else selectors.action_summaries(sessions=rows)
             )
         page = [self._present(row, disclosure, raw.get(row["id"])) for row in rows]
         if search is not None:
@@ -223,7 +223,7 @@ class Reader:
             raw = (
                 selectors.summary_of(actions)
                 if actions is not None
-                else selectors.action_summaries(session_ids=[row["id"]])[row["id"]]
+                else selectors.action_summaries(sessions=[row])[row["id"]]
             )
         item = self._present(row, disclosure, raw, windowed=True)
         masked = item.masked

@@ -1,7 +1,7 @@
 """Retention: delete sessions older than their application's ``retention_days``.
 
 Run ``python manage.py purge_expired_sessions`` daily (cron, a systemd timer).
-A session expires by ``started_at``; its actions go with it (cascade). Each
+A session expires by ``started_at``; its actions go with it (``UserSessionQuerySet.delete``). Each
 application is purged in batches so one run never holds a long lock.
 """
 
@@ -45,7 +45,9 @@ def purge_expired(
         total = 0
         while batch := list(expired.values_list("pk", flat=True)[:batch_size]):
             with transaction.atomic():
-                deleted = manager.filter(pk__in=batch).delete()[1]
+                # Within the application: each statement names it (and a session's
+                # delete takes its actions within it too: UserSessionQuerySet.delete).
+                deleted = manager.filter(application=application, pk__in=batch).delete()[1]
             total += deleted.get(model._meta.label, 0)
         purged[application.slug] = total
     return purged

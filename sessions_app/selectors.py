@@ -43,10 +43,11 @@ SessionRows = QuerySet[UserSession, dict[str, Any]]
 
 
 def readable_sessions(policy: FieldsetPolicy) -> QuerySet[UserSession]:
-    sessions = UserSession.objects.all()
-    if policy.reads_all_applications:
-        return sessions
-    return sessions.filter(application_id__in=list(policy.applications))
+    """Sessions of the readable applications, named also for a reader of every one:
+    each statement then names the application it reads (``docs/scaling.md``,
+    "Routable by application"). ``policy.applications`` lists every application
+    for such a reader, read with the grants: no query of its own."""
+    return UserSession.objects.filter(application_id__in=list(policy.applications))
 
 
 def _apply(
@@ -110,7 +111,11 @@ def sessions_with_failed_action(
     for path in FAILED_ACTION_LOOKUPS:
         policy.check_lookup(path, scope)
     failed = UserAction.objects.filter(
-        FAILED_ACTION, session_id=OuterRef("id"), error_message=error_message, name=name
+        FAILED_ACTION,
+        application_id=OuterRef("application_id"),
+        session_id=OuterRef("id"),
+        error_message=error_message,
+        name=name,
     )
     return _apply(policy, readable_sessions(policy).filter(Exists(failed)), query)
 
@@ -138,7 +143,11 @@ def session_get(
 def action_list(*, session: dict[str, Any]) -> list[dict[str, Any]]:
     """The actions of a session already read through ``session_get``, in ``seq`` order."""
     return list(
-        UserAction.objects.filter(session_id=session["id"]).order_by("seq").values(*ACTION.columns)
+        UserAction.objects.filter(
+            application_id=session["application_id"], session_id=session["id"]
+        )
+        .order_by("seq")
+        .values(*ACTION.columns)
     )
 
 
@@ -177,7 +186,7 @@ def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {FIRST_FAILURE.name: first_failure, PRODUCTS.name: list(products.values())}
 
 
-def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def action_summaries(*, sessions: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
     """Each session's raw summary (``fieldsets.registry.SUMMARY``) in one query, any page size.
 
     ``{session id: {"first_failure": {action field: value} | None, "products":
@@ -188,15 +197,18 @@ def action_summaries(*, session_ids: Iterable[int]) -> dict[int, dict[str, Any]]
     session, and ``summary_of`` makes the summaries (one rule for all paths).
     A window function for the first failure cost more in query building than
     it saved (``bench/read.py``). Callers pass ids of sessions they have
-    already read through the policy. A list page needs no query of its own:
-    its rows carry the same actions (``listed_summaries``).
+    already read through the policy (rows with ``id`` and ``application_id``, which
+    the query names too). A list page needs no query of its own: its rows carry the
+    same actions (``listed_summaries``).
     """
-    ids = list(session_ids)
+    sessions = list(sessions)
+    ids = [session["id"] for session in sessions]
     summaries: dict[int, dict[str, Any]] = {pk: summary_of([]) for pk in ids}
     if not ids:
         return summaries
+    applications = sorted({session["application_id"] for session in sessions})
     rows = (
-        UserAction.objects.filter(session_id__in=ids)
+        UserAction.objects.filter(application_id__in=applications, session_id__in=ids)
         .filter(FAILED_ACTION | ~Q(product_event=""))
         .order_by("session_id", "seq")
         .values("session_id", *_SUMMARY_COLUMNS)
@@ -251,7 +263,11 @@ def _summary_source() -> Subquery:
     session with none.
     """
     actions = (
-        UserAction.objects.filter(FAILED_ACTION | ~Q(product_event=""), session_id=OuterRef("id"))
+        UserAction.objects.filter(
+            FAILED_ACTION | ~Q(product_event=""),
+            application_id=OuterRef("application_id"),
+            session_id=OuterRef("id"),
+        )
         .values("session_id")
         .annotate(rows=_JSONArrayAgg(JSONArray(*_SUMMARY_COLUMNS)))
         .values("rows")

@@ -204,7 +204,9 @@ def test_the_first_failure_is_the_first_action_that_is_failure(
         session = stored_session(shop)
         add_actions(session, *specs)
         stored.append((session.pk, specs))
-    summaries = action_summaries(session_ids=[pk for pk, _ in stored])
+    summaries = action_summaries(
+        sessions=[{"id": pk, "application_id": shop.pk} for pk, _ in stored]
+    )
     for pk, specs in stored:
         failed = [
             seq

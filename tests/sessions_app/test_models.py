@@ -96,7 +96,9 @@ def test_action_seq_is_unique_per_session(application: Application) -> None:
     UserAction.objects.create(
         application=app, session=session, seq=0, type="click", timestamp=STARTED
     )
-    UserAction.objects.create(application=app, session=other, seq=0, type="click", timestamp=STARTED)
+    UserAction.objects.create(
+        application=app, session=other, seq=0, type="click", timestamp=STARTED
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         UserAction.objects.create(
             application=app, session=session, seq=0, type="page_view", timestamp=STARTED
