@@ -247,6 +247,25 @@ def test_api_session_detail_with_actions_and_logs(world: dict[str, Any], princip
     assert len(detail["logs"]) == 2
 
 
+def test_api_and_dashboard_reveal_with_a_reason(world: dict[str, Any]) -> None:
+    from permissions.audit import COMMAND_METHOD, Actor
+    from sessions_app.applications import application_configure
+
+    actor = Actor(username="test", method=COMMAND_METHOD, path="test")
+    application_configure(application=world["shop"], actor=actor, reveal_requires_reason=True)
+    jane = world["jane"].pk
+    with routed("POST .../reveal/"):
+        _ok(
+            api_client(world["root"]).post(
+                f"/api/v1/sessions/{jane}/reveal/", {"reason": "ticket 4711"}, format="json"
+            ),
+            200,
+            201,
+        )
+        _ok(_browser(world["root"]).post(f"/dashboard/sessions/{jane}/reveal/", {"reason": "t"}),
+            200, 302)  # fmt: skip
+
+
 def test_api_customer_search(world: dict[str, Any]) -> None:
     client = api_client(world["root"])
     with routed("POST /api/v1/sessions/search/"):
@@ -392,6 +411,32 @@ def test_data_subject_export_and_erasure(world: dict[str, Any]) -> None:
         erase = _ok(create(first, "erase", tag=JANE), 201).json()
         _ok(second.post(f"{url}{erase['id']}/approve/"))
     assert not UserSession.objects.filter(user_id__isnull=False, session_id="jane-1").exists()
+
+
+def test_data_subject_anonymisation_and_who_looked(world: dict[str, Any]) -> None:
+    from tests.data_subjects.planted import client_for, create, officer
+
+    first, second = client_for(officer("privacy")), client_for(officer("privacy2"))
+    console = Client()
+    console.force_login(officer("privacy3"))
+    with routed("data-subject anonymisation and the console's who looked"):
+        anonymise = _ok(create(first, "anonymise", tag=JANE), 201).json()
+        _ok(second.post(f"/api/v1/data-subject-requests/{anonymise['id']}/approve/"))
+        _ok(console.post("/dashboard/privacy/who/", {"email": JANE}))
+    assert not UserSession.objects.filter(user_tag=JANE).exists()
+    assert UserSession.objects.filter(session_id="jane-1").exists()  # kept, anonymised
+
+
+def test_an_action_made_directly_finds_its_partition_time_within_the_application(
+    world: dict[str, Any],
+) -> None:
+    jane: UserSession = world["jane"]
+    with routed("UserAction.objects.create()"):
+        made = UserAction.objects.create(
+            application=jane.application, session=jane, seq=9, type="click",
+            timestamp=jane.started_at,
+        )  # fmt: skip
+    assert made.partition_time == jane.started_at
 
 
 def test_remask_job(world: dict[str, Any]) -> None:
