@@ -259,6 +259,8 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
         database's foreign key still refuses a session deleted any other way
         while it has actions. Three statements, as Django's cascade sent.
         """
+        if self.query.is_sliced:  # as Django's own delete refuses
+            raise TypeError("Cannot use 'limit' or 'offset' with delete().")
         rows = list(self.order_by().values_list("application_id", "pk"))
         if not rows:
             return 0, {}
