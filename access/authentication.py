@@ -13,6 +13,7 @@ from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
 from access.models import ApiToken
+from config.prepared import prepared_statements
 from permissions import generation
 
 
@@ -43,7 +44,9 @@ class TokenAuthentication(KnoxTokenAuthentication):  # type: ignore[misc]  # kno
             .select_related("user")
             .annotate(policy_generation=generation.current())
         )
-        for auth_token in candidates:
+        with prepared_statements():  # its one value is a key
+            tokens = list(candidates)
+        for auth_token in tokens:
             if self._cleanup_token(auth_token):
                 continue
             try:

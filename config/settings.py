@@ -79,6 +79,20 @@ if TRANSACTION_POOLING:
             "server_side_binding prepares statements, which transaction pooling cannot carry"
         )
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Prepared statements for the reads whose plan does not depend on their values
+# (config/prepared.py): on by default on a direct PostgreSQL connection. Django
+# binds parameters on the client unless asked; preparing needs them on the server.
+PREPARED_STATEMENTS = env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=_POSTGRES and not TRANSACTION_POOLING
+)
+if PREPARED_STATEMENTS:
+    if not _POSTGRES:
+        raise ImproperlyConfigured("DATABASE_PREPARED_STATEMENTS is for PostgreSQL")
+    if TRANSACTION_POOLING:
+        raise ImproperlyConfigured(
+            "DATABASE_PREPARED_STATEMENTS: transaction pooling cannot carry prepared statements"
+        )
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite (demo, small installs): WAL lets readers run during a write,
     # IMMEDIATE takes the write lock at BEGIN so concurrent writers queue for

@@ -120,6 +120,13 @@ def default_name(spec: PartitionedTable) -> str:
 _MONTH = re.compile(r"_p(\d{4})_(\d{2})$")
 
 
+def _ddl(cursor: CursorWrapper, sql: str, params: list[datetime]) -> None:
+    """A schema statement with its values written in as literals: PostgreSQL binds
+    parameters of queries only, and psycopg binds them on the server when prepared
+    statements are on (``DATABASE_PREPARED_STATEMENTS``)."""
+    cursor.execute(cursor.db.ops.compose_sql(sql, params))
+
+
 def is_partitioned(connection: BaseDatabaseWrapper, spec: PartitionedTable) -> bool:
     if connection.vendor != "postgresql":
         return False
@@ -232,7 +239,8 @@ def attach_month(connection: BaseDatabaseWrapper, spec: PartitionedTable, month:
                 f" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
             )
             # Lets ATTACH skip its scan of the new table; dropped once attached.
-            cursor.execute(
+            _ddl(
+                cursor,
                 f"ALTER TABLE {_quote(name)} ADD CONSTRAINT {_quote(name + '_month')}"
                 f" CHECK ({key} IS NOT NULL AND {key} >= %s AND {key} < %s)",
                 [start, end],
@@ -242,7 +250,8 @@ def attach_month(connection: BaseDatabaseWrapper, spec: PartitionedTable, month:
                 f" RETURNING *) INSERT INTO {_quote(name)} SELECT * FROM moved",
                 [start, end],
             )
-            cursor.execute(
+            _ddl(
+                cursor,
                 f"ALTER TABLE {table} ATTACH PARTITION {_quote(name)} FOR VALUES FROM (%s) TO (%s)",
                 [start, end],
             )
@@ -354,7 +363,8 @@ def _rebuild(
             wanted = {m.replace(tzinfo=UTC) for (m,) in cursor.fetchall()}
             wanted = {m for m in wanted if first <= m <= last} | set(months(now, last))
             for month in sorted(wanted):
-                cursor.execute(
+                _ddl(
+                    cursor,
                     f"CREATE TABLE {_quote(partition_name(spec, month))} PARTITION OF"
                     f" {_quote(table)} FOR VALUES FROM (%s) TO (%s)",
                     [month, add_months(month, 1)],

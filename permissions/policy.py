@@ -161,6 +161,15 @@ class _Plan:
         """Action fields hidden whole (the summary's parts are masked like them)."""
         return frozenset(f.name for f, key in self.fields[ACTION.name] if key is None)
 
+    @cached_property
+    def hidden_digest_parts(self) -> Mapping[str, frozenset[str]]:
+        """Per summary digest, the keys of its parts whose action fields are hidden."""
+        hidden = self.hidden_action_fields
+        return {
+            digest.name: frozenset(key for key, field in digest.parts if field in hidden)
+            for digest in SUMMARY
+        }
+
 
 # Stands in for a user tag stored only as ciphertext until the plan has decided.
 _ENCRYPTED = object()
@@ -205,7 +214,7 @@ class FieldsetPolicy:
         self._generation = policy_generation
         self.is_superuser = bool(user.is_active and getattr(user, "is_superuser", False))
         self._loaded = False
-        self._plans: dict[tuple[int, bool], _Plan] = {}
+        self._plans: dict[tuple[int, bool, bool], _Plan] = {}
         self._snapshot: PrincipalSnapshot | None = None
 
     @classmethod
@@ -229,6 +238,8 @@ class FieldsetPolicy:
             user=self.user, with_grants=not self.is_superuser, generation=self._generation
         )
         self._fieldsets = snapshot.fieldsets
+        # Plans depend on the grants and on whether the user is a superuser only.
+        self._plans = snapshot.plans
         self._everywhere = {permission_id for permission_id, _ in snapshot.everywhere}
         self._per_application = {(pid, app_id) for pid, _, app_id in snapshot.per_application}
         self._codes_everywhere = {codename for _, codename in snapshot.everywhere}
@@ -332,12 +343,14 @@ class FieldsetPolicy:
         return Level.NONE
 
     def _plan(self, application_id: int, *, windowed: bool = False) -> _Plan:
+        self._load()
         # A window changes nothing where no reason is required: one plan for both.
         windowed = windowed and self.requires_reason(application_id)
-        plan = self._plans.get((application_id, windowed))
+        key = (application_id, windowed, self.is_superuser)
+        plan = self._plans.get(key)
         if plan is None:
             plan = self._make_plan(application_id, windowed=windowed)
-            self._plans[application_id, windowed] = plan
+            self._plans[key] = plan
         return plan
 
     def _make_plan(self, application_id: int, *, windowed: bool) -> _Plan:
@@ -610,23 +623,27 @@ class FieldsetPolicy:
         ``windowed`` as for ``mask_session_parts``.
         """
         application, plan, reason = self._session_plan(session, windowed)
-        shown = plan.digests
-        hidden = plan.hidden_action_fields
+        audited = disclosure is not None and bool(plan.revealed)
         values: dict[str, Any] = {}
         masked: list[str] = []
         for digest in SUMMARY:
             raw = summary.get(digest.name)
-            if digest not in shown:
+            if digest not in plan.digests:
                 values[digest.name] = None
                 masked.append(digest.path())
+                continue
+            hidden = plan.hidden_digest_parts[digest.name]
+            if not hidden and not audited:
+                # Nothing to mask or record: the raw entries are already what is shown.
+                values[digest.name] = raw
                 continue
             entries = raw if isinstance(raw, list) else [] if raw is None else [raw]
             out: list[dict[str, Any]] = []
             for entry in entries:
                 item: dict[str, Any] = {}
-                for key, action_field in digest.parts:
-                    value = entry.get(action_field)
-                    if action_field in hidden:
+                for key, _ in digest.parts:
+                    value = entry.get(key)
+                    if key in hidden:
                         if _has_data(value) and digest.path(key) not in masked:
                             masked.append(digest.path(key))
                         value = None
@@ -638,9 +655,9 @@ class FieldsetPolicy:
                         continue
                     item["count"] = entry["count"]
                 out.append(item)
-                if disclosure is not None and plan.revealed:
+                if audited and disclosure is not None:
                     _record(
-                        {f: entry.get(f) for _, f in digest.parts},
+                        {field: entry.get(key) for key, field in digest.parts},
                         ACTION,
                         plan,
                         disclosure,

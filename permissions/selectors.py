@@ -57,6 +57,20 @@ class PrincipalSnapshot:
     # session primary key -> (application id, reason) of the principal's open
     # reveal window on it (the newest, if several are open)
     windows: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+    # The policy's masking plans made from these grants (``FieldsetPolicy._plan``),
+    # kept with them: a snapshot cached for the process serves every request of
+    # its principal. Not an init field: any other snapshot made from this one
+    # (``dataclasses.replace``, other grants) starts without plans.
+    plans: dict[Any, Any] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
+
+    def with_windows(self, windows: Mapping[int, tuple[int, str]]) -> PrincipalSnapshot:
+        """The same grants with these reveal windows, sharing the plans: a plan
+        depends on the grants only (a window picks which plan applies)."""
+        snapshot = replace(self, windows=windows)
+        object.__setattr__(snapshot, "plans", self.plans)  # frozen: set once, here
+        return snapshot
 
 
 def _table(model: type[Model]) -> str:
@@ -244,12 +258,12 @@ def principal_snapshot(
             user=user, with_grants=with_grants, with_windows=with_windows, held=False
         )
         if value is not None and value == cached[0]:
-            return replace(cached[1], windows=live.windows) if live.windows else cached[1]
+            return cached[1].with_windows(live.windows) if live.windows else cached[1]
     value, snapshot = _read(user=user, with_grants=with_grants, with_windows=with_windows)
     if cacheable and value is not None:
         if len(_SNAPSHOTS) >= _MAX_SNAPSHOTS:
             _SNAPSHOTS.clear()
-        _SNAPSHOTS[key] = (value, replace(snapshot, windows={}))
+        _SNAPSHOTS[key] = (value, snapshot.with_windows({}))
     return snapshot
 
 

@@ -6,5 +6,8 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "RUM sessions"
 
     def ready(self) -> None:
-        # Registers the deploy checks; imported here so they load exactly once.
-        from config import checks  # noqa: F401
+        # Imported here so they load exactly once: the deploy checks register
+        # themselves; reads that ask for it run as prepared statements on PostgreSQL.
+        from config import checks, prepared  # noqa: F401
+
+        prepared.install()

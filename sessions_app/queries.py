@@ -74,6 +74,12 @@ class SessionQuery:
     ordering: Ordering = NEWEST_FIRST
 
     @property
+    def keys_only(self) -> bool:
+        """No value but the application's chooses rows: one query plan suits every such
+        query (``config.prepared``); a filter's value may call for another plan."""
+        return self.filters.keys() <= {"application"}
+
+    @property
     def application(self) -> str | None:
         slug = self.filters.get("application")
         return slug if isinstance(slug, str) else None

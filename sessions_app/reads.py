@@ -22,6 +22,7 @@ from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
+from config.prepared import prepared_statements
 from config.replica import allow_replica_reads
 from fieldsets.registry import ACTION, LOG, RecordType
 from logs import selectors as log_selectors
@@ -287,18 +288,18 @@ class Reader:
     def session_with_actions(self, pk: int) -> MaskedSession:
         """The detail of every read path: one readable session, its summary, actions and log
         records, masked."""
-        row = selectors.session_get(
-            policy=self.policy,
-            pk=pk,
-            annotations={log_selectors.HAS_LOG_CANDIDATES: log_selectors.log_candidates_exist()},
-        )
-        actions = selectors.action_list(session=row)
-        return self.present_session(
-            row,
-            actions=actions,
-            logs=log_selectors.session_logs(session=row, actions=actions),
-            summary=True,
-        )
+        # Keys only (the session's id, the readable applications): one plan serves all.
+        with prepared_statements():
+            row = selectors.session_get(
+                policy=self.policy,
+                pk=pk,
+                annotations={
+                    log_selectors.HAS_LOG_CANDIDATES: log_selectors.log_candidates_exist()
+                },
+            )
+            actions = selectors.action_list(session=row)
+            logs = log_selectors.session_logs(session=row, actions=actions)
+        return self.present_session(row, actions=actions, logs=logs, summary=True)
 
     def reveal(self, pk: int, *, reason: str) -> tuple[RevealWindow, MaskedSession]:
         """Open a reveal window on one readable session; the window and the session, revealed.

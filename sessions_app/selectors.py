@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -158,70 +159,9 @@ def _storage(action_field: str) -> str:
     return column
 
 
-# (action field, its column) of the digests' parts, resolved once, not per row.
-_FAILURE_COLUMNS = tuple((name, _storage(name)) for _, name in FIRST_FAILURE.parts)
-_PRODUCT_COLUMNS = tuple((name, _storage(name)) for _, name in PRODUCTS.parts)
-_PRODUCT_EVENT = _storage("product.event")
-
-
-def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One session's raw summary from its action rows already read (``action_list``):
-    what ``action_summaries`` answers for it, without a query. The one-session read
-    has every action at hand; a test holds the two equal.
-    """
-    first_failure = None
-    products: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in sorted(actions, key=lambda action: action["seq"]):
-        if first_failure is None and is_failure(
-            type=row["type"], error_message=row["error_message"], http_status=row["http_status"]
-        ):
-            first_failure = {name: row[column] for name, column in _FAILURE_COLUMNS}
-        if row[_PRODUCT_EVENT]:
-            key = tuple(row[column] for _, column in _PRODUCT_COLUMNS)
-            entry = products.get(key)
-            if entry is None:
-                entry = products[key] = {name: row[c] for name, c in _PRODUCT_COLUMNS}
-                entry["count"] = 0
-            entry["count"] += 1
-    return {FIRST_FAILURE.name: first_failure, PRODUCTS.name: list(products.values())}
-
-
-def action_summaries(*, sessions: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in one query, any page size.
-
-    ``{session id: {"first_failure": {action field: value} | None, "products":
-    [{"product.event": ..., "product.sku": ..., "product.name": ..., "count": n}]}}``,
-    keyed by registry names, for ``FieldsetPolicy.mask_summary``. Read at
-    request time rather than kept at ingest: the query reads only the page's
-    failed and product actions, a range of the ``(session, seq)`` index per
-    session, and ``summary_of`` makes the summaries (one rule for all paths).
-    A window function for the first failure cost more in query building than
-    it saved (``bench/read.py``). Callers pass ids of sessions they have
-    already read through the policy (rows with ``id`` and ``application_id``, which
-    the query names too). A list page needs no query of its own: its rows carry the
-    same actions (``listed_summaries``).
-    """
-    sessions = list(sessions)
-    ids = [session["id"] for session in sessions]
-    summaries: dict[int, dict[str, Any]] = {pk: summary_of([]) for pk in ids}
-    if not ids:
-        return summaries
-    applications = sorted({session["application_id"] for session in sessions})
-    rows = (
-        UserAction.objects.filter(application_id__in=applications, session_id__in=ids)
-        .filter(FAILED_ACTION | ~Q(product_event=""))
-        .order_by("session_id", "seq")
-        .values("session_id", *_SUMMARY_COLUMNS)
-    )
-    by_session: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_session[row["session_id"]].append(row)
-    for pk, actions in by_session.items():
-        summaries[pk] = summary_of(actions)
-    return summaries
-
-
-# What ``summary_of`` reads of an action: the failure rule's columns and the digests' parts.
+# What a summary reads of an action, in this order: the failure rule's columns and
+# the digests' parts. Summaries are made from tuples of these (a list page's rows
+# carry them as JSON arrays), positions resolved once, not per row.
 _SUMMARY_COLUMNS = tuple(
     dict.fromkeys(
         [
@@ -234,6 +174,80 @@ _SUMMARY_COLUMNS = tuple(
         ]
     )
 )
+_AT = {column: position for position, column in enumerate(_SUMMARY_COLUMNS)}
+_SEQ, _TYPE, _MESSAGE, _STATUS = (_AT[c] for c in ("seq", "type", "error_message", "http_status"))
+_EVENT = _AT[_storage("product.event")]
+# (key in the digest, position of its action field's column)
+_FAILURE_PARTS = tuple((key, _AT[_storage(name)]) for key, name in FIRST_FAILURE.parts)
+_PRODUCT_PARTS = tuple((key, _AT[_storage(name)]) for key, name in PRODUCTS.parts)
+_PRODUCT_KEYS = tuple(key for key, _ in PRODUCTS.parts)
+
+
+def _summarise(actions: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """A raw summary from a session's summary actions, each a tuple of ``_SUMMARY_COLUMNS``.
+
+    Keyed by the digests' own keys (``FIRST_FAILURE.parts``): an entry is what
+    the summary shows when none of its parts is hidden, so masking need not
+    rebuild it (``FieldsetPolicy.mask_summary``).
+    """
+    first_failure = None
+    products: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in sorted(actions, key=itemgetter(_SEQ)):
+        if first_failure is None and is_failure(
+            type=row[_TYPE], error_message=row[_MESSAGE], http_status=row[_STATUS]
+        ):
+            first_failure = {key: row[position] for key, position in _FAILURE_PARTS}
+        if row[_EVENT]:
+            product = tuple(row[position] for _, position in _PRODUCT_PARTS)
+            entry = products.get(product)
+            if entry is None:
+                entry = products[product] = dict(zip(_PRODUCT_KEYS, product, strict=True))
+                entry["count"] = 0
+            entry["count"] += 1
+    return {FIRST_FAILURE.name: first_failure, PRODUCTS.name: list(products.values())}
+
+
+def summary_of(actions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One session's raw summary from its action rows already read (``action_list``):
+    what ``action_summaries`` answers for it, without a query. The one-session read
+    has every action at hand; a test holds the two equal.
+    """
+    return _summarise([tuple(row[column] for column in _SUMMARY_COLUMNS) for row in actions])
+
+
+def action_summaries(*, sessions: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Each session's raw summary (``fieldsets.registry.SUMMARY``) in one query, any page size.
+
+    ``{session id: {"first_failure": {"seq": ..., "message": ...} | None,
+    "products": [{"event": ..., "sku": ..., "name": ..., "count": n}]}}``, keyed
+    by the digests' keys, for ``FieldsetPolicy.mask_summary``. Read at
+    request time rather than kept at ingest: the query reads only the page's
+    failed and product actions, a range of the ``(session, seq)`` index per
+    session, and ``_summarise`` makes the summaries (one rule for all paths).
+    A window function for the first failure cost more in query building than
+    it saved (``bench/read.py``). Callers pass sessions they have already read
+    through the policy (rows with ``id`` and ``application_id``, which the query
+    names too). A list page needs no query of its own: its rows carry the same
+    actions (``listed_summaries``).
+    """
+    sessions = list(sessions)
+    ids = [session["id"] for session in sessions]
+    summaries: dict[int, dict[str, Any]] = {pk: _summarise(()) for pk in ids}
+    if not ids:
+        return summaries
+    applications = sorted({session["application_id"] for session in sessions})
+    rows = (
+        UserAction.objects.filter(application_id__in=applications, session_id__in=ids)
+        .filter(FAILED_ACTION | ~Q(product_event=""))
+        .order_by("session_id", "seq")
+        .values_list("session_id", *_SUMMARY_COLUMNS)
+    )
+    by_session: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for session_id, *action in rows:
+        by_session[session_id].append(action)
+    for pk, actions in by_session.items():
+        summaries[pk] = _summarise(actions)
+    return summaries
 
 
 # --- the summaries of a list, read with its page ------------------------------------
@@ -305,12 +319,4 @@ def _summary_source_sql() -> RawSQL:
 def listed_summaries(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
     """The raw summaries of list rows (``session_list`` and its siblings), as
     ``action_summaries`` answers them, from the actions each row carries."""
-    return {
-        row["id"]: summary_of(
-            [
-                dict(zip(_SUMMARY_COLUMNS, action, strict=True))
-                for action in row[SUMMARY_SOURCE] or ()
-            ]
-        )
-        for row in rows
-    }
+    return {row["id"]: _summarise(row[SUMMARY_SOURCE] or ()) for row in rows}

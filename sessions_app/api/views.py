@@ -11,6 +11,7 @@ read layer's refusals to HTTP.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from access.throttling import SearchRateThrottle
+from config.prepared import prepared_statements
 from config.renderers import JSONRenderer
 from fieldsets.registry import fields_referenced_by
 from fieldsets.selectors import fieldset_list
@@ -228,9 +230,16 @@ class SessionPageView(ReadAPIView):
         return selectors.readable_sessions(self.policy)
 
     def session_page(
-        self, rows: Any, *, search: Any = None, query: SessionQuery | None = None
+        self,
+        rows: Any,
+        *,
+        search: Any = None,
+        query: SessionQuery | None = None,
+        keys_only: bool = False,
     ) -> Response:
-        page = self.paginate_queryset(rows)
+        """``keys_only``: the rows' query has no values but keys (``SessionQuery.keys_only``)."""
+        with prepared_statements() if keys_only else nullcontext():
+            page = self.paginate_queryset(rows)
         csv = self.wants_csv(self.request)
         serializer = self.get_serializer(
             page,
@@ -280,7 +289,7 @@ class SessionListView(SessionPageView):
     def get(self, request: Request) -> Response:
         filters = self.split_query(request, filters_allowed=True)
         query = parse_session_query(filters, policy=self.policy)
-        return self.session_page(self.reader.sessions(query))
+        return self.session_page(self.reader.sessions(query), keys_only=query.keys_only)
 
 
 class SessionSearchView(SessionPageView):

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fieldsets.models import BUILTIN_SENSITIVE, Fieldset
+from fieldsets.models import BUILTIN_SENSITIVE, Fieldset, reveal_permission
 from permissions import generation
 from permissions.models import (
     ApplicationGroupObjectPermission,
@@ -116,6 +116,29 @@ def test_a_raw_revocation_takes_effect_on_the_next_request() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/sessions/").json()["results"] == []
     assert _read_whole(queries), "a new generation: the snapshot is read again"
+
+
+def test_a_raw_fieldset_revocation_masks_the_field_on_the_next_request() -> None:
+    # Masking plans are kept with the cached snapshot: they go with it.
+    shop = make_application("shop")
+    stored_session(shop, user_tag="jane@example.com")
+    lead = reader("lead", applications=(shop,))
+    grant_fieldset(fieldset_name=BUILTIN_SENSITIVE, user=lead, application=shop)
+    client = api_client(lead)
+    for _ in range(2):  # the second request masks with what the first one planned
+        assert client.get("/api/v1/sessions/").json()["results"][0]["user_tag"] == (
+            "jane@example.com"
+        )
+
+    _raw(
+        f'DELETE FROM "{ApplicationUserObjectPermission._meta.db_table}"'  # noqa: S608
+        " WHERE permission_id = %s",
+        [reveal_permission(BUILTIN_SENSITIVE).pk],
+    )
+
+    row = client.get("/api/v1/sessions/").json()["results"][0]
+    assert row["user_tag"] is None
+    assert "user_tag" in row["masked_fields"]
 
 
 def test_a_grant_made_in_a_rolled_back_transaction_never_comes_back() -> None:
