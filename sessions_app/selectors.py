@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -313,7 +314,15 @@ def _summary_source_sql() -> RawSQL:
             raise LookupError(f"the summary subquery does not name {reference}: {sql}")
         _SUMMARY_SOURCE_SQL[connection.alias] = (sql, tuple(params))
     sql, params = _SUMMARY_SOURCE_SQL[connection.alias]
-    return RawSQL(sql, params, output_field=JSONField())  # noqa: S611 (Django's own SQL)
+    return RawSQL(sql, params, output_field=_ActionTuples())  # noqa: S611 (Django's own SQL)
+
+
+class _ActionTuples(JSONField):  # read only, never stored
+    """The summary source's JSON read with orjson: the database wrote it (numbers and
+    strings in arrays), and ``json.loads`` took 0.2 ms of a list page of 100."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return None if value is None else orjson.loads(value)
 
 
 def listed_summaries(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:

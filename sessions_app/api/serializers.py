@@ -31,8 +31,9 @@ PARTIAL_FIELDS = "partial_fields"
 def iso_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if value.tzinfo is not UTC:  # the database's values are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"  # "+00:00", as in UTC it always ends
 
 
 def decimal_text(value: Decimal | None) -> str | None:
