@@ -32,8 +32,11 @@ through the whole Django stack (middleware, token authentication, rendering):
 (a)-(d) run ``--rounds`` rounds; in each, every figure is the median of
 ``--repeat`` requests after a warm-up, the compared requests interleaved so
 they see the same cache state. Ratios are printed as the median over the
-rounds with their smallest and largest value. Targets: a/c <= 0.6,
-a/b <= 1.0, d masked/plain <= 0.9, e(big)/e(small) <= 1.5.
+rounds with their smallest and largest value. On PostgreSQL the API prepares
+its reads of keys only (``config/prepared.py``); ``--plain-prepared`` gives
+the plain views the same, ``DATABASE_PREPARED_STATEMENTS=false`` takes it from
+both. Targets: a/c <= 0.6, a/b <= 1.0, d masked/plain <= 0.9,
+e(big)/e(small) <= 1.5.
 """
 
 from __future__ import annotations
@@ -64,6 +67,12 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--plain-prepared",
+        action="store_true",
+        help="the plain views' reads prepared too, as the API's key-only reads are "
+        "(config/prepared.py; PostgreSQL)",
+    )
     options = parser.parse_args()
 
     with in_process_database(BENCH_DATABASE):
@@ -72,6 +81,7 @@ def main() -> None:
             big=options.big,
             repeat=options.repeat,
             rounds=options.rounds,
+            plain_prepared=options.plain_prepared,
         )
 
 
@@ -285,7 +295,7 @@ def analyze() -> None:
 # --- the plain DRF baseline ----------------------------------------------------------
 
 
-def install_plain_views() -> None:
+def install_plain_views(*, prepared: bool = False) -> None:
     """Route /bench/plain/... to stock DRF views next to the project's URLs."""
     from django.conf import settings
     from django.urls import clear_url_caches, include, path
@@ -311,13 +321,30 @@ def install_plain_views() -> None:
             model = UserSession
             fields = "__all__"
 
+    from config.prepared import prepared_statements
+
+    # With ``prepared``, the plain views' reads are prepared statements too, as the
+    # API's reads of keys only are: what the ratio says without that advantage.
+    def reads(view: Any) -> Any:
+        original = view.get
+
+        def get(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with prepared_statements():
+                return original(self, *args, **kwargs)
+
+        if prepared:
+            view.get = get
+        return view
+
     # Stock DRF through and through: its own JSONRenderer, not the project's.
+    @reads
     class PlainList(generics.ListAPIView[UserSession]):
         renderer_classes = [renderers.JSONRenderer]
         queryset = UserSession.objects.order_by("-started_at", "-id")
         serializer_class = PlainSessionSerializer
         pagination_class = KeysetCursorPagination
 
+    @reads
     class PlainDetail(generics.RetrieveAPIView[UserSession]):
         renderer_classes = [renderers.JSONRenderer]
         queryset = UserSession.objects.prefetch_related("actions")
@@ -393,7 +420,8 @@ def ratio(rounds: list[dict[str, float]], top: str, bottom: str) -> tuple[float,
     return statistics.median(values), min(values), max(values)
 
 
-def run(*, sessions: int, big: int, repeat: int, rounds: int) -> None:
+def run(*, sessions: int, big: int, repeat: int, rounds: int, plain_prepared: bool = False) -> None:
+    from django.conf import settings
     from django.db import connection
 
     from fieldsets.models import BUILTIN_REQUEST_DETAILS, BUILTIN_SENSITIVE
@@ -403,9 +431,12 @@ def run(*, sessions: int, big: int, repeat: int, rounds: int) -> None:
     from sessions_app.selectors import customer_sessions
     from sessions_app.user_tags import customer_search
 
+    prepared = "off"
+    if settings.PREPARED_STATEMENTS:
+        prepared = "API and plain views" if plain_prepared else "API only"
     print(
         f"database: {connection.vendor}; {sessions} sessions; page {PAGE}; "
-        f"{rounds} rounds, each the median of {repeat} requests"
+        f"{rounds} rounds, each the median of {repeat} requests; prepared statements: {prepared}"
     )
     seeder = Seeder()
     started = time.perf_counter()
@@ -417,7 +448,7 @@ def run(*, sessions: int, big: int, repeat: int, rounds: int) -> None:
         f"sessions, {UserAction.objects.count()} actions"
     )
     analyze()
-    install_plain_views()
+    install_plain_views(prepared=plain_prepared)
 
     agent, lead = client_for("bench-agent"), client_for("bench-lead")
     for application in seeder.apps:
