@@ -215,6 +215,7 @@ class FieldsetPolicy:
         self.is_superuser = bool(user.is_active and getattr(user, "is_superuser", False))
         self._loaded = False
         self._plans: dict[tuple[int, bool, bool], _Plan] = {}
+        self._list_plans: dict[int, tuple[ApplicationRef, _Plan]] = {}
         self._snapshot: PrincipalSnapshot | None = None
 
     @classmethod
@@ -474,6 +475,12 @@ class FieldsetPolicy:
 
     def _session_plan(self, row: Row, windowed: bool) -> tuple[ApplicationRef, _Plan, str | None]:
         """The session's application, plan, and the reason of the window the plan used."""
+        if not windowed:  # a list's rows: one lookup per application, not two per row
+            found = self._list_plans.get(row["application_id"])
+            if found is None:
+                application = self._application(row["application_id"])
+                found = self._list_plans[application.id] = (application, self._plan(application.id))
+            return found[0], found[1], None
         application = self._application(row["application_id"])
         reason = self.window(row["id"]) if windowed else None
         plan = self._plan(application.id, windowed=reason is not None)
