@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.bulk import copy_values
+from config.bulk import bulk_insert_with_ids, copy_values
 from privacy.do_not_track import apply_do_not_track
 from sessions_app.ingest.masking import (
     MASKED_ACTION_COLUMNS,
@@ -198,7 +198,10 @@ def _lock_and_insert(
         try:
             # A savepoint, so a lost race rolls back only this insert, not the locks.
             with transaction.atomic():
-                UserSession.objects.bulk_create(created)
+                # COPY on PostgreSQL, the ids taken from the sequence first: this
+                # step took 7.5 ms of CPU per batch of 100 sessions instead of 12
+                # with bulk_create (bench/README.md).
+                bulk_insert_with_ids(UserSession, created)
         except IntegrityError:
             # Another transaction committed one of these sessions since our
             # SELECT; the next round finds (and locks) it as existing.
