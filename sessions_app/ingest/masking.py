@@ -51,7 +51,7 @@ from privacy.headers import clean_headers
 from privacy.properties import filter_properties
 from privacy.session_ids import stored_session_ids
 from privacy.text import mask_mapping
-from privacy.uri import mask_uri
+from privacy.uri import UriMasker
 from sessions_app.ingest.validation import (
     ACTION_NAME_MAX_LENGTH,
     COLUMN_MAX_LENGTHS,
@@ -119,6 +119,8 @@ class BatchMasker:
         self.on_rule_change = on_rule_change
         self._uris: dict[str, str] = {}
         self._texts: dict[str, str] = {}
+        # mask_uri whose pieces (host, path segments, parameters) are memoised too.
+        self._mask_uri = UriMasker(personal=self.personal, detect=self.text)
         self._credential_names: dict[str, bool] = {}
 
     def uri(self, value: str) -> str:
@@ -126,7 +128,7 @@ class BatchMasker:
             return value
         masked = self._uris.get(value)
         if masked is None:
-            masked = self._uris[value] = mask_uri(value, personal=self.personal, detect=self.text)
+            masked = self._uris[value] = self._mask_uri(value)
         return masked
 
     def text(self, value: str) -> str:
