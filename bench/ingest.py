@@ -127,7 +127,8 @@ def run(*, batches: int, seed: int, postgres: bool) -> None:
     print(f"batches:  {batches} x {SESSIONS_PER_BATCH} sessions x {ACTIONS_PER_SESSION} actions")
     print(f"pipeline (HTTP + validation + masking + upsert): {pipeline_rate:8.0f} sessions/s")
     print(f"bulk_create (same rows, unmasked):               {baseline_rate:8.0f} sessions/s")
-    print(f"ratio pipeline / bulk_create: {pipeline_rate / baseline_rate:.2f} (target >= 0.50)")
+    ratio = pipeline_rate / baseline_rate
+    print(f"ratio pipeline / bulk_create: {ratio:.2f} (target >= 1.00, issue 15)")
 
 
 # --- masking rules: the pipeline with N rules against the pipeline without ------------

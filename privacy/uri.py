@@ -126,9 +126,10 @@ class UriMasker:
     segments (``women``, ``SKU-01234``), parameters (``ref=newsletter``). Each
     piece is masked by a pure function of its text and the rules, so its result
     is kept by text and reused: the same output as ``mask_uri`` for every URL
-    (``tests/privacy/test_uri.py`` holds it), in about half the time over the
-    URLs of ``bench/ingest.py``. Keep one only as long as the batch: the memo
-    holds the pieces as sent.
+    (``tests/privacy/test_uri.py`` holds it). Masking a batch of
+    ``bench/ingest.py`` (1,000 distinct URLs) took 21-22.5 ms of CPU with it
+    instead of 31-34 ms. Keep one only as long as the batch: the memo holds the
+    pieces as sent.
     """
 
     def __init__(self, *, personal: bool, detect: Callable[[str], str] | None = None) -> None:
