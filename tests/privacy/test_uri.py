@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privacy import MASK
-from privacy.uri import mask_uri
+from privacy.detectors import mask_text
+from privacy.uri import UriMasker, mask_uri
 from tests.privacy.strategies import card_numbers, domains, emails, ip_addresses, uuids
 
 EXAMPLES = 200
@@ -242,3 +246,66 @@ def test_fragment_parameters_are_masked_like_query_values(
 def test_secrets_only_url_masking_is_idempotent(text: str) -> None:
     once = mask_uri(text, personal=False)
     assert mask_uri(once, personal=False) == once
+
+
+# --- UriMasker: the pieces memoised, the same output ----------------------------------
+
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[1] / "vectors/masking.json").read_text(encoding="utf-8")
+)
+# A small pool, so that hosts, segments and parameters repeat between the URLs of an
+# example, as in a batch; with the soup of URL punctuation and escapes around them.
+pieces = st.sampled_from(
+    [
+        "shop.example.com",
+        "jane:pw@shop.example.com",
+        "[2001:db8::1]:8080",
+        "203.0.113.42",
+        "women",
+        "SKU-01234",
+        "1234567",
+        "jane.doe%40example.com",
+        "4111%201111%201111%201111",
+        "c4z6ab-3f9a7c2e1b0d4f6a8e5c7d9e1f3a5b7c",
+        "ref=newsletter",
+        "u=12345",
+        "token=abc",
+        "email=jane@example.com",
+        "12345",
+        "a+b%20c",
+        "4111+1111+1111+1111",  # a card to unquote_plus (query), not to unquote (matrix)
+        "",
+    ]
+)
+glue = st.sampled_from(["/", "//", "?", "&", "#", ";", "=", "https://", "#/", ":", "%2F", "+"])
+pool_urls = st.lists(st.one_of(pieces, glue), max_size=12).map("".join)
+
+
+@pytest.mark.parametrize("personal", [True, False])
+def test_a_uri_masker_answers_every_vector_as_mask_uri(personal: bool) -> None:
+    inputs = [str(case["input"]) for case in VECTORS["uri"]]
+    masker = UriMasker(personal=personal)
+    for url in [*inputs, *reversed(inputs)]:  # the second time from its memo
+        assert masker(url) == mask_uri(url, personal=personal)
+
+
+def test_a_uri_masker_keeps_query_and_matrix_parameters_apart() -> None:
+    card = "4111+1111+1111+1111=1"
+    url = f"/a;{card}?{card}"
+    expected = mask_uri(url)
+    assert expected == "/a;4111+1111+1111+1111=<masked>?<masked>=<masked>"
+    masker = UriMasker(personal=True)
+    assert [masker(url), masker(url)] == [expected, expected]
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    st.lists(st.one_of(pool_urls, st.text(max_size=40)), min_size=1, max_size=30),
+    st.booleans(),
+)
+def test_a_uri_masker_over_a_batch_answers_each_url_as_mask_uri(
+    urls: list[str], personal: bool
+) -> None:
+    detect = partial(mask_text, personal=personal)
+    masker = UriMasker(personal=personal, detect=detect)
+    assert [masker(url) for url in urls] == [mask_uri(url, personal=personal) for url in urls]

@@ -99,3 +99,33 @@ def test_batches_sharing_sessions_in_opposite_order_neither_deadlock_nor_duplica
         stored = UserSession.objects.get(session_id=session_id)
         assert sorted(stored.actions.values_list("seq", flat=True)) == seqs
         assert stored.action_count == 2
+
+
+def test_a_session_inserted_between_the_lock_and_the_insert_is_merged_not_duplicated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The insert-race retry, made deterministic: the first look for stored sessions
+    misses one that another transaction committed meanwhile, so the insert (COPY on
+    PostgreSQL) hits the unique constraint as Django's IntegrityError, and the next
+    round locks and merges it."""
+    import sessions_app.services as services
+
+    application = new_application()[0]
+    session_ingest(application=application, payload={"sessions": [session(actions=[action(0)])]})
+    looks: list[int] = []
+    original = services._lock_existing
+
+    def first_look_misses(*args: Any, **kwargs: Any) -> dict[str, UserSession]:
+        looks.append(1)
+        return {} if len(looks) == 1 else original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_lock_existing", first_look_misses)
+    [result] = session_ingest(
+        application=application, payload={"sessions": [session(actions=[action(0), action(1)])]}
+    )
+
+    assert len(looks) == 2
+    assert (result.status, result.actions_added) == ("updated", 1)
+    stored = UserSession.objects.get(application=application)
+    assert stored.action_count == 2
+    assert sorted(UserAction.objects.values_list("seq", flat=True)) == [0, 1]

@@ -326,3 +326,53 @@ def test_a_settings_change_applies_to_later_data_only(client: Client) -> None:
 
     assert stored_session("before").client_ip == "81.2.69.142"
     assert stored_session("after").client_ip == "81.2.69.0"
+
+
+# --- the batch's memos store what masking each action alone stores ----------------------
+
+
+@pytest.mark.parametrize("uri_masking", [True, False])
+def test_a_batch_stores_what_masking_each_action_on_its_own_stores(
+    client: Client, uri_masking: bool
+) -> None:
+    """Masking memoises per distinct value within a batch (whole values, and the pieces
+    of URLs: hosts, segments, parameters); the rows must be what ``mask_uri`` and
+    ``mask_text`` give each action's strings alone, pieces repeating or not."""
+    from privacy.detectors import mask_text
+    from privacy.uri import mask_uri
+
+    hosts = ["shop.example.com", "jane:pw@shop.example.com", "203.0.113.42:8080"]
+    segments = ["women", "SKU-01234", "1234567", "jane.doe%40example.com", f"c-{CARD}", "x;sid=ab"]
+    queries = ["ref=mail", "u=12345", "token=abc", f"card={CARD}", "4111+1111+1111+1111=1", ""]
+    urls = [
+        f"https://{hosts[n % 3]}/{segments[n % 6]}/{segments[(n * 5) % 6]}?{queries[n % 6]}"
+        + ("#/reset?token=x&" + queries[(n + 1) % 6] if n % 4 == 0 else "")
+        for n in range(36)
+    ]
+    messages = [f"Payment failed for jane{n % 3}@example.com, order {n % 4}" for n in range(36)]
+    sent = session(
+        actions=[
+            action(
+                n,
+                url=url,
+                name=f"Loading of /{segments[n % 6]}",
+                error={"message": message},
+                headers={"Referer": urls[(n + 7) % 36], "Accept": "text/html"},
+                request_attributes={"order": f"A-{n % 5}", "mail": f"jane{n % 2}@example.com"},
+            )
+            for n, (url, message) in enumerate(zip(urls, messages, strict=True))
+        ]
+    )
+    ingest(client, batch(sent), mask_personal_data_in_uris=uri_masking)
+
+    stored = {a.seq: a for a in UserAction.objects.all()}
+    assert len(stored) == 36
+    for n, url in enumerate(urls):
+        assert stored[n].url == mask_uri(url, personal=uri_masking)
+        assert stored[n].name == mask_uri(f"Loading of /{segments[n % 6]}", personal=uri_masking)
+        assert stored[n].error_message == mask_text(messages[n], personal=uri_masking)
+        assert stored[n].headers["Referer"] == mask_text(urls[(n + 7) % 36], personal=uri_masking)
+        assert stored[n].request_attributes == {
+            "order": f"A-{n % 5}",
+            "mail": mask_text(f"jane{n % 2}@example.com", personal=uri_masking),
+        }
