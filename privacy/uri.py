@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from privacy.credentials import is_credential_name
@@ -158,14 +159,19 @@ def _mask_uri(url: str, rules: _Rules) -> str:
     return "".join(pieces)
 
 
-def _mask_netloc(netloc: str, rules: _Rules) -> str:
-    memo = rules.netlocs
+def _memoised(memo: dict[str, str] | None, mask: Callable[..., str], piece: str, *args: Any) -> str:
+    """``mask(piece, *args)``, looked up in the batch's ``memo`` first (``UriMasker``),
+    if any. Arguments rather than a ``partial``: this runs for every piece of every URL."""
     if memo is None:
-        return _mask_netloc_once(netloc, rules)
-    masked = memo.get(netloc)
+        return mask(piece, *args)
+    masked = memo.get(piece)
     if masked is None:
-        masked = memo[netloc] = _mask_netloc_once(netloc, rules)
+        masked = memo[piece] = mask(piece, *args)
     return masked
+
+
+def _mask_netloc(netloc: str, rules: _Rules) -> str:
+    return _memoised(rules.netlocs, _mask_netloc_once, netloc, rules)
 
 
 def _mask_netloc_once(netloc: str, rules: _Rules) -> str:
@@ -193,13 +199,7 @@ def _mask_path(path: str, rules: _Rules) -> str:
 
 
 def _mask_path_segment(segment: str, rules: _Rules) -> str:
-    memo = rules.segments
-    if memo is None:
-        return _mask_path_segment_once(segment, rules)
-    masked = memo.get(segment)
-    if masked is None:
-        masked = memo[segment] = _mask_path_segment_once(segment, rules)
-    return masked
+    return _memoised(rules.segments, _mask_path_segment_once, segment, rules)
 
 
 def _mask_path_segment_once(segment: str, rules: _Rules) -> str:
@@ -229,13 +229,8 @@ def _mask_fragment(fragment: str, rules: _Rules) -> str:
 
 def _mask_parameter(field: str, decode: Callable[[str], str], rules: _Rules) -> str:
     """One ``name=value`` of a query, fragment or matrix parameter list."""
-    if rules.parameters is None:
-        return _mask_parameter_once(field, decode, rules)
-    memo = rules.parameters.setdefault(decode, {})
-    masked = memo.get(field)
-    if masked is None:
-        masked = memo[field] = _mask_parameter_once(field, decode, rules)
-    return masked
+    memo = None if rules.parameters is None else rules.parameters.setdefault(decode, {})
+    return _memoised(memo, _mask_parameter_once, field, decode, rules)
 
 
 def _mask_parameter_once(field: str, decode: Callable[[str], str], rules: _Rules) -> str:
