@@ -29,7 +29,7 @@ from django.db.models import Field as ModelField
 from fieldsets.registry import LOG, RECORD_TYPES, SESSION, RecordType
 from logs.selectors import logs_of_sessions
 from sessions_app import user_tags
-from sessions_app.models import Application, UserSession
+from sessions_app.models import Application, UserSession, applications_of
 
 SUBJECT_KEY_COLUMN = "user_tag_blind_index"
 # Counts per application slug and record type name: {"shop": {"session": 2, "action": 9}}.
@@ -83,9 +83,8 @@ def sessions_of(subject: Subject) -> QuerySet[UserSession]:
     """The person's sessions in every application, each application named: the
     statement names the applications it reads (``docs/scaling.md``, "Routable by
     application"); a person is looked for in all of them, so it reads all their shards."""
-    every = list(Application.objects.values_list("id", flat=True))
-    return UserSession.objects.filter(
-        application_id__in=every, **{f"{SUBJECT_KEY_COLUMN}__in": subject.blind_indexes}
+    return UserSession.objects.in_every_application().filter(
+        **{f"{SUBJECT_KEY_COLUMN}__in": subject.blind_indexes}
     )
 
 
@@ -98,17 +97,13 @@ Batch = Sequence[tuple[int, int]]
 _LINKED_BY_ANNOTATION: dict[str, Callable[[Batch], QuerySet[Any]]] = {LOG.name: logs_of_sessions}
 
 
-def _applications(batch: Batch) -> list[int]:
-    return sorted({application_id for _, application_id in batch})
-
-
 def children_of(record: RecordType, batch: Batch) -> QuerySet[Model]:
     find = _LINKED_BY_ANNOTATION.get(record.name)
     if find is not None:
         return find(batch)
     # Every child type names its application (``_application_column``'s first case).
     return record.model._default_manager.filter(
-        application_id__in=_applications(batch),
+        application_id__in=applications_of(batch),
         **{f"{record.parent_column}__in": [pk for pk, _ in batch]},
     )
 
@@ -119,14 +114,8 @@ def _plain(records: QuerySet[Model], record: RecordType, batch: Batch) -> QueryS
     if record.name not in _LINKED_BY_ANNOTATION:
         return records
     return record.model._default_manager.filter(
-        application_id__in=_applications(batch),
+        application_id__in=applications_of(batch),
         pk__in=list(records.values_list("pk", flat=True)),
-    )
-
-
-def _sessions(batch: Batch) -> QuerySet[UserSession]:
-    return UserSession.objects.filter(
-        application_id__in=_applications(batch), pk__in=[pk for pk, _ in batch]
     )
 
 
@@ -234,7 +223,7 @@ def anonymise_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
         _plain(children_of(record, batch), record, batch).update(**cleared_values(record))
-    _sessions(batch).update(**cleared_values(SESSION))
+    UserSession.objects.keyed(batch).update(**cleared_values(SESSION))
     return _batch_counts(batch, children)
 
 
@@ -244,7 +233,7 @@ def erase_batch(batch: Sequence[tuple[int, int]]) -> Counts:
     for record in _in_link_order():
         children[record.name] = _count_children(record, batch)
         _plain(children_of(record, batch), record, batch).delete()
-    _sessions(batch).delete()
+    UserSession.objects.keyed(batch).delete()
     return _batch_counts(batch, children)
 
 
@@ -252,7 +241,7 @@ def read_batch(
     batch: Sequence[tuple[int, int]],
 ) -> tuple[list[dict[str, Any]], dict[str, dict[int, list[dict[str, Any]]]], Counts]:
     """The sessions and their children as rows of the registry's columns (for the export)."""
-    sessions = list(_sessions(batch).order_by("pk").values(*SESSION.columns))
+    sessions = list(UserSession.objects.keyed(batch).order_by("pk").values(*SESSION.columns))
     children: dict[str, dict[int, list[dict[str, Any]]]] = {}
     counts: dict[str, dict[int, int]] = {}
     for record in child_types():

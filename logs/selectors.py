@@ -25,7 +25,7 @@ from logs.filters import LOG_FILTER_FIELDS, LogFilterSet
 from logs.models import LogRecord
 from logs.queries import LogQuery
 from permissions.policy import FieldsetPolicy
-from sessions_app.models import UserAction, UserSession
+from sessions_app.models import UserAction, UserSession, applications_of
 
 LogRows = QuerySet[LogRecord, dict[str, Any]]
 
@@ -85,10 +85,8 @@ def logs_of_sessions(sessions: Iterable[tuple[int, int]]) -> QuerySet[LogRecord]
     """
     pairs = list(sessions)
     ids = [pk for pk, _ in pairs]
-    applications = sorted({application_id for _, application_id in pairs})
-    refs = UserSession.objects.filter(application_id__in=applications, pk__in=ids).values(
-        "session_id"
-    )
+    applications = applications_of(pairs)
+    refs = UserSession.objects.keyed(pairs).values("session_id")
     traces = UserAction.objects.filter(
         application_id__in=applications, session_id__in=ids, trace_id__isnull=False
     ).values("trace_id")

@@ -88,22 +88,15 @@ class SessionStore:
     def pending(self, key_id: int) -> QuerySet[UserSession]:
         """Values not made with ``key_id`` yet."""
         return (
-            every_session()
+            UserSession.objects.in_every_application()
             .filter(**{f"{self.column}__isnull": False})
             .exclude(**{f"{self.column}__startswith": self.prefix(key_id)})
         )
 
     def on_key(self, key_id: int) -> QuerySet[UserSession]:
-        return every_session().filter(**{f"{self.column}__startswith": self.prefix(key_id)})
-
-
-def every_session() -> QuerySet[UserSession]:
-    """The sessions of every application, each named: a rotation reads them all, and each
-    statement still names the applications it reads (``docs/scaling.md``, "Routable by
-    application"); one query of the applications per call."""
-    return UserSession.objects.filter(
-        application_id__in=list(Application.objects.values_list("pk", flat=True))
-    )
+        return UserSession.objects.in_every_application().filter(
+            **{f"{self.column}__startswith": self.prefix(key_id)}
+        )
 
 
 USER_ID = SessionStore("sessions.user_id", "user_id", lambda k: f"{pure_tags.PSEUDONYM_PREFIX}{k}_")
@@ -279,7 +272,9 @@ def _rekey_audit_subjects(rotation: KeyRotation, progress: Progress) -> int:
     """Move audit subjects to the new key's lookup, through the tags sessions keep."""
     moved = 0
     position = rotation.checkpoint.get("audit.subjects")
-    tagged = every_session().filter(Q(user_tag__isnull=False) | Q(user_tag_encrypted__isnull=False))
+    tagged = UserSession.objects.in_every_application().filter(
+        Q(user_tag__isnull=False) | Q(user_tag_encrypted__isnull=False)
+    )
     while True:
         batch = _next_sessions(tagged, position, columns=_SESSION_COLUMNS, lock=False)
         if not batch:
@@ -329,7 +324,7 @@ def _total(keyring: Keyring, target: int) -> int:
     if keyring in STORES:
         return STORES[keyring].pending(target).count()
     return (
-        every_session()
+        UserSession.objects.in_every_application()
         .filter(Q(user_tag__isnull=False) | Q(user_tag_encrypted__isnull=False))
         .count()
     )

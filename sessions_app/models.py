@@ -248,7 +248,29 @@ class DurationSort(models.Func):
         super().__init__(F("duration_ms"))
 
 
+def applications_of(sessions: Iterable[tuple[int, int]]) -> list[int]:
+    """The application ids of sessions given as (id, application id)."""
+    return sorted({application_id for _, application_id in sessions})
+
+
 class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    """Every statement on sessions names their applications (``docs/scaling.md``,
+    "Routable by application"); these are the two ways to name them without a reader."""
+
+    def in_every_application(self) -> UserSessionQuerySet:
+        """For jobs that read every session (key rotation, a data subject's search):
+        each application named, one query of the applications per call."""
+        return self.filter(
+            application_id__in=list(Application.objects.values_list("pk", flat=True))
+        )
+
+    def keyed(self, sessions: Iterable[tuple[int, int]]) -> UserSessionQuerySet:
+        """These sessions, given as (id, application id)."""
+        sessions = list(sessions)
+        return self.filter(
+            application_id__in=applications_of(sessions), pk__in=[pk for pk, _ in sessions]
+        )
+
     def delete(self) -> tuple[int, dict[str, int]]:
         """Delete these sessions and their actions, each statement within their applications.
 
@@ -261,11 +283,11 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
         """
         if self.query.is_sliced:  # as Django's own delete refuses
             raise TypeError("Cannot use 'limit' or 'offset' with delete().")
-        rows = list(self.order_by().values_list("application_id", "pk"))
+        rows = list(self.order_by().values_list("pk", "application_id"))
         if not rows:
             return 0, {}
-        applications = sorted({application_id for application_id, _ in rows})
-        pks = [pk for _, pk in rows]
+        applications = applications_of(rows)
+        pks = [pk for pk, _ in rows]
         # Django's own delete of each (no model refers to an action, and nothing to a
         # session but its actions: both are one DELETE with these conditions).
         _, actions = models.QuerySet.delete(
@@ -273,9 +295,7 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
                 application_id__in=applications, session_id__in=pks
             )
         )
-        _, sessions = models.QuerySet.delete(
-            UserSession.objects.using(self.db).filter(application_id__in=applications, pk__in=pks)
-        )
+        _, sessions = models.QuerySet.delete(UserSession.objects.using(self.db).keyed(rows))
         counts = actions | sessions
         return sum(counts.values()), counts
 
