@@ -31,6 +31,7 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from access.services import api_token_create
 from logs.models import LogRecord
@@ -76,6 +77,15 @@ class OTLPJsonLogExporter(LogRecordExporter):
         pass
 
 
+class _TraceIdWithoutDigitRuns(RandomIdGenerator):
+    """One fixed trace id. A random one holds a Luhn-valid run of 13 or more digits
+    now and then ("...4306321907068244a"), and ingest drops such an id by design
+    (``sessions_app.ingest.masking.hex_id``), which made this test fail at random."""
+
+    def generate_trace_id(self) -> int:
+        return 0x5CE9A2B4AFD4CF4E3C6F2A1B7C6D8E4A
+
+
 @pytest.fixture
 def otel_logging() -> Iterator[tuple[logging.Logger, list[LoggerProvider]]]:
     logger = logging.getLogger("tests.shop.backend")
@@ -115,7 +125,7 @@ def test_sdk_records_arrive_masked_and_linked_to_their_session(
         else OTLPJsonLogExporter(endpoint, headers)
     )
     provider = _attach(logger, providers, exporter)
-    tracer = TracerProvider().get_tracer("tests")
+    tracer = TracerProvider(id_generator=_TraceIdWithoutDigitRuns()).get_tracer("tests")
 
     logger.error(
         "Payment gateway timeout for %s (card %s)",
