@@ -48,7 +48,8 @@ jstest:
 	$(NODE) --test tests/browser_agent/rum.test.mjs
 
 # Rebuild the served agent (browser_agent/static/rumvault/rum-<version>.js) from
-# browser_agent/src/rum.js with the pinned terser (browser_agent/package-lock.json).
+# browser_agent/src/rum.js, and the loader tag's code (browser_agent/loader.min.js) from
+# browser_agent/src/loader.js, with the pinned terser (browser_agent/package-lock.json).
 # Commit the output; tests fail while it is older than the source.
 agent:
 	cd browser_agent && npm ci --no-audit --no-fund && node build.mjs

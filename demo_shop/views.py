@@ -2,10 +2,11 @@
 
 Served only with ``RUMVAULT_DEMO_SHOP`` (on with ``DEBUG``, so in ``make demo``):
 a 404 otherwise, so a production rumvault never serves a shop. The pages load
-the agent with the public beacon key of the ``fashion-store`` application
-(``seed_demo`` lists the demo's origins for it). Its two API endpoints stand in
-for a shop's backend: the cart answers 200, the payment always 502. Neither
-reads the request body: what the checkout form holds never reaches this server.
+the agent through its loader tag with the public beacon key of the
+``fashion-store`` application (``seed_demo`` lists the demo's origins for it).
+Its two API endpoints stand in for a shop's backend: the cart answers 200, the
+payment always 502. Neither reads the request body: what the checkout form
+holds never reaches this server.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from browser_agent.agent import agent_url
+from browser_agent.agent import agent_url, loader_tag, script_tag
 from sessions_app.management.commands._demo_traffic import PRODUCTS
 from sessions_app.models import Application
 
@@ -45,22 +48,34 @@ def _products() -> list[dict[str, Any]]:
     return [{"sku": sku, "name": name, "price": Decimal(price)} for sku, name, price in PRODUCTS]
 
 
+# ?agent= picks the page's tag, for bench/agent.py: the loader (the default, as
+# `beacon_key` recommends), the agent's own deferred tag, that tag's file without a key
+# (it stops as soon as it has run: what the file alone costs), or no agent.
+AGENT_TAGS = ("loader", "plain", "idle", "off")
+
+
+def _agent_tag(choice: str, key: str | None) -> SafeString:
+    if key is None or choice == "off":
+        return SafeString("")
+    if choice == "idle":
+        return format_html('<script defer src="{}"></script>', agent_url())
+    if choice == "plain":
+        return script_tag(base_url="", key=key)
+    return loader_tag(base_url="", key=key)
+
+
 def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
-    # ?agent=off serves the same page without the agent, ?agent=idle with the agent's file
-    # but no key, so that it stops as soon as it has run (bench/agent.py compares the
-    # three: what the agent's work costs, and what its file alone does). The key is looked
-    # up either way: the pages then cost the server the same, and differ in the browser
-    # only by the agent's tag.
+    choice = request.GET.get("agent", "loader")
+    if choice not in AGENT_TAGS:
+        return HttpResponseBadRequest(f"agent must be one of {', '.join(AGENT_TAGS)}")
+    # The key is looked up whatever the choice: the pages then cost the server the same,
+    # and differ in the browser only by the agent's tag.
     application = Application.objects.filter(slug=SHOP_APPLICATION).only("beacon_key").first()
-    agent = request.GET.get("agent")
-    key = application.beacon_key if application and agent not in ("off", "idle") else None
     return render(
         request,
         f"demo_shop/{template}",
         {
-            "agent_src": agent_url(),
-            "beacon_key": key,
-            "agent_idle": agent == "idle",
+            "agent_tag": _agent_tag(choice, application.beacon_key if application else None),
             "currency": CURRENCY,
             **context,
         },

@@ -9,7 +9,7 @@
   else if (root && root.document) agent.boot(root);
 })(typeof window === "undefined" ? this : window, function () {
   "use strict";
-  var VERSION = "1.0.2";
+  var VERSION = "1.0.3";
   var MASK = "<masked>";
   var MAX_PASSES = 16;
 
@@ -755,10 +755,12 @@
       return clean(label, 100) || "click on " + tag;
     }
 
-    function onClick(event) {
+    // ``when``: the time a click, error or call was recorded at by the loader, which queued
+    // it before the agent came (src/loader.js); now otherwise.
+    function onClick(event, when) {
       var target = event.target && event.target.closest ? event.target.closest(CLICKABLE) : null;
       if (!target) return;
-      var at = env.now();
+      var at = when || env.now();
       capture(function () {
         return { type: "click", name: name(clickName(target)), url: url(env.location.href), timestamp: iso(at) };
       });
@@ -783,19 +785,19 @@
       });
     }
 
-    function onError(event) {
+    function onError(event, when) {
       if (event.target && event.target !== env.window) return; // a resource that failed to load
       var error = event.error, message = error && error.message ? error.message : event.message;
-      captureError("Uncaught " + (error && error.name ? error.name : "Error"), message);
+      captureError("Uncaught " + (error && error.name ? error.name : "Error"), message, when);
     }
 
-    function onRejection(event) {
+    function onRejection(event, when) {
       var reason = event.reason;
-      captureError("Unhandled rejection", reason && reason.message ? reason.message : String(reason));
+      captureError("Unhandled rejection", reason && reason.message ? reason.message : String(reason), when);
     }
 
-    function captureError(title, message) {
-      var at = env.now();
+    function captureError(title, message, when) {
+      var at = when || env.now();
       capture(function () {
         return { type: "error", name: name(title), url: url(env.location.href), timestamp: iso(at),
           error: { message: text("actions.error_message", message, 1000) } };
@@ -981,9 +983,9 @@
         });
         if (collecting) flush(false);
       },
-      product: function (product) {
+      product: function (product, when) {
         if (!product || ["view", "add_to_cart", "purchase"].indexOf(product.event) < 0) return;
-        var at = env.now();
+        var at = when || env.now();
         capture(function () {
           var item = { event: product.event };
           if (product.sku) item.sku = text("actions.product.sku", product.sku, 100);
@@ -1009,9 +1011,23 @@
       _onError: onError,
       _onRejection: onRejection,
       _onLoad: onLoad,
+      _replay: replay,
       _request: request,
       _leave: leave
     };
+
+    // What the loader queued before the agent came, in the order it happened, after this
+    // page's view: each [kind, argument, time] as src/loader.js records it.
+    function replay(queued) {
+      queued.forEach(function (entry) {
+        var kind = entry[0], argument = entry[1], at = entry[2];
+        if (kind === "click") onClick(argument, at);
+        else if (kind === "error") onError(argument, at);
+        else if (kind === "unhandledrejection") onRejection(argument, at);
+        else if (kind === "product") api.product(argument, at);
+        else if (kind === "identifyUser" || kind === "enable" || kind === "disable") api[kind](argument);
+      });
+    }
 
     // Never a listener for input, change, key or form events: typed text is never seen.
     env.document.addEventListener("click", onClick, true);
@@ -1091,7 +1107,10 @@
   function boot(win) {
     var script = win.document.currentScript;
     var key = script && script.getAttribute("data-key");
-    if (!key || win.rumvault) return;
+    // The loader's stand-in (src/loader.js) is taken over; any other window.rumvault means
+    // the agent already runs on this page.
+    var loader = win.rumvault && win.rumvault._take ? win.rumvault : null;
+    if (!key || (win.rumvault && !loader)) return;
     var src = script.src;
     var fetch = win.fetch.bind(win); // before instrumentRequests wraps it
     var env = {
@@ -1116,8 +1135,10 @@
     var agent = createAgent(env);
     win.rumvault = {
       version: VERSION, enable: function () { agent.enable(); }, disable: function () { agent.disable(); },
-      identifyUser: agent.identifyUser, product: agent.product, flush: agent.flush
+      identifyUser: agent.identifyUser, product: function (product) { agent.product(product); },
+      flush: agent.flush
     };
+    if (loader) agent._replay(loader._take());
     // Asked for in a task of its own rather than while the page's deferred scripts run:
     // starting a fetch costs the main thread milliseconds, and the server's answer is only
     // applied once the load has ended anyway (a page with nothing left to load fires its

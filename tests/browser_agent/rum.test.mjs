@@ -15,6 +15,8 @@ const staticDir = new URL("browser_agent/static/rumvault/", root);
 const version = /AGENT_VERSION = "([0-9.]+)"/.exec(
   readFileSync(new URL("browser_agent/version.py", root), "utf8"))[1];
 const agent = require(new URL(`rum-${version}.js`, staticDir).pathname);
+// The loader tag's code, as browser_agent/agent.py puts it into a page.
+const loaderCode = readFileSync(new URL("browser_agent/loader.min.js", root), "utf8");
 const vectors = JSON.parse(readFileSync(new URL("tests/vectors/masking.json", root), "utf8"));
 
 describe("shared masking vectors", () => {
@@ -78,6 +80,10 @@ class Element {
 class Target {
   constructor() { this.listeners = {}; }
   addEventListener(type, listener) { (this.listeners[type] ||= []).push(listener); }
+  removeEventListener(type, listener) {
+    this.listeners[type] = (this.listeners[type] || []).filter((other) => other !== listener);
+    if (!this.listeners[type].length) delete this.listeners[type];
+  }
   dispatch(type, event = {}) { for (const listener of this.listeners[type] || []) listener({ type, ...event }); }
 }
 
@@ -423,6 +429,117 @@ describe("the page's load", () => {
     assert.equal(actions[3].error.message, "failed for <masked>");
     assert.ok(actions.every((a) => a.url === "https://shop.example.com/products/A-1?email=<masked>"));
     assert.doesNotMatch(JSON.stringify(beacons[0].body), /jane/);
+  });
+
+  // The loader tag on the page above: it runs while the page is parsed; the agent's script
+  // element it adds is what boot() then sees as its tag.
+  function loaderPage({ config = {}, attributes = { "data-key": "rvpub_test", "data-src": "https://rumvault.example.com/static/rumvault/rum-1.0.3.js" } } = {}) {
+    const p = page({ config });
+    const added = [];
+    p.document.readyState = "loading";
+    p.document.currentScript = { getAttribute: (name) => (Object.hasOwn(attributes, name) ? attributes[name] : null) };
+    p.document.createElement = (tagName) => {
+      const element = { tagName: tagName.toUpperCase(), attributes: {} };
+      element.setAttribute = (name, value) => { element.attributes[name] = value; };
+      element.getAttribute = (name) => (Object.hasOwn(element.attributes, name) ? element.attributes[name] : null);
+      return element;
+    };
+    p.document.head = { appendChild: (element) => added.push(element) };
+    new Function("window", "document", loaderCode)(p.window, p.document);
+    // The page's load ends: the loader adds the agent's script, which runs (from the cache).
+    p.load = () => {
+      p.document.readyState = "complete";
+      p.window.dispatch("load");
+      p.runTimers();
+      assert.equal(added.length, 1);
+      p.document.currentScript = added[0];
+      agent.boot(p.window);
+    };
+    p.added = added;
+    return p;
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test("the loader adds the agent only after the load event; the agent replays what came before, in order, with its times, masked", async () => {
+    const p = loaderPage();
+    const api = p.window.rumvault;
+    assert.equal(api.version, undefined); // the loader's stand-in
+    api.product({ sku: "A-1", name: "Dress for jane@example.com", event: "view" });
+    p.document.dispatch("click", { target: new Element("BUTTON", { text: "Next photo" }) });
+    p.window.dispatch("error", { target: p.window, error: { name: "TypeError", message: "x of jane@example.com" } });
+    p.window.dispatch("unhandledrejection", { reason: { message: "no stock for jane@example.com" } });
+    api.identifyUser("jane@example.com");
+    const recorded = Date.now();
+    p.runTimers();
+    assert.deepEqual([p.added, p.requested, p.touched], [[], [], []]); // nothing before the load
+    await sleep(20);
+    p.load();
+    assert.equal(p.added[0].src, "https://rumvault.example.com/static/rumvault/rum-1.0.3.js");
+    assert.equal(p.added[0].getAttribute("data-key"), "rvpub_test");
+    assert.equal(p.window.rumvault.version, version);
+    // The loader's listeners are gone: the agent's own ones take over, each once.
+    assert.deepEqual(Object.fromEntries(Object.entries(p.document.listeners).map(([type, list]) => [type, list.length])),
+      { click: 1, visibilitychange: 1 });
+    assert.equal(p.window.listeners.error.length, 1);
+    p.runTimers(); // the configuration is asked for
+    await settle();
+    await settle();
+    p.runTimers(); // and applied after the load
+    p.window.dispatch("pagehide");
+    await settle();
+    // The replayed actions go after a flush delay, the page view when the page is left (and
+    // what was on its way then goes again, with keepalive): each action once, by its seq.
+    const sessions = p.requested.filter((r) => r.url.endsWith("/beacons/")).map((r) => r.body.sessions[0]);
+    const bySeq = new Map(sessions.flatMap((session) => session.actions).map((action) => [action.seq, action]));
+    const actions = [...bySeq.keys()].sort((a, b) => a - b).map((seq) => bySeq.get(seq));
+    assert.ok(sessions.some((session) => session.user_tag === "jane@example.com"));
+    assert.deepEqual(actions.map((a) => [a.seq, a.type, a.name]), [
+      [0, "page_view", "Loading of /products/A-1"],
+      [1, "custom", "Product view"],
+      [2, "click", "Next photo"],
+      [3, "error", "Uncaught TypeError"],
+      [4, "error", "Unhandled rejection"],
+    ]);
+    // Each at the time the loader recorded it, not when the agent replayed it.
+    for (const action of actions.slice(1)) assert.ok(Date.parse(action.timestamp) <= recorded, action.type);
+    assert.equal(actions[1].product.name, "Dress for <masked>");
+    assert.deepEqual(actions.slice(3).map((a) => a.error.message), ["x of <masked>", "no stock for <masked>"]);
+  });
+
+  test("the loader never listens for input, change, key or form events, and reads nothing of the page", () => {
+    const p = loaderPage();
+    assert.deepEqual(Object.keys(p.document.listeners), ["click"]);
+    assert.deepEqual(Object.keys(p.window.listeners).sort(), ["error", "load", "unhandledrejection"]);
+    p.document.dispatch("click", { target: new Element("INPUT", { attributes: { type: "password" } }) });
+    assert.deepEqual(p.touched, []);
+  });
+
+  test("opt-in: enable() before the agent came is replayed, disable() discards", async () => {
+    for (const [call, sent] of [["enable", true], ["disable", false]]) {
+      const p = loaderPage({ config: { opt_in: true } });
+      p.window.rumvault[call]();
+      p.document.dispatch("click", { target: new Element("BUTTON", { text: "Buy" }) });
+      p.load();
+      p.runTimers();
+      await settle();
+      await settle();
+      p.runTimers();
+      p.window.dispatch("pagehide");
+      await settle();
+      assert.equal(p.requested.some((r) => r.url.endsWith("/beacons/")), sent, call);
+      assert.equal(p.storage.get("rumvault.consent"), JSON.stringify(call === "enable" ? "granted" : "denied"));
+    }
+  });
+
+  test("a loader whose agent never comes keeps at most 100 entries, and without a key or an address it does nothing", () => {
+    const p = loaderPage();
+    for (let i = 0; i < 150; i++) p.document.dispatch("click", { target: new Element("BUTTON", { text: "Next" }) });
+    assert.equal(p.window.rumvault._take().length, 100);
+    for (const attributes of [{ "data-src": "https://rv.example.com/rum.js" }, { "data-key": "rvpub_test" }]) {
+      const bare = loaderPage({ attributes });
+      assert.deepEqual([bare.window.rumvault, bare.window.listeners, bare.document.listeners], [undefined, {}, {}]);
+    }
   });
 
   test("a page left before its load ends still sends what it recorded", async () => {

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from browser_agent.agent import agent_url, script_tag
+from browser_agent.agent import LOADER_CODE, LOADER_FILE, agent_url, loader_tag, script_tag
 from browser_agent.version import (
     AGENT_FILE_PATTERN,
     AGENT_STATIC_PATH,
@@ -21,17 +21,21 @@ from browser_agent.version import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "browser_agent/src/rum.js"
+LOADER_SOURCE = ROOT / "browser_agent/src/loader.js"
 BUILT = ROOT / "browser_agent/static" / AGENT_STATIC_PATH
 MAX_GZIP_BYTES = 10 * 1024
 
 
-def test_the_built_agent_is_the_minified_current_source() -> None:
+@pytest.mark.parametrize(("source", "built"), [(SOURCE, BUILT), (LOADER_SOURCE, LOADER_FILE)])
+def test_the_built_agent_and_loader_are_the_minified_current_sources(
+    source: Path, built: Path
+) -> None:
     # build.mjs writes the source's SHA-256 into the first line: a changed source
     # without `make agent` (or a hand-edited build) fails here.
-    first_line = BUILT.read_text(encoding="utf-8").splitlines()[0]
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    first_line = built.read_text(encoding="utf-8").splitlines()[0]
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
     assert f"source sha256:{digest}" in first_line
-    assert len(BUILT.read_bytes()) < len(SOURCE.read_bytes()) / 1.5
+    assert len(built.read_bytes()) < len(source.read_bytes()) / 1.5
 
 
 def test_one_version_everywhere() -> None:
@@ -62,6 +66,18 @@ def test_the_script_tag_carries_the_key_escaped() -> None:
         f'<script defer src="https://rv.example.com/static/rumvault/rum-{AGENT_VERSION}.js" '
         'data-key="rvpub_abc&quot;&gt;&lt;script&gt;"></script>'
     )
+
+
+def test_the_loader_tag_carries_the_key_and_address_escaped_and_its_code_as_built() -> None:
+    tag = loader_tag(base_url="https://rv.example.com", key='rvpub_abc"><script>')
+    assert tag == (
+        '<script data-key="rvpub_abc&quot;&gt;&lt;script&gt;" '
+        f'data-src="https://rv.example.com/static/rumvault/rum-{AGENT_VERSION}.js">'
+        f"{LOADER_CODE}</script>"
+    )
+    # Inlined as it is: nothing in it may end the script element early.
+    assert "</" not in LOADER_CODE
+    assert LOADER_CODE.count("\n") == 1  # the digest line, then the code
 
 
 @pytest.fixture

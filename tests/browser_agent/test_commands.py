@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from browser_agent.agent import LOADER_CODE, LOADER_HASH
 from browser_agent.version import AGENT_STATIC_PATH
 from permissions.models import AuditRecord
 from sessions_app.models import Application
@@ -64,11 +68,16 @@ def test_a_wrong_origin_is_refused_without_a_change(origins: str) -> None:
     assert Application.objects.get(slug="shop").allowed_origins == []
 
 
-def test_beacon_key_prints_the_key_and_the_script_tag() -> None:
+def test_beacon_key_prints_the_key_and_both_tags() -> None:
     run("create_application", "shop", "--name", "Shop")
     key = Application.objects.get(slug="shop").beacon_key
     output = run("beacon_key", "shop", "--base-url", "https://rv.example.com")
     assert output.strip().splitlines()[-1] == key
+    assert (
+        f'<script data-key="{key}" data-src="https://rv.example.com/static/{AGENT_STATIC_PATH}">'
+        f"{LOADER_CODE}</script>"
+    ) in output
+    assert f"script-src '{LOADER_HASH}'" in output
     assert (
         f'<script defer src="https://rv.example.com/static/{AGENT_STATIC_PATH}" '
         f'data-key="{key}"></script>'
@@ -101,11 +110,22 @@ def test_seed_demo_lets_the_demo_shop_beacon_into_fashion_store(settings: object
     assert application.allowed_origins == ["http://127.0.0.1:8000", "http://localhost:8000"]
     settings.RUMVAULT_DEMO_SHOP = True  # type: ignore[attr-defined]
     page = Client().get("/demo-shop/products/DRESS-42/").content.decode()
-    assert f'data-key="{application.beacon_key}"' in page
-    assert f"/static/{AGENT_STATIC_PATH}" in page
+    # The loader tag by default, its code as a page's Content-Security-Policy hash allows it.
+    loader = re.search(r'<script data-key="([^"]+)" data-src="([^"]+)">(.*?)</script>', page, re.S)
+    assert loader is not None
+    assert loader.groups()[:2] == (application.beacon_key, f"/static/{AGENT_STATIC_PATH}")
+    digest = base64.b64encode(hashlib.sha256(loader.group(3).encode()).digest()).decode()
+    assert f"sha256-{digest}" == LOADER_HASH
+    plain = Client().get("/demo-shop/products/DRESS-42/?agent=plain").content.decode()
+    assert (
+        f'<script defer src="/static/{AGENT_STATIC_PATH}" '
+        f'data-key="{application.beacon_key}"></script>'
+    ) in plain
+    assert "data-src" not in plain
     without = Client().get("/demo-shop/products/DRESS-42/?agent=off").content.decode()
     assert "data-key" not in without
     assert AGENT_STATIC_PATH not in without
     idle = Client().get("/demo-shop/products/DRESS-42/?agent=idle").content.decode()
     assert "data-key" not in idle  # the agent's file, which stops at once without a key
     assert f'<script defer src="/static/{AGENT_STATIC_PATH}"></script>' in idle
+    assert Client().get("/demo-shop/products/DRESS-42/?agent=yes").status_code == 400

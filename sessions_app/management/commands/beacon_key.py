@@ -1,7 +1,8 @@
 """``python manage.py beacon_key SLUG [--rotate] [--base-url URL]``: the browser agent's key.
 
-Prints the application's public beacon key and the ``<script>`` tag that loads
-the agent with it; ``--rotate`` replaces the key first (pages still carrying
+Prints the application's public beacon key and the two tags that load the
+agent with it: the loader (recommended: the agent comes after the page's load)
+and the agent's own deferred tag; ``--rotate`` replaces the key first (pages still carrying
 the old key are refused from then on). The key is public by design, so
 printing it again is fine, unlike the ingest token.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from browser_agent.agent import script_tag
+from browser_agent.agent import LOADER_HASH, loader_tag, script_tag
 from permissions.audit import COMMAND_METHOD, Actor
 from sessions_app.applications import application_rotate_beacon_key
 from sessions_app.management.commands._privacy_options import operator_name
@@ -49,6 +50,12 @@ class Command(BaseCommand):
                 "No allowed origins yet: beacons are refused until "
                 f"`configure_application {application.slug} --allowed-origins ORIGIN` lists one."
             )
-        self.stdout.write("Script tag:")
-        self.stdout.write(script_tag(base_url=options["base_url"], key=application.beacon_key))
-        self.stdout.write(application.beacon_key)
+        base_url, key = options["base_url"], application.beacon_key
+        self.stdout.write(
+            "Loader tag (recommended: the agent is added after the page's load event; "
+            f"a Content-Security-Policy allows it with script-src '{LOADER_HASH}'):"
+        )
+        self.stdout.write(loader_tag(base_url=base_url, key=key))
+        self.stdout.write("Or the agent's own tag (also captures requests made before the load):")
+        self.stdout.write(script_tag(base_url=base_url, key=key))
+        self.stdout.write(key)
