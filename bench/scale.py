@@ -148,16 +148,20 @@ class Seeder:
 
     def add(self, total: int) -> None:
         from sessions_app.models import UserAction, UserSession
+        from sessions_app.summaries import summarise, summary_tuple
 
         while total > 0:
             size = min(BATCH, total)
             sessions = [self.session(self.count + n) for n in range(size)]
             self.count += size
+            actions = []
+            for session in sessions:
+                mine = [self.action(session, seq) for seq in range(self.actions)]
+                # The summary ingest keeps (sessions_app.summaries), by its own rule.
+                session.summary = summarise(map(summary_tuple, mine))
+                actions += mine
             UserSession.objects.bulk_create(sessions)
-            UserAction.objects.bulk_create(
-                [self.action(session, seq) for session in sessions for seq in range(self.actions)],
-                batch_size=BATCH,
-            )
+            UserAction.objects.bulk_create(actions, batch_size=BATCH)
             total -= size
 
 

@@ -1,4 +1,5 @@
-"""Inserting many rows of one model: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere.
+"""Inserting many rows of one model: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere;
+updating many (``update_rows``: re-masking, the stored summaries).
 
 Ingest writes each batch's sessions and actions (``sessions_app.services``)
 and log records (``logs.services``) with these. Django's ``bulk_create``
@@ -17,12 +18,13 @@ of them (``bench/README.md`` has what that saves).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from django.db import connections, models
+from django.db import connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Field classes (exactly these, not subclasses, whose methods may differ) whose
@@ -211,3 +213,89 @@ def copy_values(
         return
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     _copy(connection, model, [by_attname[attname] for attname in attnames], rows)
+
+
+# --- updating many rows of one application ------------------------------------------
+
+UPDATE_CHUNK = 1000
+
+
+def update_rows(
+    model: type[models.Model],
+    rows: list[tuple[int, dict[str, Any]]],
+    fields: list[str],
+    *,
+    application_id: int,
+) -> None:
+    """Set ``fields`` of rows given as (primary key, values) of one application:
+    ``bulk_update`` without its cost. Each statement names the application
+    (``docs/scaling.md``, "Routable by application").
+
+    Django's ``bulk_update`` builds a ``CASE WHEN id = ...`` per row and column,
+    which costs more than the masking itself at re-masking's volumes: in
+    ``bench/remask.py`` on PostgreSQL (15 batches of 200 changed sessions,
+    alternate runs on the shared 2-core machine at a load average of 5-6),
+    writing the sessions took 2.1-2.3 s with ``bulk_update`` and 0.15-0.18 s
+    here. Here each chunk is one statement joining the rows on their primary
+    key: on PostgreSQL ``FROM unnest(<one array per column>)``
+    (a short, constant statement whatever the chunk size), elsewhere ``FROM
+    (VALUES ...)`` (SQLite 3.33+). Values go through each field's
+    ``get_db_prep_save`` (JSON as ``save()`` would write it). On PostgreSQL
+    each array has its column's type, except that text columns take ``text[]``
+    (a cast to ``varchar(n)`` would cut an overlong value, the column refuses
+    it) and JSON columns take their JSON as text, cast to ``jsonb``.
+    """
+    quote = connection.ops.quote_name
+    columns: list[Any] = [model._meta.get_field(name) for name in fields]
+    table = quote(model._meta.db_table)
+    key = quote(model._meta.pk.column)  # type: ignore[arg-type]  # a primary key has a column
+    # Both models name their application in this column (sessions_app.0013 for actions).
+    within = f"{table}.{quote('application_id')} = %s"
+    postgres = connection.vendor == "postgresql"
+    arrays = [_array_type(field) for field in columns]
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.c{index}{arrays[index][1] if postgres else ''}"
+        for index, field in enumerate(columns)
+    )
+    names = ["pk", *(f"c{index}" for index in range(len(columns)))]
+    for start in range(0, len(rows), UPDATE_CHUNK):
+        chunk = rows[start : start + UPDATE_CHUNK]
+        prepared = [
+            [_prepared(field, values[field.name]) for field in columns] for _, values in chunk
+        ]
+        if postgres:
+            typed = ", ".join(["%s::bigint[]", *(f"%s::{array}" for array, _ in arrays)])
+            params: list[Any] = [[pk for pk, _ in chunk]]
+            params += [[row[index] for row in prepared] for index in range(len(columns))]
+            source = f"unnest({typed}) AS v({', '.join(names)})"
+            # Names are quoted model metadata, values are bound parameters.
+            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{key} = v.pk AND {within}"  # noqa: S608, E501
+        else:
+            params = [
+                value for (pk, _), row in zip(chunk, prepared, strict=True) for value in (pk, *row)
+            ]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(chunk))
+            sql = (
+                f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 (as above)
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk AND {within}"
+            )
+        params.append(application_id)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)  # names quoted, values bound
+
+
+def _array_type(field: Any) -> tuple[str, str]:
+    """The PostgreSQL array type a column's values are passed as, and the cast they get."""
+    internal = field.get_internal_type()
+    if internal == "JSONField":
+        return "text[]", "::jsonb"
+    if internal in ("CharField", "TextField"):
+        return "text[]", ""
+    return f"{field.db_type(connection)}[]", ""
+
+
+def _prepared(field: Any, value: Any) -> Any:
+    # None is SQL NULL, as ``save()`` writes it to a nullable JSON column.
+    if field.get_internal_type() == "JSONField" and value is not None:
+        return json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, connection)

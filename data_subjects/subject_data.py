@@ -30,6 +30,7 @@ from fieldsets.registry import LOG, RECORD_TYPES, SESSION, RecordType
 from logs.selectors import logs_of_sessions
 from sessions_app import user_tags
 from sessions_app.models import Application, UserSession, applications_of
+from sessions_app.summaries import summaries_refresh
 
 SUBJECT_KEY_COLUMN = "user_tag_blind_index"
 # Counts per application slug and record type name: {"shop": {"session": 2, "action": 9}}.
@@ -224,6 +225,8 @@ def anonymise_batch(batch: Sequence[tuple[int, int]]) -> Counts:
         children[record.name] = _count_children(record, batch)
         _plain(children_of(record, batch), record, batch).update(**cleared_values(record))
     UserSession.objects.keyed(batch).update(**cleared_values(SESSION))
+    # The summaries carry action fields that were cleared (a failure's message).
+    summaries_refresh(sessions=batch)
     return _batch_counts(batch, children)
 
 

@@ -33,8 +33,9 @@ Partial forms
 
 Summary
     ``SUMMARY`` declares the digest each session in a list carries
-    (``summary``): the first failed action and the product events, computed
-    at read time from the session's actions. Each part is an action field and
+    (``summary``): the first failed action and the product events, made from
+    the session's actions and kept on its row by every writer of actions
+    (``sessions_app.summaries``); masked at read time. Each part is an action field and
     is masked like it; a digest as a whole is shown only where the paths it
     is selected by (``shown_with``) are visible, since *which* action failed
     tells what ``error_count`` tells.
@@ -401,7 +402,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (SESSION, ACTION, LOG)
 
 @dataclass(frozen=True)
 class Digest:
-    """One part of a session's ``summary``, computed at read time from its actions.
+    """One part of a session's ``summary``, made from its actions (``sessions_app.summaries``).
 
     ``parts`` maps the digest's keys to the action fields they carry (each is
     masked like that action field); ``shown_with`` lists the registry paths

@@ -24,9 +24,12 @@ Loosening a setting changes nothing stored. ``session_id`` is not rewritten
 
 Queries per batch, whatever its size and however many rows change (a test
 holds this): four reads (the batch's session ids, those sessions locked,
-their actions, the rules), one UPDATE of actions per ``UPDATE_CHUNK``
+their actions, the rules), one UPDATE of actions per ``config.bulk.UPDATE_CHUNK``
 changed ones, at most one of sessions (a batch has fewer than
-``UPDATE_CHUNK``), and the job's progress (the checkpoint); nothing per row.
+``config.bulk.UPDATE_CHUNK``), where a field that summaries show changed
+(a name, an error message, a product) the summaries of those sessions made
+again (one read, one UPDATE: ``sessions_app.summaries``), and the job's
+progress (the checkpoint); nothing per row.
 
 Resumable: after each batch the job saves its cursor (application, last
 session id); a job started again after its worker died goes on from there
@@ -39,15 +42,14 @@ re-masks every session written since the job started (ingest moves
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
+from config.bulk import update_rows
 from fieldsets.registry import ACTION, SESSION
 from jobs.kinds import JobKind, register
 from jobs.services import Progress
@@ -62,6 +64,8 @@ from sessions_app import user_tags
 from sessions_app.ingest.masking import BatchMasker
 from sessions_app.ingest.validation import CleanAction, CleanSession
 from sessions_app.models import Application, UserAction, UserSession
+from sessions_app.summaries import COLUMNS as SUMMARY_COLUMNS
+from sessions_app.summaries import summaries_refresh
 
 KIND = "remask"
 BATCH_SESSIONS = 200
@@ -197,105 +201,31 @@ def _remask_batch(
         counts["actions_changed"] += len(changed_actions)
         if not dry_run:
             if changed_actions:
-                _update_rows(
-                    UserAction, changed_actions, sorted(action_fields), application=application
+                update_rows(
+                    UserAction,
+                    changed_actions,
+                    sorted(action_fields),
+                    application_id=application.pk,
                 )
+            if not action_fields.isdisjoint(SUMMARY_COLUMNS):
+                # Their sessions' summaries show some of these: made again from what is
+                # stored now (a changed URL or stack leaves them as they are).
+                session_of = {action[0]: action[1] for action in actions}
+                touched = sorted({session_of[pk] for pk, _ in changed_actions})
+                summaries_refresh(sessions=[(pk, application.pk) for pk in touched])
             if changed_sessions:
                 # updated_at is left alone: it tells ingest's writes (the catch-up pass).
                 names = sorted(session_fields)
-                _update_rows(
+                update_rows(
                     UserSession,
                     [
                         (row.pk, {name: getattr(row, name) for name in names})
                         for row in changed_sessions
                     ],
                     names,
-                    application=application,
+                    application_id=application.pk,
                 )
     return len(actions)
-
-
-UPDATE_CHUNK = 1000
-
-
-def _update_rows(
-    model: type[Model],
-    rows: list[tuple[int, dict[str, Any]]],
-    fields: list[str],
-    *,
-    application: Application,
-) -> None:
-    """Set ``fields`` of rows given as (primary key, values) of ``application``:
-    ``bulk_update`` without its cost. Each statement names the application
-    (``docs/scaling.md``, "Routable by application").
-
-    Django's ``bulk_update`` builds a ``CASE WHEN id = ...`` per row and column,
-    which costs more than the masking itself at re-masking's volumes: in
-    ``bench/remask.py`` on PostgreSQL (15 batches of 200 changed sessions,
-    alternate runs on the shared 2-core machine at a load average of 5-6),
-    writing the sessions took 2.1-2.3 s with ``bulk_update`` and 0.15-0.18 s
-    here. Here each chunk is one statement joining the rows on their primary
-    key: on PostgreSQL ``FROM unnest(<one array per column>)``
-    (a short, constant statement whatever the chunk size), elsewhere ``FROM
-    (VALUES ...)`` (SQLite 3.33+). Values go through each field's
-    ``get_db_prep_save`` (JSON as ``save()`` would write it). On PostgreSQL
-    each array has its column's type, except that text columns take ``text[]``
-    (a cast to ``varchar(n)`` would cut an overlong value, the column refuses
-    it) and JSON columns take their JSON as text, cast to ``jsonb``.
-    """
-    quote = connection.ops.quote_name
-    columns: list[Any] = [model._meta.get_field(name) for name in fields]
-    table = quote(model._meta.db_table)
-    key = quote(model._meta.pk.column)  # type: ignore[arg-type]  # a primary key has a column
-    # Both models name their application in this column (sessions_app.0013 for actions).
-    within = f"{table}.{quote('application_id')} = %s"
-    postgres = connection.vendor == "postgresql"
-    arrays = [_array_type(field) for field in columns]
-    assignments = ", ".join(
-        f"{quote(field.column)} = v.c{index}{arrays[index][1] if postgres else ''}"
-        for index, field in enumerate(columns)
-    )
-    names = ["pk", *(f"c{index}" for index in range(len(columns)))]
-    for start in range(0, len(rows), UPDATE_CHUNK):
-        chunk = rows[start : start + UPDATE_CHUNK]
-        prepared = [
-            [_prepared(field, values[field.name]) for field in columns] for _, values in chunk
-        ]
-        if postgres:
-            typed = ", ".join(["%s::bigint[]", *(f"%s::{array}" for array, _ in arrays)])
-            params: list[Any] = [[pk for pk, _ in chunk]]
-            params += [[row[index] for row in prepared] for index in range(len(columns))]
-            source = f"unnest({typed}) AS v({', '.join(names)})"
-            # Names are quoted model metadata, values are bound parameters.
-            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{key} = v.pk AND {within}"  # noqa: S608, E501
-        else:
-            params = [
-                value for (pk, _), row in zip(chunk, prepared, strict=True) for value in (pk, *row)
-            ]
-            values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(chunk))
-            sql = (
-                f"WITH v({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608 (as above)
-                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk AND {within}"
-            )
-        params.append(application.pk)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)  # names quoted, values bound
-
-
-def _array_type(field: Any) -> tuple[str, str]:
-    """The PostgreSQL array type a column's values are passed as, and the cast they get."""
-    internal = field.get_internal_type()
-    if internal == "JSONField":
-        return "text[]", "::jsonb"
-    if internal in ("CharField", "TextField"):
-        return "text[]", ""
-    return f"{field.db_type(connection)}[]", ""
-
-
-def _prepared(field: Any, value: Any) -> Any:
-    if field.get_internal_type() == "JSONField":
-        return json.dumps(value, cls=field.encoder)
-    return field.get_db_prep_save(value, connection)
 
 
 def _remask_actions(

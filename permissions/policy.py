@@ -620,7 +620,7 @@ class FieldsetPolicy:
         disclosure: Disclosure | None = None,
         windowed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
-        """A session's raw summary (``sessions_app.selectors.action_summaries``), masked.
+        """A session's raw summary (``sessions_app.summaries``), masked.
 
         A digest whose ``shown_with`` paths are not all visible is ``None`` and
         named (``summary.first_failure``) whether it had data or not, so the

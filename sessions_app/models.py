@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -303,6 +304,16 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
     delete.queryset_only = True  # type: ignore[attr-defined]  # not copied onto the manager
 
 
+class StoredJSONField(models.JSONField):
+    """A JSON column that this application alone writes, read with orjson: a list page
+    of 100 summaries took 0.2 ms to read with ``json.loads`` (``bench/read.py``)."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None or not isinstance(value, str | bytes):
+            return value
+        return orjson.loads(value)
+
+
 class UserSession(models.Model):
     """One visit of one (possibly identified) user to one application."""
 
@@ -334,6 +345,9 @@ class UserSession(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     converted = models.BooleanField(default=False)
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # The triage summary of the actions (``sessions_app.summaries``), kept by every
+    # writer of actions so a list page reads it with its rows; null: nothing to show.
+    summary = StoredJSONField(null=True, blank=True, editable=False)
 
     do_not_track = models.BooleanField(default=False)
     # The mask_personal_data_in_uris under which every string of the session and

@@ -35,6 +35,7 @@ from permissions.services import reveal_window_open
 from sessions_app import selectors
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.selectors import SessionRows
+from sessions_app.summaries import listed_summary, summary_of
 from sessions_app.user_tags import CustomerSearch
 
 Values = dict[str, Any]
@@ -157,17 +158,10 @@ class Reader:
         """
         disclosure = Disclosure()
         rows = list(rows)
-        raw = {}
-        if summaries:
-            # List rows carry their summaries' actions; rows from elsewhere (the
-            # admin's model instances) cost one query for the page.
-            listed = all(selectors.SUMMARY_SOURCE in row for row in rows)
-            raw = (
-                selectors.listed_summaries(rows)
-                if listed
-                else selectors.action_summaries(sessions=rows)
-            )
-        page = [self._present(row, disclosure, raw.get(row["id"])) for row in rows]
+        page = [
+            self._present(row, disclosure, listed_summary(row) if summaries else None)
+            for row in rows
+        ]
         if search is not None:
             scope = application_scope(self.policy, query.application if query else None)
             audit_search(
@@ -220,12 +214,8 @@ class Reader:
         disclosure = Disclosure()
         raw = None
         if summary:
-            # From the actions at hand when they were read, else one query.
-            raw = (
-                selectors.summary_of(actions)
-                if actions is not None
-                else selectors.action_summaries(sessions=[row])[row["id"]]
-            )
+            # From the actions at hand when they were read (the same rule), else stored.
+            raw = summary_of(actions) if actions is not None else listed_summary(row)
         item = self._present(row, disclosure, raw, windowed=True)
         masked = item.masked
         shown: dict[str, list[Masked] | None] = {}

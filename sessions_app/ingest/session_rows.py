@@ -17,7 +17,7 @@ from privacy.do_not_track import apply_do_not_track
 from privacy.geo import mask_geo
 from privacy.ip import IpMasking, mask_ip
 from privacy.user_tags import UserTagStorage
-from sessions_app import user_tags
+from sessions_app import summaries, user_tags
 from sessions_app.ingest.masking import MaskedAction
 from sessions_app.ingest.validation import CleanSession
 from sessions_app.models import Application, ProductEvent, UserSession
@@ -88,6 +88,9 @@ def _apply_counters(session: UserSession, actions: Sequence[MaskedAction]) -> No
     session.revenue = Decimal(session.revenue) + sum(purchases, Decimal(0))
     if session.revenue > MAX_REVENUE:
         raise RevenueOverflow(session.session_id)
+    session.summary = summaries.summarise(
+        map(summaries.summary_tuple, actions), into=session.summary
+    )
     if session.ended_at is not None:
         session.duration_ms = _milliseconds(session.ended_at - session.started_at)
     elif actions:

@@ -179,6 +179,13 @@ def test_anonymise_keeps_the_analytics_and_removes_who_it_was(planted: Planted) 
         assert [a.http_status for a in actions] == [200, 500, 200]
         assert {(a.name, a.url, a.error_message, a.error_stack) for a in actions} == {("",) * 4}
         assert all(a.headers == {} and a.request_attributes == {} for a in actions)
+        # The triage summary kept on the session follows its actions: the failure
+        # stays (its status was kept), its name and message went with the actions'.
+        assert session.summary["first_failure"] == {
+            "seq": 1, "type": "xhr", "name": "", "http_status": 500, "message": ""
+        }  # fmt: skip
+        assert [p["event"] for p in session.summary["products"]] == ["view", "purchase"]
+        assert before[session.pk].summary["first_failure"]["message"] != ""
     assert not _rows_mentioning(_jane_marks())
     # Not findable any more: the search for her comes back empty.
     search = client_for(officer("agent")).post(

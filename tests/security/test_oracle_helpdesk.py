@@ -33,7 +33,7 @@ from permissions.audit import Actor
 from permissions.models import AuditRecord, RevealWindow
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.applications import application_configure
-from sessions_app.models import Application, UserAction, UserSession
+from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_session
 
 pytestmark = pytest.mark.django_db
@@ -77,17 +77,19 @@ def world() -> World:
     shop = make_application("shop")
     foreign = make_application("foreign")
     jane = stored_session(
-        shop, user_tag=JANE, client_ip=JANE_IP, geo_latitude=52.3, geo_longitude=13.7
-    )
-    UserAction.objects.create(
-        session=jane,
-        application=shop,
-        seq=0,
-        type="xhr",
-        name="POST /api/payment",
-        timestamp=jane.started_at + timedelta(seconds=3),
-        http_status=502,
-        error_message=f"Payment failed {SECRET_MESSAGE}",
+        shop,
+        user_tag=JANE,
+        client_ip=JANE_IP,
+        geo_latitude=52.3,
+        geo_longitude=13.7,
+        actions=[
+            {
+                "type": "xhr",
+                "name": "POST /api/payment",
+                "http_status": 502,
+                "error": {"message": f"Payment failed {SECRET_MESSAGE}"},
+            }
+        ],
     )
     bob = stored_session(shop, user_tag="bob@example.org", client_ip="198.51.100.0")
     foreign_session = stored_session(foreign, user_tag=JANE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,9 +21,11 @@ from permissions.audit import Actor
 from permissions.models import AuditRecord, RevealWindow
 from permissions.policy import FieldsetPolicy
 from permissions.services import grant_fieldset
+from sessions_app import summaries
 from sessions_app.applications import application_configure
 from sessions_app.models import Application, UserAction, UserSession, is_failure
-from sessions_app.selectors import action_summaries, listed_summaries, summary_of
+from sessions_app.services import session_ingest
+from sessions_app.summaries import listed_summary, summary_of
 from tests.factories import make_application, stored_session
 from tests.permissions.principals import SENSITIVE, api_client, make_user, reader
 from tests.reading import read_sessions
@@ -33,17 +36,41 @@ JANE = "jane.doe@example.com"
 LIST = "/api/v1/sessions/"
 
 
-def add_actions(session: UserSession, *specs: dict[str, Any]) -> None:
-    UserAction.objects.bulk_create(
-        UserAction(
-            session=session,
-            application_id=session.application_id,
-            seq=seq,
-            timestamp=session.started_at + timedelta(seconds=seq),
-            **{"type": "page_view", "name": f"Loading of /{seq}", **spec},
-        )
-        for seq, spec in enumerate(specs)
-    )
+def add_actions(
+    session: UserSession, *specs: dict[str, Any], seqs: Iterable[int] | None = None
+) -> None:
+    """Send actions given by their columns to a stored session, as a later beacon of it:
+    the ``seq``-th spec gets that ``seq``; ``seqs``: send only those."""
+    beacon = []
+    for seq, spec in enumerate(specs):
+        if seqs is not None and seq not in seqs:
+            continue
+        columns = {"type": "page_view", "name": f"Loading of /{seq}", **spec}
+        action: dict[str, Any] = {
+            "seq": seq,
+            "type": columns.pop("type"),
+            "name": columns.pop("name"),
+            "timestamp": (session.started_at + timedelta(seconds=seq)).isoformat(),
+        }
+        if message := columns.pop("error_message", ""):
+            action["error"] = {"message": message}
+        if (status := columns.pop("http_status", None)) is not None:
+            action["http_status"] = status
+        product = {
+            key.removeprefix("product_"): str(value) if isinstance(value, Decimal) else value
+            for key in [key for key in columns if key.startswith("product_")]
+            if (value := columns.pop(key)) not in ("", None)
+        }
+        if "event" in product:  # a product without an event is no product event
+            action["product"] = product
+        assert not columns, columns
+        beacon.append(action)
+    session_ingest(
+        application=session.application,
+        payload={"sessions": [{"session_id": session.session_id,
+                               "started_at": session.started_at.isoformat(),
+                               "actions": beacon}]},
+    )  # fmt: skip
 
 
 def dress(event: str) -> dict[str, Any]:
@@ -194,19 +221,23 @@ actions = st.lists(
 
 
 @settings(max_examples=40)
-@given(st.lists(actions, min_size=1, max_size=4))
-def test_the_first_failure_is_the_first_action_that_is_failure(
-    shop: Application, sessions: list[list[dict[str, Any]]]
+@given(st.lists(actions, min_size=1, max_size=4), st.integers(min_value=0, max_value=8))
+def test_the_stored_summary_is_made_from_all_actions_whatever_their_beacons(
+    shop: Application, sessions: list[list[dict[str, Any]]], cut: int
 ) -> None:
     lister = FieldsetPolicy(user=make_user("lister", superuser=True))
     stored = []
     for specs in sessions:
         session = stored_session(shop)
-        add_actions(session, *specs)
+        # Two beacons, the later actions first: ingest folds each into the stored summary.
+        add_actions(session, *specs, seqs=range(cut, len(specs)))
+        add_actions(session, *specs, seqs=range(cut))
         stored.append((session.pk, specs))
-    summaries = action_summaries(
-        sessions=[{"id": pk, "application_id": shop.pk} for pk, _ in stored]
+    kept = dict(
+        UserSession.objects.filter(pk__in=[pk for pk, _ in stored]).values_list("pk", "summary")
     )
+    # What the actions stored make, read again from them: the same as what was folded.
+    assert summaries.computed(sessions=[(pk, shop.pk) for pk, _ in stored]) == kept
     for pk, specs in stored:
         failed = [
             seq
@@ -217,15 +248,17 @@ def test_the_first_failure_is_the_first_action_that_is_failure(
                 http_status=spec["http_status"],
             )
         ]
-        first = summaries[pk]["first_failure"]
+        first = summaries.shown(kept[pk])["first_failure"]
         assert (first["seq"] if first else None) == (failed[0] if failed else None)
         # The one-session read computes it from the actions it has read: the same answer.
         rows = list(UserAction.objects.filter(session_id=pk).values(*ACTION.columns))
-        assert summary_of(rows) == summaries[pk]
-    # A list page reads them with its rows (one query): the same answers again.
-    page = [row for row in read_sessions(lister, {}) if row["id"] in summaries]
+        assert summary_of(rows) == summaries.shown(kept[pk])
+    # A list page reads them with its rows: the same answers again.
+    page = [row for row in read_sessions(lister, {}) if row["id"] in kept]
     assert len(page) == len(stored)
-    assert listed_summaries(page) == summaries
+    assert {row["id"]: listed_summary(row) for row in page} == {
+        pk: summaries.shown(summary) for pk, summary in kept.items()
+    }
     UserSession.objects.filter(pk__in=[pk for pk, _ in stored]).delete()
     lister.user.delete()
 
