@@ -35,7 +35,7 @@ from permissions.services import reveal_window_open
 from sessions_app import selectors
 from sessions_app.queries import SessionQuery, application_scope
 from sessions_app.selectors import SessionRows
-from sessions_app.summaries import listed_summary, summary_of
+from sessions_app.summaries import listed_summary
 from sessions_app.user_tags import CustomerSearch
 
 Values = dict[str, Any]
@@ -212,10 +212,7 @@ class Reader:
         and the audit record carries the window's reason.
         """
         disclosure = Disclosure()
-        raw = None
-        if summary:
-            # From the actions at hand when they were read (the same rule), else stored.
-            raw = summary_of(actions) if actions is not None else listed_summary(row)
+        raw = listed_summary(row) if summary else None
         item = self._present(row, disclosure, raw, windowed=True)
         masked = item.masked
         shown: dict[str, list[Masked] | None] = {}

@@ -133,14 +133,9 @@ def shown(stored: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 def listed_summary(row: Mapping[str, Any]) -> Mapping[str, Any]:
     """The raw summary of a session row read with its stored one (``session_list`` and
-    its siblings, ``session_get``); a row without it is a caller's mistake: KeyError."""
+    its siblings, ``session_get``); a row without it is a caller's mistake: KeyError.
+    The one-session read uses it too, though it has the actions at hand: one rule."""
     return shown(row[COLUMN])
-
-
-def summary_of(actions: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """One session's raw summary from its action rows already read (``action_list``),
-    by the same rule as the stored one, without a query; a test holds the two equal."""
-    return shown(summarise(tuple(row[column] for column in COLUMNS) for row in actions))
 
 
 def computed(*, sessions: Iterable[tuple[int, int]]) -> dict[int, dict[str, Any] | None]:
