@@ -24,7 +24,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from django.db import connection, connections, models
+from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Field classes (exactly these, not subclasses, whose methods may differ) whose
@@ -226,6 +226,7 @@ def update_rows(
     fields: list[str],
     *,
     application_id: int,
+    using: str = "default",
 ) -> None:
     """Set ``fields`` of rows given as (primary key, values) of one application:
     ``bulk_update`` without its cost. Each statement names the application
@@ -245,6 +246,7 @@ def update_rows(
     (a cast to ``varchar(n)`` would cut an overlong value, the column refuses
     it) and JSON columns take their JSON as text, cast to ``jsonb``.
     """
+    connection = connections[using]
     quote = connection.ops.quote_name
     columns: list[Any] = [model._meta.get_field(name) for name in fields]
     table = quote(model._meta.db_table)
@@ -252,7 +254,7 @@ def update_rows(
     # Both models name their application in this column (sessions_app.0013 for actions).
     within = f"{table}.{quote('application_id')} = %s"
     postgres = connection.vendor == "postgresql"
-    arrays = [_array_type(field) for field in columns]
+    arrays = [_array_type(field, connection) for field in columns]
     assignments = ", ".join(
         f"{quote(field.column)} = v.c{index}{arrays[index][1] if postgres else ''}"
         for index, field in enumerate(columns)
@@ -261,7 +263,8 @@ def update_rows(
     for start in range(0, len(rows), UPDATE_CHUNK):
         chunk = rows[start : start + UPDATE_CHUNK]
         prepared = [
-            [_prepared(field, values[field.name]) for field in columns] for _, values in chunk
+            [_prepared(field, values[field.name], connection) for field in columns]
+            for _, values in chunk
         ]
         if postgres:
             typed = ", ".join(["%s::bigint[]", *(f"%s::{array}" for array, _ in arrays)])
@@ -284,7 +287,7 @@ def update_rows(
             cursor.execute(sql, params)  # names quoted, values bound
 
 
-def _array_type(field: Any) -> tuple[str, str]:
+def _array_type(field: Any, connection: BaseDatabaseWrapper) -> tuple[str, str]:
     """The PostgreSQL array type a column's values are passed as, and the cast they get."""
     internal = field.get_internal_type()
     if internal == "JSONField":
@@ -294,7 +297,7 @@ def _array_type(field: Any) -> tuple[str, str]:
     return f"{field.db_type(connection)}[]", ""
 
 
-def _prepared(field: Any, value: Any) -> Any:
+def _prepared(field: Any, value: Any, connection: BaseDatabaseWrapper) -> Any:
     # None is SQL NULL, as ``save()`` writes it to a nullable JSON column.
     if field.get_internal_type() == "JSONField" and value is not None:
         return json.dumps(value, cls=field.encoder)

@@ -77,11 +77,6 @@ _PRODUCT_KEYS = tuple(key for key, _ in PRODUCTS.parts)
 summary_tuple = attrgetter(*COLUMNS)
 
 
-def empty() -> dict[str, Any]:
-    """The raw summary of a session with nothing to show (a fresh one: callers may keep it)."""
-    return {FIRST_FAILURE.name: None, PRODUCTS.name: []}
-
-
 def summarise(
     actions: Iterable[Sequence[Any]], *, into: Mapping[str, Any] | None = None
 ) -> dict[str, Any] | None:
@@ -128,8 +123,9 @@ def summarise(
 
 def shown(stored: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """The raw summary of a stored one, for ``FieldsetPolicy.mask_summary`` (which reads
-    the digests' keys only, so the stored form is passed as it is)."""
-    return empty() if stored is None else stored
+    the digests' keys only, so the stored form is passed as it is). A fresh dict for a
+    session with nothing to show: callers may keep it."""
+    return {FIRST_FAILURE.name: None, PRODUCTS.name: []} if stored is None else stored
 
 
 def listed_summary(row: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldsets.models import Fieldset
+from fieldsets.registry import ACTION
 from permissions.audit import Actor
 from permissions.models import AuditRecord, RevealWindow
 from permissions.policy import FieldsetPolicy
@@ -35,34 +36,35 @@ JANE = "jane.doe@example.com"
 LIST = "/api/v1/sessions/"
 
 
+# Action column -> where a beacon carries it: the registry's beacon path for client
+# strings ("error.message"), else the field's own path ("product.event").
+BEACON_PATHS = {f.storage: (f.beacon or f.name).split(".") for f in ACTION.fields}
+
+
 def add_actions(
     session: UserSession, *specs: dict[str, Any], seqs: Iterable[int] | None = None
 ) -> None:
     """Send actions given by their columns to a stored session, as a later beacon of it:
-    the ``seq``-th spec gets that ``seq``; ``seqs``: send only those."""
+    the ``seq``-th spec gets that ``seq``; ``seqs``: send only those. A column left empty
+    is not sent; a product without an event is no product event, and is not sent."""
     beacon = []
     for seq, spec in enumerate(specs):
         if seqs is not None and seq not in seqs:
             continue
-        columns = {"type": "page_view", "name": f"Loading of /{seq}", **spec}
         action: dict[str, Any] = {
             "seq": seq,
-            "type": columns.pop("type"),
-            "name": columns.pop("name"),
             "timestamp": (session.started_at + timedelta(seconds=seq)).isoformat(),
         }
-        if message := columns.pop("error_message", ""):
-            action["error"] = {"message": message}
-        if (status := columns.pop("http_status", None)) is not None:
-            action["http_status"] = status
-        product = {
-            key.removeprefix("product_"): str(value) if isinstance(value, Decimal) else value
-            for key in [key for key in columns if key.startswith("product_")]
-            if (value := columns.pop(key)) not in ("", None)
-        }
-        if "event" in product:  # a product without an event is no product event
-            action["product"] = product
-        assert not columns, columns
+        for column, value in {"type": "page_view", "name": f"Loading of /{seq}", **spec}.items():
+            if value in ("", None):
+                continue
+            *parents, key = BEACON_PATHS[column]
+            target = action
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[key] = str(value) if isinstance(value, Decimal) else value
+        if "event" not in action.get("product", {"event": None}):
+            del action["product"]
         beacon.append(action)
     session_ingest(
         application=session.application,

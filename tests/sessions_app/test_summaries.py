@@ -97,7 +97,6 @@ def test_the_summary_holds_the_first_failure_and_products_in_order_of_first_occu
 
 # --- kept by every writer --------------------------------------------------------------
 
-pytestmark_db = pytest.mark.django_db
 ERROR = "Cannot deliver to Hauptstrasse 12 for Anna Probe"
 PRODUCT = {"sku": "DRESS-42", "name": "Dress for Anna Probe", "price": "79.90",
            "currency": "EUR", "quantity": 1, "event": "purchase"}  # fmt: skip
@@ -126,7 +125,7 @@ def _checkout(session_id: str) -> dict[str, Any]:
     )
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_re_masking_makes_the_summaries_of_the_changed_sessions_again(
     django_assert_max_num_queries: Any,
 ) -> None:
@@ -165,7 +164,7 @@ def test_re_masking_makes_the_summaries_of_the_changed_sessions_again(
     assert shown[pks[0]]["products"][0]["name"] == "Dress for <masked>"
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_the_migration_makes_the_summaries_of_sessions_stored_before_it() -> None:
     application, _ = new_application()
     session_ingest(
