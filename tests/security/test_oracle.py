@@ -25,6 +25,7 @@ from permissions.models import AuditRecord
 from permissions.services import grant_fieldset, grant_record_access
 from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_session, stored_sessions
+from tests.leaks import assert_none_in
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +139,7 @@ def world() -> World:
 
 
 def assert_no_secret(body: str) -> None:
-    for secret in SECRETS:
-        assert secret not in body, f"hidden value {secret!r} leaked"
+    assert_none_in(body, SECRETS)
 
 
 def session_ids_in(response) -> list[int]:

@@ -27,6 +27,7 @@ from logs.models import LogRecord
 from permissions.services import grant_record_access
 from sessions_app.models import Application, UserSession
 from tests.factories import make_application, stored_log, stored_session
+from tests.leaks import assert_none_in
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +88,7 @@ def world() -> World:
 
 
 def assert_no_secret(body: str) -> None:
-    for secret in SECRETS:
-        assert secret not in body, f"hidden value {secret!r} leaked"
+    assert_none_in(body, SECRETS)
 
 
 def lookups(path: str, probe: str) -> list[str]:
