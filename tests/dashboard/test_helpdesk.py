@@ -17,6 +17,7 @@ from sessions_app.applications import application_configure
 from sessions_app.models import UserSession
 from tests.dashboard.conftest import JANE, World
 from tests.factories import stored_session
+from tests.leaks import without_csrf_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +135,7 @@ def test_a_zone_saved_in_the_profile_wins_over_the_browser(
 
     refused = agent_client.post("/dashboard/settings/", {"time_zone": "Mars/Olympus"})
     assert refused.status_code == 400
-    assert "Mars" not in refused.content.decode()
+    assert "Mars" not in without_csrf_tokens(refused.content.decode())
     agent_client.post("/dashboard/settings/", {"time_zone": ""})
     assert HelpDeskProfile.objects.get(user=world.agent).time_zone == ""
 
