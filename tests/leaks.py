@@ -17,12 +17,12 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_TOKEN_LENGTH
 
 _TOKEN = f"[{re.escape(CSRF_ALLOWED_CHARS)}]{{{CSRF_TOKEN_LENGTH}}}"
 _CSRF_TOKENS = re.compile(
-    rf'(name="csrfmiddlewaretoken" value="){_TOKEN}(")|("csrfToken": "){_TOKEN}(")'
+    rf'(?<=name="csrfmiddlewaretoken" value="){_TOKEN}(?=")|(?<="csrfToken": "){_TOKEN}(?=")'
 )
 
 
 def without_csrf_tokens(body: str) -> str:
-    return _CSRF_TOKENS.sub(lambda m: "".join(part or "" for part in m.groups()), body)
+    return _CSRF_TOKENS.sub("", body)
 
 
 def assert_none_in(body: str, secrets: Iterable[str]) -> None:
